@@ -1,0 +1,51 @@
+/** `ctnet connect`, `ctnet disconnect` and `ctnet ls`. @module */
+import type { Endpoint } from '../../network/types.js';
+import { printJson, printTable } from '../output.js';
+import { type Program, withEngine } from '../program.js';
+
+const ENDPOINT_HEADERS = ['CONTAINER', 'NETWORK', 'IFNAME', 'ADDRESSES', 'MAC'];
+
+function endpointRow(e: Endpoint): string[] {
+  return [e.container, e.network, e.ifname, e.addresses.join(','), e.mac];
+}
+
+export function register(program: Program): void {
+  program
+    .command('connect')
+    .description('connect a container (named netns, netns path or pid:N) to a network')
+    .argument('<network>')
+    .argument('<container>')
+    .option('--ip <ip>', 'static address (repeat once for the other IP family)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--ifname <ifname>', 'interface name inside the container (default: first free ethN)')
+    .option('--mac <mac>', 'MAC address of the container interface')
+    .action(async (network, container, opts, cmd) => {
+      const g = cmd.optsWithGlobals();
+      const ep = await withEngine(g, (ct) =>
+        ct.connect(network, container, {
+          ips: opts.ip,
+          ...(opts.ifname === undefined ? {} : { ifname: opts.ifname }),
+          ...(opts.mac === undefined ? {} : { mac: opts.mac }),
+        }),
+      );
+      if (g.json === true) printJson(ep);
+      else printTable(ENDPOINT_HEADERS, [endpointRow(ep)]);
+    });
+  program
+    .command('disconnect')
+    .description('disconnect a container from a network')
+    .argument('<network>')
+    .argument('<container>')
+    .action(async (network, container, _opts, cmd) => {
+      await withEngine(cmd.optsWithGlobals(), (ct) => ct.disconnect(network, container));
+    });
+  program
+    .command('ls')
+    .alias('list')
+    .description('list every endpoint')
+    .action(async (_opts, cmd) => {
+      const g = cmd.optsWithGlobals();
+      const eps = await withEngine(g, (ct) => ct.listEndpoints());
+      if (g.json === true) printJson(eps);
+      else printTable(ENDPOINT_HEADERS, eps.map(endpointRow));
+    });
+}

@@ -1,0 +1,39 @@
+/**
+ * The commander program with ctnet's global options, shared by every command module.
+ * @module
+ */
+import { Command } from '@commander-js/extra-typings';
+import { Ctnet } from '../ctnet.js';
+
+export function createProgram(version: string) {
+  return new Command()
+    .name('ctnet')
+    .description('Container networking for Linux: namespaces, veth pairs, bridges and nftables')
+    .version(version, '-V, --version')
+    .option('--json', 'print machine-readable JSON')
+    .option('--state-dir <dir>', 'state directory (env CTNET_STATE_DIR, default /var/lib/ctnet)')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(text) });
+}
+
+export type Program = ReturnType<typeof createProgram>;
+
+export interface GlobalOptions {
+  json?: true;
+  stateDir?: string;
+}
+
+/** The engine for one CLI invocation, closed by the caller. */
+export function openEngine(opts: GlobalOptions): Ctnet {
+  return Ctnet.open(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir });
+}
+
+/** Run `fn` with an engine that is closed afterwards, whatever happens. */
+export async function withEngine<T>(opts: GlobalOptions, fn: (ct: Ctnet) => Promise<T> | T): Promise<T> {
+  const ct = openEngine(opts);
+  try {
+    return await fn(ct);
+  } finally {
+    ct.close();
+  }
+}

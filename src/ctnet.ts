@@ -1,0 +1,397 @@
+/**
+ * The engine: networks and endpoints, kept in the state database and made real in the kernel.
+ * Every change validates all input first, then applies its steps with an undo for each, so a failure
+ * at any step leaves nothing behind. The CLI and the CNI plugin are thin edges over this class.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { debuglog } from 'node:util';
+import { ConflictError, InvalidConfigError, NotFoundError, TeardownError, wrapError } from './errors.js';
+import type { FirewallDriver, FirewallNetwork } from './firewall/driver.js';
+import { NftFirewallDriver } from './firewall/nft/nft-driver.js';
+import { cidrOverlaps, formatCidr, parseCidr } from './inet/cidr.js';
+import { formatIp, type IpAddress, parseIp } from './inet/ip.js';
+import { assertUnicastMac, formatMac, parseMac, randomMac } from './inet/mac.js';
+import { allocateAddress } from './ipam/allocator.js';
+import { RT_TABLE_MAIN } from './netlink/constants.js';
+import { RtnlHandle } from './netlink/rtnl/handle.js';
+import { Netns, parseNetnsRef, writeSysctl } from './netns/netns.js';
+import { BridgeDriver } from './network/bridge-driver.js';
+import { planNetwork, subnetRecords } from './network/config.js';
+import type { AttachAddress, DriverContext, NetworkDriver } from './network/driver.js';
+import { PtpDriver } from './network/ptp-driver.js';
+import { Rollback } from './network/rollback.js';
+import type { ConnectOptions, Endpoint, Network, NetworkSpec } from './network/types.js';
+import type { DriverName, EndpointRecord, NetworkRecord } from './state/records.js';
+import { StateStore } from './state/store.js';
+import { validateIfName } from './validate/names.js';
+
+const debug = debuglog('ctnet');
+
+export const DEFAULT_STATE_DIR = '/var/lib/ctnet';
+
+export interface CtnetOptions {
+  /** Directory of the state database; default `$CTNET_STATE_DIR` or /var/lib/ctnet. */
+  stateDir?: string;
+  /** Firewall backend; default nftables. */
+  firewall?: FirewallDriver;
+  /**
+   * Called after each step of a change, with the step's name (`state`, `bridge`, `veth`, ...). A
+   * hook that throws makes the change fail there and roll back: this is how tests prove rollback.
+   */
+  onStep?: (step: string) => void | Promise<void>;
+}
+
+/** A network with its endpoints, as `inspectNetwork` returns it. */
+export interface NetworkDetails extends Network {
+  endpoints: Endpoint[];
+}
+
+function newId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+function firewallNetwork(net: NetworkRecord): FirewallNetwork {
+  return {
+    id: net.id,
+    name: net.name,
+    subnets: net.subnets.map((s) => ({ cidr: s.subnet, family: parseCidr(s.subnet).family })),
+    mode: net.internal ? 'internal' : net.nat ? 'nat' : 'routed',
+  };
+}
+
+/**
+ * The ctnet engine.
+ * @example
+ * ```ts
+ * const ct = Ctnet.open({ stateDir: '/var/lib/ctnet' });
+ * await ct.createNetwork({ name: 'net1', subnets: ['10.68.0.0/24'] });
+ * const ep = await ct.connect('net1', 'c1');   // c1: a named netns
+ * console.log(ep.addresses);                   // ['10.68.0.2/24']
+ * ct.close();
+ * ```
+ */
+export class Ctnet {
+  readonly #store: StateStore;
+  readonly #firewall: FirewallDriver;
+  readonly #onStep: ((step: string) => void | Promise<void>) | undefined;
+  readonly #drivers: Record<DriverName, NetworkDriver> = { bridge: new BridgeDriver(), ptp: new PtpDriver() };
+  #host: RtnlHandle | undefined;
+
+  private constructor(store: StateStore, options: CtnetOptions) {
+    this.#store = store;
+    this.#firewall = options.firewall ?? new NftFirewallDriver();
+    this.#onStep = options.onStep;
+  }
+
+  static open(options: CtnetOptions = {}): Ctnet {
+    const dir = options.stateDir ?? process.env['CTNET_STATE_DIR'] ?? DEFAULT_STATE_DIR;
+    return new Ctnet(StateStore.open(dir), options);
+  }
+
+  close(): void {
+    this.#host?.close();
+    this.#host = undefined;
+    this.#store.close();
+  }
+
+  get #ctx(): DriverContext {
+    this.#host ??= RtnlHandle.open();
+    return { host: this.#host, step: (name) => this.#step(name) };
+  }
+
+  async #step(name: string): Promise<void> {
+    debug('step %s', name);
+    await this.#onStep?.(name);
+  }
+
+  /** Create a network. Equivalent to: `ctnet network create NAME --subnet CIDR ...`. */
+  async createNetwork(spec: NetworkSpec): Promise<Network> {
+    const id = newId();
+    const plan = planNetwork(spec, id);
+    const ctx = this.#ctx;
+    this.#checkHostConflicts(ctx.host, plan.bridge, plan.subnets.map((s) => s.cidr), spec.name);
+    const record: NetworkRecord = {
+      id,
+      name: plan.name,
+      driver: plan.driver,
+      bridge: plan.bridge,
+      mtu: plan.mtu,
+      nat: plan.nat,
+      internal: plan.internal,
+      subnets: subnetRecords(plan),
+      created: new Date().toISOString(),
+    };
+    this.#store.transaction(() => {
+      for (const other of this.#store.listNetworks()) {
+        if (other.name === record.name) throw new ConflictError(`network "${record.name}" already exists`);
+        if (record.bridge !== null && other.bridge === record.bridge) {
+          throw new ConflictError(`bridge "${record.bridge}" is already used by network "${other.name}"`);
+        }
+        for (const mine of plan.subnets) {
+          for (const theirs of other.subnets) {
+            if (cidrOverlaps(mine.cidr, parseCidr(theirs.subnet))) {
+              throw new ConflictError(`subnet "${formatCidr(mine.cidr)}" overlaps subnet "${theirs.subnet}" of network "${other.name}"`);
+            }
+          }
+        }
+      }
+      this.#store.insertNetwork(record);
+    });
+    const rb = new Rollback();
+    try {
+      rb.push('state', () => void this.#store.deleteNetwork(id));
+      await this.#step('state');
+      await this.#drivers[record.driver].setup(ctx, record, rb);
+      if (!record.internal) this.#enableForwarding(record);
+      await this.#step('forwarding');
+      const fw = firewallNetwork(record);
+      await this.#firewall.setupNetwork(fw);
+      rb.push('firewall', () => this.#firewall.teardownNetwork(fw));
+      await this.#step('firewall');
+      rb.commit();
+    } catch (err) {
+      throw wrapError(`create network "${record.name}"`, await rb.unwind(err));
+    }
+    return toNetwork(record);
+  }
+
+  /** Remove a network that has no endpoints. Equivalent to: `ctnet network rm NAME`. */
+  async removeNetwork(name: string): Promise<void> {
+    const net = this.#store.transaction(() => {
+      const found = this.#requireNetwork(name);
+      const endpoints = this.#store.listEndpoints({ networkId: found.id });
+      if (endpoints.length > 0) {
+        const who = endpoints.map((e) => `"${e.container}"`).join(', ');
+        throw new ConflictError(`network "${name}" still has ${endpoints.length} endpoint(s): ${who}; disconnect them first`);
+      }
+      this.#store.deleteNetwork(found.id);
+      return found;
+    });
+    // The record is gone, so no new endpoint can arrive; now take down what the kernel holds, best effort.
+    const failures: unknown[] = [];
+    try {
+      await this.#firewall.teardownNetwork(firewallNetwork(net));
+    } catch (err) {
+      failures.push(err);
+    }
+    try {
+      this.#drivers[net.driver].teardown(this.#ctx, net);
+    } catch (err) {
+      failures.push(err);
+    }
+    if (failures.length > 0) throw new TeardownError(failures, `remove network "${name}": ${failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ')}`);
+  }
+
+  /** Every network, by name. Equivalent to: `ctnet network ls`. */
+  listNetworks(): Network[] {
+    return this.#store.listNetworks().map(toNetwork);
+  }
+
+  /** One network with its endpoints. Equivalent to: `ctnet network inspect NAME`. */
+  inspectNetwork(name: string): NetworkDetails {
+    const net = this.#requireNetwork(name);
+    return { ...toNetwork(net), endpoints: this.#store.listEndpoints({ networkId: net.id }).map((e) => toEndpoint(e, net)) };
+  }
+
+  /** Every endpoint on every network. Equivalent to: `ctnet ls`. */
+  listEndpoints(): Endpoint[] {
+    const nets = new Map(this.#store.listNetworks().map((n) => [n.id, n]));
+    return this.#store.listEndpoints().flatMap((e) => {
+      const net = nets.get(e.networkId);
+      return net === undefined ? [] : [toEndpoint(e, net)];
+    });
+  }
+
+  /**
+   * Connect a container (named netns, netns path or `pid:N`) to a network.
+   * Equivalent to: `ctnet connect NETWORK CONTAINER [--ip IP] [--ifname IF] [--mac MAC]`.
+   */
+  async connect(networkName: string, container: string, options: ConnectOptions = {}): Promise<Endpoint> {
+    const net = this.#requireNetwork(networkName);
+    const requested = parseRequestedIps(net, options.ips ?? []);
+    if (options.ifname !== undefined) validateIfName(options.ifname);
+    let mac: string;
+    if (options.mac === undefined) {
+      mac = formatMac(randomMac());
+    } else {
+      const bytes = parseMac(options.mac);
+      assertUnicastMac(bytes);
+      mac = formatMac(bytes);
+    }
+    const ref = parseNetnsRef(container);
+    const containerId = options.containerId ?? container;
+    const ns = Netns.open(ref);
+    const ctx = this.#ctx;
+    const inside = ns.openHandle();
+    const rb = new Rollback();
+    try {
+      const links = inside.linkList();
+      const ifname = options.ifname ?? firstFreeEthName(links.map((l) => l.name));
+      if (links.some((l) => l.name === ifname)) {
+        throw new ConflictError(`interface "${ifname}" already exists in container "${container}"`);
+      }
+      const defaultRouteFamilies = new Set(
+        ([4, 6] as const).filter((f) => !inside.routeList(f).some((r) => r.dst === undefined && r.table === RT_TABLE_MAIN)),
+      );
+      const id = newId();
+      const hostIfname = `ct${id.slice(0, 12)}`;
+      const addresses = this.#allocate(net, { id, containerId, netns: ref.path, ifname, hostIfname, mac, owner: options.owner ?? 'cli' }, requested, defaultRouteFamilies);
+      rb.push('state', () => void this.#store.deleteEndpoint(id));
+      await this.#step('state');
+      const result = await this.#drivers[net.driver].attach(ctx, net, { netns: ns, container: inside, ifname, hostIfname, mac, addresses }, rb);
+      rb.commit();
+      const saved = this.#store.getEndpointById(id);
+      if (saved === undefined) throw new NotFoundError(`endpoint ${id} vanished from the state database`);
+      return { ...toEndpoint(saved, net), addresses: result.addresses };
+    } catch (err) {
+      throw wrapError(`connect "${container}" to network "${net.name}"`, await rb.unwind(err));
+    } finally {
+      inside.close();
+      ns.close();
+    }
+  }
+
+  /**
+   * Disconnect a container from a network, removing exactly what `connect` made.
+   * Equivalent to: `ctnet disconnect NETWORK CONTAINER`.
+   */
+  async disconnect(networkName: string, container: string): Promise<void> {
+    const net = this.#requireNetwork(networkName);
+    const ep = this.#findEndpoint(net, container);
+    if (ep === undefined) throw new NotFoundError(`container "${container}" is not connected to network "${networkName}"`);
+    try {
+      this.#drivers[net.driver].detach(this.#ctx, net, ep.hostIfname);
+    } catch (err) {
+      throw wrapError(`disconnect "${container}" from network "${net.name}"`, err);
+    }
+    this.#store.deleteEndpoint(ep.id);
+  }
+
+  #findEndpoint(net: NetworkRecord, container: string): EndpointRecord | undefined {
+    const byId = this.#store.getEndpoint(net.id, container);
+    if (byId !== undefined) return byId;
+    // The same namespace named another way (`net1` vs `/run/netns/net1`).
+    if (container.startsWith('pid:') || container.includes('/') || !container.includes(':')) {
+      const path = parseNetnsRef(container).path;
+      return this.#store.listEndpoints({ networkId: net.id, netns: path })[0];
+    }
+    return undefined;
+  }
+
+  #requireNetwork(name: string): NetworkRecord {
+    const net = this.#store.getNetwork(name);
+    if (net === undefined) throw new NotFoundError(`network "${name}" not found`);
+    return net;
+  }
+
+  /** Reserve addresses and record the endpoint in one transaction, so concurrent connects never share one. */
+  #allocate(
+    net: NetworkRecord,
+    ep: Omit<EndpointRecord, 'networkId' | 'addresses' | 'created' | 'container'> & { containerId: string },
+    requested: Map<4 | 6, IpAddress>,
+    defaultRouteFamilies: Set<4 | 6>,
+  ): AttachAddress[] {
+    return this.#store.transaction(() => {
+      if (this.#findEndpoint(net, ep.containerId) !== undefined || this.#store.listEndpoints({ networkId: net.id, netns: ep.netns }).length > 0) {
+        throw new ConflictError(`container "${ep.containerId}" is already connected to network "${net.name}"`);
+      }
+      const taken = this.#store.allocatedAddresses(net.id);
+      const out: AttachAddress[] = net.subnets.map((s) => {
+        const subnet = parseCidr(s.subnet);
+        const gateway = parseIp(s.gateway);
+        const last = this.#store.lastAllocated(net.id, s.subnet);
+        const want = requested.get(subnet.family);
+        const ip = allocateAddress({
+          subnet,
+          gateway,
+          isTaken: (c) => taken.has(formatIp(c)),
+          ...(last === undefined ? {} : { last: parseIp(last) }),
+          ...(want === undefined ? {} : { requested: want }),
+        });
+        if (want === undefined) this.#store.setLastAllocated(net.id, s.subnet, formatIp(ip));
+        return { ip, subnet: { family: subnet.family, value: subnet.network }, prefix: subnet.prefix, gateway, defaultRoute: defaultRouteFamilies.has(subnet.family) };
+      });
+      this.#store.insertEndpoint({
+        id: ep.id,
+        networkId: net.id,
+        container: ep.containerId,
+        netns: ep.netns,
+        ifname: ep.ifname,
+        hostIfname: ep.hostIfname,
+        mac: ep.mac,
+        addresses: out.map((a) => `${formatIp(a.ip)}/${a.prefix}`),
+        owner: ep.owner,
+        created: new Date().toISOString(),
+      });
+      return out;
+    });
+  }
+
+  /** Refuse subnets the host already routes and bridge names an interface already has. */
+  #checkHostConflicts(host: RtnlHandle, bridge: string | null, cidrs: readonly ReturnType<typeof parseCidr>[], name: string): void {
+    if (bridge !== null && host.linkGet(bridge) !== undefined) {
+      const owner = this.#store.listNetworks().find((n) => n.bridge === bridge);
+      throw new ConflictError(
+        owner === undefined
+          ? `bridge name "${bridge}" is already used by an existing interface`
+          : `bridge "${bridge}" is already used by network "${owner.name}"`,
+      );
+    }
+    for (const cidr of cidrs) {
+      for (const route of host.routeList(cidr.family)) {
+        // The default route overlaps everything and says nothing about the subnet being in use.
+        if (route.table !== RT_TABLE_MAIN || route.dst === undefined || route.dst.prefix === 0) continue;
+        const routed = { family: route.family, network: route.dst.ip.value, prefix: route.dst.prefix };
+        if (cidrOverlaps(cidr, routed)) {
+          throw new ConflictError(`subnet "${formatCidr(cidr)}" of network "${name}" overlaps the host route ${formatIp(route.dst.ip)}/${route.dst.prefix}`);
+        }
+      }
+    }
+  }
+
+  #enableForwarding(net: NetworkRecord): void {
+    const families = new Set(net.subnets.map((s) => parseCidr(s.subnet).family));
+    if (families.has(4)) writeSysctl('net/ipv4/ip_forward', '1');
+    if (families.has(6)) writeSysctl('net/ipv6/conf/all/forwarding', '1');
+  }
+}
+
+function parseRequestedIps(net: NetworkRecord, ips: readonly string[]): Map<4 | 6, IpAddress> {
+  const out = new Map<4 | 6, IpAddress>();
+  for (const text of ips) {
+    const ip = parseIp(text);
+    if (out.has(ip.family)) throw new InvalidConfigError(`more than one IPv${ip.family} address requested: "${text}"`);
+    if (!net.subnets.some((s) => parseCidr(s.subnet).family === ip.family)) {
+      throw new InvalidConfigError(`address "${text}" is not in any subnet of network "${net.name}" (${net.subnets.map((s) => s.subnet).join(', ')})`);
+    }
+    out.set(ip.family, ip);
+  }
+  return out;
+}
+
+/** eth0 for a container's first network, then eth1, eth2, ... */
+export function firstFreeEthName(existing: readonly string[]): string {
+  const names = new Set(existing);
+  for (let i = 0; ; i++) if (!names.has(`eth${i}`)) return `eth${i}`;
+}
+
+function toNetwork(rec: NetworkRecord): Network {
+  return { ...rec, subnets: rec.subnets.map((s) => ({ ...s })) };
+}
+
+function toEndpoint(rec: EndpointRecord, net: NetworkRecord): Endpoint {
+  return {
+    id: rec.id,
+    network: net.name,
+    container: rec.container,
+    netns: rec.netns,
+    ifname: rec.ifname,
+    hostIfname: rec.hostIfname,
+    mac: rec.mac,
+    addresses: rec.addresses,
+    gateways: net.subnets.map((s) => s.gateway),
+    owner: rec.owner,
+    created: rec.created,
+  };
+}

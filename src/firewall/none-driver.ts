@@ -1,0 +1,30 @@
+/**
+ * The firewall driver that does nothing, for hosts where something else owns the packet filter
+ * (and for tests of the layers above). A peer of the nftables driver, like netavark's `fwnone`.
+ * @module
+ */
+import type { FirewallDriver, FirewallNetwork } from './driver.js';
+
+/**
+ * Accepts every request and changes nothing. Networks set up with it are neither masqueraded
+ * nor isolated from each other by ctnet.
+ *
+ * @example
+ * ```ts
+ * const fw = new NoneFirewallDriver();
+ * await fw.setupNetwork(net); // no-op
+ * ```
+ */
+export class NoneFirewallDriver implements FirewallDriver {
+  readonly name = 'none';
+
+  /** Does nothing. */
+  setupNetwork(_net: FirewallNetwork): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Does nothing. */
+  teardownNetwork(_net: FirewallNetwork): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * ctnet: container networking for Linux. The library's only entry point; everything the CLI and
+ * the CNI plugin do goes through these exports.
+ * @module
+ */
+export { Ctnet, DEFAULT_STATE_DIR, firstFreeEthName } from './ctnet.js';
+export type { CtnetOptions, NetworkDetails } from './ctnet.js';
+export type { ConnectOptions, Endpoint, Network, NetworkSpec } from './network/types.js';
+export {
+  createNamedNetns,
+  deleteNamedNetns,
+  listNamedNetns,
+  Netns,
+  NETNS_RUN_DIR,
+  parseNetnsRef,
+} from './netns/netns.js';
+export type { NetnsRef } from './netns/netns.js';
+export type { FirewallDriver, FirewallNetwork } from './firewall/driver.js';
+export { NftFirewallDriver } from './firewall/nft/nft-driver.js';
+export { NoneFirewallDriver } from './firewall/none-driver.js';
+export { RtnlHandle } from './netlink/rtnl/handle.js';
+export type { RtnlHandleOptions } from './netlink/rtnl/handle.js';
+export type { BridgeLink, DummyLink, Link, LinkChange, LinkInfo, VethLink, VethPeer } from './netlink/rtnl/link.js';
+export type { Address, AddressInfo } from './netlink/rtnl/addr.js';
+export type { Route, RouteInfo } from './netlink/rtnl/route.js';
+export type { Neighbour, NeighbourInfo } from './netlink/rtnl/neigh.js';
+export { formatIp, parseIp } from './inet/ip.js';
+export type { IpAddress } from './inet/ip.js';
+export { cidrContains, cidrOverlaps, formatCidr, parseCidr } from './inet/cidr.js';
+export type { Cidr } from './inet/cidr.js';
+export {
+  ConflictError,
+  CtnetError,
+  InvalidConfigError,
+  IpamExhaustedError,
+  isAlreadyExists,
+  isNotFound,
+  NetlinkError,
+  NftError,
+  NotFoundError,
+  StateError,
+  SystemError,
+  TeardownError,
+  TimeoutError,
+} from './errors.js';
+export type { CtnetErrorCode } from './errors.js';

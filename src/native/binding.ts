@@ -1,0 +1,136 @@
+/**
+ * The typed contract of the native addon (`native/src/addon.c`) and its loader. This is the ONLY
+ * module that loads the addon; everything else imports `native` from here.
+ *
+ * The addon does system calls only. Each call is synchronous, and any switch into another network
+ * namespace happens inside one call that switches back before it returns, so the process never stays
+ * switched (a namespace belongs to an OS thread, and Node's main thread runs all JavaScript).
+ *
+ * Failures throw a {@link NativeError}: `code` (`'EEXIST'`), `errno` (positive, `17`), `syscall`
+ * (`'open'`), message `open failed: File exists`. Wrong argument types throw a `TypeError`.
+ *
+ * @example
+ * ```ts
+ * import { native } from './binding.js';
+ * const fd = native.netlinkOpen(-1, 0); // NETLINK_ROUTE in the current namespace
+ * try {
+ *   native.netlinkSend(fd, request);
+ *   const reply = native.netlinkRecv(fd, 1000); // Buffer, or null after 1 s
+ * } finally {
+ *   native.close(fd);
+ * }
+ * ```
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The error every failed system call of the addon throws. */
+export interface NativeError extends Error {
+  /** errno name, e.g. `'EEXIST'`; `'E<n>'` for numbers the addon does not name. */
+  readonly code: string;
+  /** Positive errno number, e.g. `17`. */
+  readonly errno: number;
+  /** The call that failed, e.g. `'setns'`, `'open'`, `'execvp'`. */
+  readonly syscall: string;
+}
+
+/** True when `err` came from a failed system call in the addon. */
+export function isNativeError(err: unknown): err is NativeError {
+  return (
+    err instanceof Error &&
+    typeof (err as Partial<NativeError>).code === 'string' &&
+    typeof (err as Partial<NativeError>).errno === 'number' &&
+    typeof (err as Partial<NativeError>).syscall === 'string'
+  );
+}
+
+/**
+ * The functions of `ctnet_native.node`. A namespace argument `nsFd` is an open descriptor of a
+ * network namespace file (`/run/netns/NAME`, `/proc/PID/ns/net`); a negative `nsFd` means the
+ * calling process's own namespace.
+ */
+export interface NativeBinding {
+  /**
+   * Opens a netlink socket of `protocol` (0 is NETLINK_ROUTE) inside the namespace `nsFd`, with
+   * NETLINK_EXT_ACK and NETLINK_CAP_ACK on and 1 MiB buffers, bound to a kernel-chosen port id.
+   * The socket stays in that namespace for its whole life. Returns the descriptor (close-on-exec).
+   */
+  netlinkOpen(nsFd: number, protocol: number): number;
+  /** Sends one datagram to the kernel. */
+  netlinkSend(fd: number, data: Uint8Array): void;
+  /**
+   * Receives the next whole datagram from the kernel; `null` once `timeoutMs` passes without one
+   * (a negative timeout waits forever). Datagrams sent by other processes are dropped.
+   */
+  netlinkRecv(fd: number, timeoutMs: number): Buffer | null;
+  /** The socket's port id: the `nlmsg_pid` of the kernel's replies to it. */
+  netlinkPortId(fd: number): number;
+  /** Closes a descriptor. */
+  close(fd: number): void;
+  /**
+   * Creates a persistent network namespace bind-mounted at `path` (absolute), as `ip netns add`
+   * does. Throws `EEXIST` (changing nothing) when `path` exists.
+   */
+  netnsCreate(path: string): void;
+  /** Unmounts and removes a namespace file made by `netnsCreate`. Throws `ENOENT` when missing. */
+  netnsDelete(path: string): void;
+  /** Writes `value` to `/proc/sys/<key>` of namespace `nsFd`; `key` like `'net/ipv4/ip_forward'`. */
+  sysctlWrite(nsFd: number, key: string, value: string): void;
+  /** Reads `/proc/sys/<key>` of namespace `nsFd` (up to 4 KiB), without surrounding whitespace. */
+  sysctlRead(nsFd: number, key: string): string;
+  /**
+   * Replaces this process with `argv[0]` (looked up in PATH) running in namespace `nsFd`, as a
+   * spawned child would start: default signal dispositions, no blocked signals, stdio inherited and
+   * blocking, other descriptors closed if close-on-exec. Returns only by throwing
+   * (`syscall` `'setns'` or `'execvp'`, e.g. `ENOENT` for a missing command), with nothing changed.
+   */
+  execInNetns(nsFd: number, argv: readonly string[]): never;
+}
+
+const FUNCTIONS = [
+  'netlinkOpen',
+  'netlinkSend',
+  'netlinkRecv',
+  'netlinkPortId',
+  'close',
+  'netnsCreate',
+  'netnsDelete',
+  'sysctlWrite',
+  'sysctlRead',
+  'execInNetns',
+] as const satisfies readonly (keyof NativeBinding)[];
+
+function isNativeBinding(value: unknown): value is NativeBinding {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return FUNCTIONS.every((name) => typeof record[name] === 'function');
+}
+
+/** The package root: this file is `dist/src/native/binding.js`. */
+const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+function loadNative(): NativeBinding {
+  const require = createRequire(import.meta.url);
+  const candidates = ['build/Release/ctnet_native.node', 'build/Debug/ctnet_native.node'];
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    const file = packageRoot + candidate;
+    let loaded: unknown;
+    try {
+      loaded = require(file);
+    } catch (err: unknown) {
+      const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+      failures.push(`${file}: ${code === 'MODULE_NOT_FOUND' ? 'not found' : String(err)}`);
+      continue;
+    }
+    if (isNativeBinding(loaded)) return loaded;
+    failures.push(`${file}: stale build, it lacks some of ${FUNCTIONS.join(', ')}`);
+  }
+  throw new Error(
+    `cannot load the ctnet native addon (build it with "npx node-gyp rebuild"): ${failures.join('; ')}`,
+  );
+}
+
+/** The loaded addon. */
+export const native: NativeBinding = loadNative();

@@ -1,0 +1,164 @@
+/**
+ * RtnlHandle: every rtnetlink verb ctnet uses, on one socket opened inside one network namespace.
+ * Open one handle per namespace and do all the work there through it; nothing ever switches the
+ * process into another namespace.
+ * @module
+ */
+import { formatIp, type IpAddress } from '../../inet/ip.js';
+import { isNotFound } from '../../errors.js';
+import {
+  AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  NETLINK_ROUTE,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  NLM_F_REPLACE,
+  RTM_DELADDR,
+  RTM_DELLINK,
+  RTM_DELNEIGH,
+  RTM_DELROUTE,
+  RTM_GETADDR,
+  RTM_GETLINK,
+  RTM_GETNEIGH,
+  RTM_GETROUTE,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  RTM_NEWNEIGH,
+  RTM_NEWROUTE,
+} from '../constants.js';
+import { NetlinkSocket } from '../socket.js';
+import { type Address, type AddressInfo, decodeAddress, encodeAddress, encodeAddressDump } from './addr.js';
+import { decodeLink, encodeLinkAdd, encodeLinkChange, encodeLinkSelector, type Link, type LinkChange, type LinkInfo } from './link.js';
+import { decodeNeighbour, encodeNeighbour, encodeNeighbourDump, type Neighbour, type NeighbourInfo } from './neigh.js';
+import { decodeRoute, encodeRoute, encodeRouteDump, type Route, type RouteInfo } from './route.js';
+
+export interface RtnlHandleOptions {
+  /** Open the handle inside the namespace of this fd; omit for the process's own namespace. */
+  netnsFd?: number;
+  timeoutMs?: number;
+}
+
+function addrText(a: { ip: IpAddress; prefix: number }): string {
+  return `${formatIp(a.ip)}/${a.prefix}`;
+}
+
+function routeText(r: Route): string {
+  const dst = r.dst === undefined ? 'default' : addrText(r.dst);
+  return r.gateway === undefined ? dst : `${dst} via ${formatIp(r.gateway)}`;
+}
+
+export class RtnlHandle {
+  readonly #sock: NetlinkSocket;
+
+  private constructor(sock: NetlinkSocket) {
+    this.#sock = sock;
+  }
+
+  static open(options: RtnlHandleOptions = {}): RtnlHandle {
+    return new RtnlHandle(NetlinkSocket.open({ protocol: NETLINK_ROUTE, ...options }));
+  }
+
+  close(): void {
+    this.#sock.close();
+  }
+
+  /** Create a link. Equivalent to: `ip link add NAME type KIND ...`. Fails with EEXIST if the name is taken. */
+  linkAdd(link: Link): void {
+    this.#sock.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, encodeLinkAdd(link), { object: link.name });
+  }
+
+  /** Delete a link (a veth takes its peer with it). Equivalent to: `ip link del NAME`. */
+  linkDel(link: number | string): void {
+    this.#sock.request(RTM_DELLINK, 0, encodeLinkSelector(link), { object: String(link) });
+  }
+
+  /** Delete a link; a link that is already gone counts as done. */
+  linkRemove(link: number | string): void {
+    try {
+      this.linkDel(link);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Change a link. Equivalent to: `ip link set DEV [up|down] [mtu N] [address MAC] [master BR] [name NEW]`. */
+  linkSet(index: number, change: LinkChange): void {
+    this.#sock.request(RTM_NEWLINK, 0, encodeLinkChange(index, change), { object: String(index) });
+  }
+
+  /** One link by name or index, or undefined if there is none. Equivalent to: `ip link show DEV`. */
+  linkGet(link: number | string): LinkInfo | undefined {
+    try {
+      const [msg] = this.#sock.request(RTM_GETLINK, 0, encodeLinkSelector(link), { object: String(link) });
+      return msg === undefined ? undefined : decodeLink(msg.payload);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Every link. Equivalent to: `ip link show`. */
+  linkList(): LinkInfo[] {
+    return this.#sock.dump(RTM_GETLINK, encodeLinkSelector(0)).map((m) => decodeLink(m.payload));
+  }
+
+  /** Equivalent to: `ip addr add IP/PREFIX dev DEV`. */
+  addrAdd(a: Address): void {
+    this.#sock.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, encodeAddress(a), { object: addrText(a) });
+  }
+
+  /** Equivalent to: `ip addr replace IP/PREFIX dev DEV`: present afterwards whether or not it was before. */
+  addrReplace(a: Address): void {
+    this.#sock.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, encodeAddress(a), { object: addrText(a) });
+  }
+
+  /** Equivalent to: `ip addr del IP/PREFIX dev DEV`. */
+  addrDel(a: Address): void {
+    this.#sock.request(RTM_DELADDR, 0, encodeAddress(a), { object: addrText(a) });
+  }
+
+  /** Addresses, optionally of one family and one link. Equivalent to: `ip addr show`. */
+  addrList(filter: { family?: 4 | 6; index?: number } = {}): AddressInfo[] {
+    const family = filter.family === undefined ? AF_UNSPEC : filter.family === 4 ? AF_INET : AF_INET6;
+    const all = this.#sock.dump(RTM_GETADDR, encodeAddressDump(family)).map((m) => decodeAddress(m.payload));
+    return filter.index === undefined ? all : all.filter((a) => a.index === filter.index);
+  }
+
+  /** Equivalent to: `ip route add ...`. */
+  routeAdd(r: Route): void {
+    this.#sock.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, encodeRoute(r), { object: routeText(r) });
+  }
+
+  /** Equivalent to: `ip route replace ...`. */
+  routeReplace(r: Route): void {
+    this.#sock.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, encodeRoute(r), { object: routeText(r) });
+  }
+
+  /** Equivalent to: `ip route del ...`. */
+  routeDel(r: Route): void {
+    this.#sock.request(RTM_DELROUTE, 0, encodeRoute(r), { object: routeText(r) });
+  }
+
+  /** Routes of one family in every table. Equivalent to: `ip route show table all`. */
+  routeList(family: 4 | 6): RouteInfo[] {
+    return this.#sock.dump(RTM_GETROUTE, encodeRouteDump(family)).map((m) => decodeRoute(m.payload));
+  }
+
+  /** Equivalent to: `ip neigh replace IP lladdr MAC dev DEV` (or `bridge fdb replace` without an IP). */
+  neighSet(n: Neighbour): void {
+    this.#sock.request(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, encodeNeighbour(n), { object: n.ip === undefined ? n.mac : formatIp(n.ip) });
+  }
+
+  /** Equivalent to: `ip neigh del IP dev DEV`. */
+  neighDel(n: Neighbour): void {
+    this.#sock.request(RTM_DELNEIGH, 0, encodeNeighbour(n), { object: n.ip === undefined ? n.mac : formatIp(n.ip) });
+  }
+
+  /** Neighbour entries of one family (4, 6, or 'bridge' for the FDB). Equivalent to: `ip neigh show`. */
+  neighList(family: 4 | 6 | 'bridge'): NeighbourInfo[] {
+    const af = family === 'bridge' ? AF_BRIDGE : family === 4 ? AF_INET : AF_INET6;
+    return this.#sock.dump(RTM_GETNEIGH, encodeNeighbourDump(af)).map((m) => decodeNeighbour(m.payload));
+  }
+}

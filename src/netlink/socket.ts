@@ -1,0 +1,146 @@
+/**
+ * A netlink socket bound to one network namespace for its whole life, with request/ack and dump
+ * handling. Calls are synchronous: rtnetlink does its work inside the sender's sendmsg(), so the
+ * reply is ready as soon as send returns and an event-loop round trip would only add latency.
+ * @module
+ */
+import { debuglog } from 'node:util';
+import { fromSystemError, NetlinkError, TimeoutError } from '../errors.js';
+import { native } from '../native/binding.js';
+import {
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_NOOP,
+  RTM_NAMES,
+} from './constants.js';
+import { decodeError, decodeMessages, encodeMessage, type NetlinkMessage } from './message.js';
+
+const debug = debuglog('ctnet');
+
+/** How often a dump interrupted by a concurrent change is retried (as the CNI plugins do). */
+const DUMP_ATTEMPTS = 5;
+
+export interface NetlinkSocketOptions {
+  /** Open the socket inside the namespace of this fd; omit for the caller's own namespace. */
+  netnsFd?: number;
+  protocol: number;
+  /** How long to wait for the kernel's answer before failing with a TimeoutError. */
+  timeoutMs?: number;
+}
+
+export interface RequestContext {
+  /** The object the request is about, for error messages (`RTM_NEWLINK veth-ab12 failed: ...`). */
+  object?: string;
+}
+
+export class NetlinkSocket {
+  readonly #fd: number;
+  readonly #portId: number;
+  readonly #timeoutMs: number;
+  #seq: number;
+  #closed = false;
+
+  private constructor(fd: number, timeoutMs: number) {
+    this.#fd = fd;
+    this.#portId = native.netlinkPortId(fd);
+    this.#timeoutMs = timeoutMs;
+    // Random start so a reply meant for an earlier socket with the same fd can never match.
+    this.#seq = Math.floor(Math.random() * 0x7fffffff);
+  }
+
+  static open(options: NetlinkSocketOptions): NetlinkSocket {
+    try {
+      const fd = native.netlinkOpen(options.netnsFd ?? -1, options.protocol);
+      return new NetlinkSocket(fd, options.timeoutMs ?? 10_000);
+    } catch (err) {
+      throw fromSystemError('open netlink socket', err);
+    }
+  }
+
+  /** Send one request and wait for its ACK; returns any messages the kernel sent before it. */
+  request(type: number, flags: number, payload: Buffer, ctx: RequestContext = {}): NetlinkMessage[] {
+    return this.#exchange(type, NLM_F_REQUEST | NLM_F_ACK | flags, payload, ctx, false);
+  }
+
+  /** Send a dump request and collect every reply message. Retries when the dump was interrupted. */
+  dump(type: number, payload: Buffer, ctx: RequestContext = {}): NetlinkMessage[] {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.#exchange(type, NLM_F_REQUEST | NLM_F_DUMP, payload, ctx, true);
+      } catch (err) {
+        if (!(err instanceof DumpInterrupted) || attempt >= DUMP_ATTEMPTS) {
+          if (err instanceof DumpInterrupted) {
+            throw new NetlinkError({ op: opName(type), errno: 4, extack: 'dump interrupted too often' });
+          }
+          throw err;
+        }
+      }
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    native.close(this.#fd);
+  }
+
+  #exchange(type: number, flags: number, payload: Buffer, ctx: RequestContext, isDump: boolean): NetlinkMessage[] {
+    if (this.#closed) throw new TypeError('netlink socket is closed');
+    const seq = (this.#seq = (this.#seq + 1) >>> 0);
+    const op = opName(type);
+    debug('netlink %s%s seq=%d len=%d', op, ctx.object === undefined ? '' : ` ${ctx.object}`, seq, payload.length);
+    try {
+      native.netlinkSend(this.#fd, encodeMessage({ type, flags, seq, pid: 0 }, payload));
+    } catch (err) {
+      throw fromSystemError(`send ${op}`, err);
+    }
+    const replies: NetlinkMessage[] = [];
+    let interrupted = false;
+    const deadline = Date.now() + this.#timeoutMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      const datagram = remaining > 0 ? native.netlinkRecv(this.#fd, remaining) : null;
+      if (datagram === null) {
+        throw new TimeoutError(`${op}${ctx.object === undefined ? '' : ` ${ctx.object}`}: no answer from the kernel within ${this.#timeoutMs} ms`);
+      }
+      for (const msg of decodeMessages(datagram)) {
+        // Replies to an earlier request that timed out, or from another sender, are not ours.
+        if (msg.seq !== seq || (msg.pid !== this.#portId && msg.pid !== 0)) continue;
+        if ((msg.flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
+        if (msg.type === NLMSG_ERROR) {
+          const e = decodeError(msg);
+          if (e.error !== 0) throw netlinkError(op, ctx, e.error, e.extack);
+          if (!isDump) return replies;
+          continue;
+        }
+        if (msg.type === NLMSG_DONE) {
+          const status = msg.payload.length >= 4 ? msg.payload.readInt32LE(0) : 0;
+          if (status < 0) throw netlinkError(op, ctx, status, undefined);
+          if (interrupted) throw new DumpInterrupted();
+          return replies;
+        }
+        if (msg.type === NLMSG_NOOP) continue;
+        replies.push(msg);
+      }
+    }
+  }
+}
+
+class DumpInterrupted extends Error {}
+
+function opName(type: number): string {
+  return RTM_NAMES[type] ?? `netlink message ${type}`;
+}
+
+function netlinkError(op: string, ctx: RequestContext, errno: number, extack: string | undefined): NetlinkError {
+  return new NetlinkError({
+    op,
+    errno: -errno,
+    ...(ctx.object === undefined ? {} : { object: ctx.object }),
+    ...(extack === undefined ? {} : { extack }),
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * Validation of a network spec into a complete, typed plan. Pure: nothing here touches the system,
+ * so bad input is rejected before any change.
+ * @module
+ */
+import { InvalidConfigError } from '../errors.js';
+import { defaultGateway, validateGateway } from '../ipam/allocator.js';
+import { type Cidr, formatCidr, parseCidr } from '../inet/cidr.js';
+import { formatIp, type IpAddress, parseIp } from '../inet/ip.js';
+import type { DriverName } from '../state/records.js';
+import { validateIfName, validateNetworkName } from '../validate/names.js';
+import type { NetworkSpec } from './types.js';
+
+export interface PlannedSubnet {
+  cidr: Cidr;
+  gateway: IpAddress;
+}
+
+export interface NetworkPlan {
+  name: string;
+  driver: DriverName;
+  bridge: string | null;
+  mtu: number;
+  nat: boolean;
+  internal: boolean;
+  subnets: PlannedSubnet[];
+}
+
+export const DEFAULT_MTU = 1500;
+const MIN_MTU = 68;
+const MAX_MTU = 65535;
+const DRIVERS: readonly DriverName[] = ['bridge', 'ptp'];
+
+/** Bridge name derived from the network name when it fits, else from the network id. */
+export function defaultBridgeName(networkName: string, networkId: string): string {
+  const byName = `ct-${networkName}`;
+  return Buffer.byteLength(byName) <= 15 && /^[a-zA-Z0-9_.-]+$/.test(networkName) ? byName : `ct-${networkId.slice(0, 12)}`;
+}
+
+/**
+ * Check a spec and fill in every default. `networkId` is only used to derive a bridge name.
+ * @throws {InvalidConfigError} on any bad field, naming it and its value.
+ */
+export function planNetwork(spec: NetworkSpec, networkId: string): NetworkPlan {
+  validateNetworkName(spec.name);
+  const driver = spec.driver ?? 'bridge';
+  if (!DRIVERS.includes(driver)) {
+    throw new InvalidConfigError(`invalid driver "${String(driver)}": expected one of ${DRIVERS.join(', ')}`);
+  }
+  if (spec.subnets.length === 0) throw new InvalidConfigError(`network "${spec.name}" needs at least one subnet`);
+  const cidrs = spec.subnets.map((s) => parseCidr(s));
+  for (const family of [4, 6] as const) {
+    const same = cidrs.filter((c) => c.family === family);
+    if (same.length > 1) {
+      throw new InvalidConfigError(`network "${spec.name}" has more than one IPv${family} subnet: ${same.map(formatCidr).join(', ')}`);
+    }
+  }
+  const subnets = cidrs.map((cidr, i): PlannedSubnet => {
+    // --gateway applies to the first subnet given, which the grammar puts first.
+    if (i === 0 && spec.gateway !== undefined) {
+      const gateway = parseIp(spec.gateway);
+      if (gateway.family !== cidr.family) {
+        throw new InvalidConfigError(`gateway "${spec.gateway}" is not in subnet "${formatCidr(cidr)}"`);
+      }
+      validateGateway(cidr, gateway);
+      return { cidr, gateway };
+    }
+    return { cidr, gateway: defaultGateway(cidr) };
+  });
+  const mtu = spec.mtu ?? DEFAULT_MTU;
+  if (!Number.isInteger(mtu) || mtu < MIN_MTU || mtu > MAX_MTU) {
+    throw new InvalidConfigError(`invalid MTU ${String(mtu)}: expected an integer from ${MIN_MTU} to ${MAX_MTU}`);
+  }
+  let bridge: string | null = null;
+  if (driver === 'bridge') {
+    bridge = spec.bridge ?? defaultBridgeName(spec.name, networkId);
+    validateIfName(bridge, 'bridge name');
+  } else if (spec.bridge !== undefined) {
+    throw new InvalidConfigError(`--bridge "${spec.bridge}" only applies to the bridge driver, not "${driver}"`);
+  }
+  const internal = spec.internal ?? false;
+  if (internal && spec.nat === true) {
+    throw new InvalidConfigError(`network "${spec.name}" cannot be internal and masqueraded at once`);
+  }
+  return { name: spec.name, driver, bridge, mtu, nat: internal ? false : (spec.nat ?? true), internal, subnets };
+}
+
+/** The plan's subnets in the record's text form. */
+export function subnetRecords(plan: NetworkPlan): { subnet: string; gateway: string }[] {
+  return plan.subnets.map((s) => ({ subnet: formatCidr(s.cidr), gateway: formatIp(s.gateway) }));
+}

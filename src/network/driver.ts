@@ -1,0 +1,55 @@
+/**
+ * The network driver contract: what differs between a bridge network and a point-to-point one.
+ * The engine validates input, keeps state and the firewall; a driver only touches links,
+ * addresses and routes, through the handles it is given.
+ * @module
+ */
+import type { IpAddress } from '../inet/ip.js';
+import type { RtnlHandle } from '../netlink/rtnl/handle.js';
+import type { Netns } from '../netns/netns.js';
+import type { NetworkRecord } from '../state/records.js';
+import type { Rollback } from './rollback.js';
+
+export interface DriverContext {
+  /** rtnetlink handle in the host namespace (the one ctnet runs in). */
+  host: RtnlHandle;
+  /** Marks the end of a step: tracing, and the point where tests inject a failure. */
+  step(name: string): Promise<void>;
+}
+
+export interface AttachAddress {
+  ip: IpAddress;
+  /** Network address and prefix length of the network's subnet. */
+  subnet: IpAddress;
+  prefix: number;
+  gateway: IpAddress;
+  /** Add the default route via this gateway (the container has none for this family yet). */
+  defaultRoute: boolean;
+}
+
+export interface Attachment {
+  netns: Netns;
+  /** rtnetlink handle inside the container's namespace. */
+  container: RtnlHandle;
+  ifname: string;
+  hostIfname: string;
+  mac: string;
+  addresses: AttachAddress[];
+}
+
+/** What an attachment configured, as it should be recorded and reported. */
+export interface AttachResult {
+  /** Interface addresses as configured, with prefix (`10.68.0.2/24`). */
+  addresses: string[];
+}
+
+export interface NetworkDriver {
+  /** Create the network's own kernel objects; register each undo on `rb`. */
+  setup(ctx: DriverContext, net: NetworkRecord, rb: Rollback): Promise<void>;
+  /** Remove the network's kernel objects; what is already gone counts as done. */
+  teardown(ctx: DriverContext, net: NetworkRecord): void;
+  /** Connect one container; register each undo on `rb`. */
+  attach(ctx: DriverContext, net: NetworkRecord, att: Attachment, rb: Rollback): Promise<AttachResult>;
+  /** Disconnect one container; a missing interface counts as done. */
+  detach(ctx: DriverContext, net: NetworkRecord, hostIfname: string): void;
+}

@@ -1,0 +1,46 @@
+/**
+ * Driver `ptp`, the seed article's part 1 made general: one veth per container and no bridge. The
+ * host end holds the gateway address as a host address, the host routes each container address to
+ * its veth, and the container reaches everything through the gateway (the CNI `ptp` model).
+ * @module
+ */
+import type { NetworkRecord } from '../state/records.js';
+import type { Attachment, AttachResult, DriverContext, NetworkDriver } from './driver.js';
+import type { Rollback } from './rollback.js';
+import { addressText, createVeth, hostPrefix, prepareContainerSide } from './veth.js';
+
+export class PtpDriver implements NetworkDriver {
+  async setup(): Promise<void> {
+    // Nothing network-wide lives in the kernel: each container brings its own link.
+  }
+
+  teardown(): void {}
+
+  async attach(ctx: DriverContext, net: NetworkRecord, att: Attachment, rb: Rollback): Promise<AttachResult> {
+    const hostIndex = await createVeth(ctx, att, { mtu: net.mtu }, rb);
+    for (const a of att.addresses) {
+      // The same gateway address sits on every host end; as a /32 (/128) it adds no subnet route.
+      ctx.host.addrAdd({ index: hostIndex, ip: a.gateway, prefix: hostPrefix(a), noDad: true });
+      ctx.host.routeAdd({ family: a.ip.family, dst: { ip: a.ip, prefix: hostPrefix(a) }, oifIndex: hostIndex, scope: 'link' });
+    }
+    await ctx.step('host-route');
+    const index = prepareContainerSide(att);
+    for (const a of att.addresses) att.container.addrAdd({ index, ip: a.ip, prefix: hostPrefix(a), noDad: true });
+    await ctx.step('address');
+    for (const a of att.addresses) {
+      att.container.routeAdd({ family: a.ip.family, dst: { ip: a.gateway, prefix: hostPrefix(a) }, oifIndex: index, scope: 'link' });
+      if (a.defaultRoute) {
+        att.container.routeAdd({ family: a.ip.family, gateway: a.gateway, oifIndex: index });
+      } else {
+        // Not the first network: reach only this network's subnet through it.
+        att.container.routeAdd({ family: a.ip.family, dst: { ip: a.subnet, prefix: a.prefix }, gateway: a.gateway, oifIndex: index });
+      }
+    }
+    await ctx.step('route');
+    return { addresses: att.addresses.map((a) => addressText(a, hostPrefix(a))) };
+  }
+
+  detach(ctx: DriverContext, _net: NetworkRecord, hostIfname: string): void {
+    ctx.host.linkRemove(hostIfname);
+  }
+}

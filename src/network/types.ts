@@ -1,0 +1,71 @@
+/**
+ * The engine's public value types: what callers pass in and what they get back.
+ * @module
+ */
+import type { DriverName } from '../state/records.js';
+
+/** What `createNetwork` takes; mirrors `ctnet network create` and the CNI network config. */
+export interface NetworkSpec {
+  name: string;
+  /** One or two subnets (at most one per family), e.g. `['10.68.0.0/24', 'fd68::/64']`. */
+  subnets: readonly string[];
+  /** Gateway of the IPv4 (or only) subnet; default: its first host address. */
+  gateway?: string;
+  /** Default `bridge`. */
+  driver?: DriverName;
+  /** Linux bridge name; default derived from the network name. Bridge driver only. */
+  bridge?: string;
+  /** Default 1500. */
+  mtu?: number;
+  /** Masquerade traffic leaving the network (default true). */
+  nat?: boolean;
+  /** Let nothing leave the network (default false). Implies no NAT. */
+  internal?: boolean;
+}
+
+/** A network as ctnet keeps it. */
+export interface Network {
+  id: string;
+  name: string;
+  driver: DriverName;
+  bridge: string | null;
+  mtu: number;
+  nat: boolean;
+  internal: boolean;
+  subnets: { subnet: string; gateway: string }[];
+  created: string;
+}
+
+/** Options of `connect`; each mirrors a `ctnet connect` flag. */
+export interface ConnectOptions {
+  /** Static addresses (one per family); the rest are allocated. */
+  ips?: readonly string[];
+  /** Interface name inside the container; default the first free `ethN`. */
+  ifname?: string;
+  /** MAC address of the container interface; default random. */
+  mac?: string;
+  /** Who attaches: `cli` (default) or `cni`; the CNI container id is then the container name. */
+  owner?: 'cli' | 'cni';
+  /**
+   * The container's name as listings show it, when it differs from the namespace reference (the CNI
+   * container id). Default: the reference as given.
+   */
+  containerId?: string;
+}
+
+/** One container interface on one network. */
+export interface Endpoint {
+  id: string;
+  network: string;
+  container: string;
+  netns: string;
+  ifname: string;
+  hostIfname: string;
+  mac: string;
+  /** Interface addresses with prefix (`10.68.0.2/24`). */
+  addresses: string[];
+  /** Gateways of the network, one per family. */
+  gateways: string[];
+  owner: 'cli' | 'cni';
+  created: string;
+}

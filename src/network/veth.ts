@@ -1,0 +1,55 @@
+/**
+ * The container half of every driver: one veth pair created from the host with its peer placed
+ * straight into the container namespace, then the container side configured through its own handle.
+ * @module
+ */
+import { NotFoundError } from '../errors.js';
+import { familyBits, formatIp } from '../inet/ip.js';
+import type { AttachAddress, Attachment, DriverContext } from './driver.js';
+import type { Rollback } from './rollback.js';
+
+export interface VethOptions {
+  mtu: number;
+  /** Enslave the host end to this bridge at creation. */
+  masterIndex?: number;
+}
+
+/**
+ * Create the pair in one RTM_NEWLINK: host end named, enslaved and up; peer named, addressed by MAC,
+ * up and already inside the container. Returns the host end's index.
+ */
+export async function createVeth(ctx: DriverContext, att: Attachment, options: VethOptions, rb: Rollback): Promise<number> {
+  ctx.host.linkAdd({
+    kind: 'veth',
+    name: att.hostIfname,
+    mtu: options.mtu,
+    up: true,
+    ...(options.masterIndex === undefined ? {} : { masterIndex: options.masterIndex }),
+    peer: { name: att.ifname, mtu: options.mtu, mac: att.mac, netnsFd: att.netns.fd },
+  });
+  rb.push(`veth ${att.hostIfname}`, () => ctx.host.linkRemove(att.hostIfname));
+  await ctx.step('veth');
+  const host = ctx.host.linkGet(att.hostIfname);
+  if (host === undefined) throw new NotFoundError(`veth ${att.hostIfname} vanished right after it was created`);
+  return host.index;
+}
+
+/** Bring up loopback (a fresh namespace has it down) and the container end; returns the latter's index. */
+export function prepareContainerSide(att: Attachment): number {
+  const lo = att.container.linkGet('lo');
+  if (lo !== undefined && !lo.up) att.container.linkSet(lo.index, { up: true });
+  const link = att.container.linkGet(att.ifname);
+  if (link === undefined) throw new NotFoundError(`interface ${att.ifname} did not appear in container "${att.netns.ref.spec}"`);
+  att.container.linkSet(link.index, { up: true });
+  return link.index;
+}
+
+/** `10.68.0.2/24` */
+export function addressText(a: AttachAddress, prefix = a.prefix): string {
+  return `${formatIp(a.ip)}/${prefix}`;
+}
+
+/** The host-route prefix of an address's family: /32 or /128. */
+export function hostPrefix(a: AttachAddress): number {
+  return familyBits(a.ip.family);
+}

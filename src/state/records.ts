@@ -1,0 +1,75 @@
+/**
+ * Plain records kept in the state database. They describe what ctnet created and owns; the kernel
+ * remains the truth for what exists, so these are what a later `gc` reconciles against.
+ * @module
+ */
+
+/** The network drivers ctnet knows. */
+export type DriverName = 'bridge' | 'ptp';
+
+/** Who created an endpoint, so that each entry point only tears down its own endpoints. */
+export type EndpointOwner = 'cli' | 'cni';
+
+/**
+ * One subnet of a network, both fields in canonical text form.
+ * @example
+ * const s: SubnetRecord = { subnet: '10.68.0.0/24', gateway: '10.68.0.1' };
+ */
+export interface SubnetRecord {
+  /** Canonical CIDR text, e.g. `10.68.0.0/24` or `fd00::/64`. */
+  subnet: string;
+  /** Canonical IP text of the gateway inside `subnet`. */
+  gateway: string;
+}
+
+/**
+ * A network as ctnet created it.
+ * @example
+ * const n: NetworkRecord = {
+ *   id: 'a1b2', name: 'net1', driver: 'bridge', bridge: 'ctnet0', mtu: 1500, nat: true,
+ *   internal: false, subnets: [{ subnet: '10.68.0.0/24', gateway: '10.68.0.1' }],
+ *   created: new Date().toISOString(),
+ * };
+ */
+export interface NetworkRecord {
+  id: string;
+  /** Unique among networks. */
+  name: string;
+  driver: DriverName;
+  /** The Linux bridge name; `null` for drivers without a bridge (ptp). */
+  bridge: string | null;
+  mtu: number;
+  nat: boolean;
+  internal: boolean;
+  subnets: SubnetRecord[];
+  /** ISO 8601 time. */
+  created: string;
+}
+
+/**
+ * One container interface attached to a network.
+ * @example
+ * const e: EndpointRecord = {
+ *   id: 'c3d4', networkId: 'a1b2', container: 'pid:4242', netns: '/proc/4242/ns/net',
+ *   ifname: 'eth0', hostIfname: 'veth-c3d4', mac: '02:42:0a:44:00:02',
+ *   addresses: ['10.68.0.2/24'], owner: 'cli', created: new Date().toISOString(),
+ * };
+ */
+export interface EndpointRecord {
+  id: string;
+  networkId: string;
+  /** As the user gave it (netns name, path, `pid:N`) or the CNI container id. */
+  container: string;
+  /** The netns path that was used. */
+  netns: string;
+  /** Interface name inside the container. */
+  ifname: string;
+  /** Interface name on the host side. */
+  hostIfname: string;
+  mac: string;
+  /** Interface addresses with prefix, e.g. `10.68.0.2/24`, `fd00::2/64`. */
+  addresses: string[];
+  owner: EndpointOwner;
+  /** ISO 8601 time. */
+  created: string;
+}

@@ -1,0 +1,607 @@
+/**
+ * The embedded SQLite store: networks, endpoints and address allocations that ctnet created and owns.
+ *
+ * Every ctnet process opens the same database file. Writers serialize through `BEGIN IMMEDIATE`
+ * plus a long busy timeout, so "read the allocations, pick a free address, insert" done inside
+ * {@link StateStore.transaction} cannot hand one address to two processes.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ConflictError, NotFoundError, StateError } from '../errors.js';
+import type { DriverName, EndpointOwner, EndpointRecord, NetworkRecord, SubnetRecord } from './records.js';
+
+/** File name of the database inside the state directory. */
+export const STATE_DB_FILE = 'ctnet.db';
+
+/** How long a process waits for another one's write transaction before giving up, in ms. */
+const BUSY_TIMEOUT_MS = 30_000;
+
+/**
+ * Schema steps. Step `i` moves `PRAGMA user_version` from `i` to `i + 1`. Append only: a step that
+ * has been released must never change, because databases in the field have already run it.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE networks (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL UNIQUE,
+    driver   TEXT NOT NULL CHECK (driver IN ('bridge', 'ptp')),
+    -- two networks on one Linux bridge would tear it down under each other
+    bridge   TEXT UNIQUE,
+    mtu      INTEGER NOT NULL,
+    nat      INTEGER NOT NULL CHECK (nat IN (0, 1)),
+    internal INTEGER NOT NULL CHECK (internal IN (0, 1)),
+    subnets  TEXT NOT NULL,  -- JSON array of {subnet, gateway}
+    created  TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE endpoints (
+    id          TEXT PRIMARY KEY,
+    -- RESTRICT: dropping endpoint rows with their network would forget kernel objects that ctnet
+    -- still owns, and gc could no longer find them
+    network_id  TEXT NOT NULL REFERENCES networks (id) ON DELETE RESTRICT,
+    container   TEXT NOT NULL,
+    netns       TEXT NOT NULL,
+    ifname      TEXT NOT NULL,
+    host_ifname TEXT NOT NULL,
+    mac         TEXT NOT NULL,
+    addresses   TEXT NOT NULL,  -- JSON array of "address/prefix"
+    owner       TEXT NOT NULL CHECK (owner IN ('cli', 'cni')),
+    created     TEXT NOT NULL,
+    UNIQUE (network_id, container)
+  ) STRICT;
+  CREATE INDEX endpoints_container ON endpoints (container);
+  CREATE INDEX endpoints_netns ON endpoints (netns);
+
+  -- One row per address in use; the primary key is what makes an address taken.
+  CREATE TABLE allocations (
+    network_id  TEXT NOT NULL REFERENCES networks (id) ON DELETE CASCADE,
+    address     TEXT NOT NULL,  -- without prefix
+    endpoint_id TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
+    PRIMARY KEY (network_id, address)
+  ) STRICT, WITHOUT ROWID;
+  -- the cascade from endpoints looks rows up by endpoint_id
+  CREATE INDEX allocations_endpoint ON allocations (endpoint_id);
+
+  -- Where the next address search starts, per subnet, so freed addresses are not reused at once.
+  CREATE TABLE ipam_cursor (
+    network_id TEXT NOT NULL REFERENCES networks (id) ON DELETE CASCADE,
+    subnet     TEXT NOT NULL,
+    last       TEXT NOT NULL,
+    PRIMARY KEY (network_id, subnet)
+  ) STRICT, WITHOUT ROWID;
+  `,
+];
+
+/** Schema version this build of ctnet writes. */
+export const STATE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Filter for {@link StateStore.listEndpoints}; every field given must match. */
+export interface EndpointFilter {
+  networkId?: string;
+  container?: string;
+  netns?: string;
+}
+
+interface NetworkRow {
+  id: string;
+  name: string;
+  driver: string;
+  bridge: string | null;
+  mtu: number;
+  nat: number;
+  internal: number;
+  subnets: string;
+  created: string;
+}
+
+interface EndpointRow {
+  id: string;
+  network_id: string;
+  container: string;
+  netns: string;
+  ifname: string;
+  host_ifname: string;
+  mac: string;
+  addresses: string;
+  owner: string;
+  created: string;
+}
+
+interface EndpointQuery {
+  networkId: string | null;
+  container: string | null;
+  netns: string | null;
+}
+
+type Db = Database.Database;
+
+const ENDPOINT_COLUMNS =
+  'e.id, e.network_id, e.container, e.netns, e.ifname, e.host_ifname, e.mac, e.addresses, e.owner, e.created';
+
+function prepareStatements(db: Db) {
+  return {
+    insertNetwork: db.prepare<[NetworkRow]>(
+      `INSERT INTO networks (id, name, driver, bridge, mtu, nat, internal, subnets, created)
+       VALUES (@id, @name, @driver, @bridge, @mtu, @nat, @internal, @subnets, @created)`,
+    ),
+    networkByName: db.prepare<[string], NetworkRow>('SELECT * FROM networks WHERE name = ?'),
+    networkById: db.prepare<[string], NetworkRow>('SELECT * FROM networks WHERE id = ?'),
+    networkByBridge: db.prepare<[string], NetworkRow>('SELECT * FROM networks WHERE bridge = ?'),
+    listNetworks: db.prepare<[], NetworkRow>('SELECT * FROM networks ORDER BY name'),
+    deleteNetwork: db.prepare<[string]>('DELETE FROM networks WHERE id = ?'),
+
+    insertEndpoint: db.prepare<[EndpointRow]>(
+      `INSERT INTO endpoints (id, network_id, container, netns, ifname, host_ifname, mac, addresses, owner, created)
+       VALUES (@id, @network_id, @container, @netns, @ifname, @host_ifname, @mac, @addresses, @owner, @created)`,
+    ),
+    insertAllocation: db.prepare<[string, string, string]>(
+      'INSERT INTO allocations (network_id, address, endpoint_id) VALUES (?, ?, ?)',
+    ),
+    endpointByContainer: db.prepare<[string, string], EndpointRow>(
+      `SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.network_id = ? AND e.container = ?`,
+    ),
+    endpointById: db.prepare<[string], EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.id = ?`),
+    // One statement for every filter shape: a NULL parameter switches its condition off. rowid breaks
+    // ties between endpoints created in the same millisecond, so the order is insertion order.
+    listEndpoints: db.prepare<[EndpointQuery], EndpointRow>(
+      `SELECT ${ENDPOINT_COLUMNS} FROM endpoints e JOIN networks n ON n.id = e.network_id
+       WHERE (@networkId IS NULL OR e.network_id = @networkId)
+         AND (@container IS NULL OR e.container = @container)
+         AND (@netns IS NULL OR e.netns = @netns)
+       ORDER BY n.name, e.created, e.rowid`,
+    ),
+    deleteEndpoint: db.prepare<[string]>('DELETE FROM endpoints WHERE id = ?'),
+    countEndpoints: db.prepare<[string], number>('SELECT count(*) FROM endpoints WHERE network_id = ?').pluck(),
+
+    allocatedAddresses: db
+      .prepare<[string], string>('SELECT address FROM allocations WHERE network_id = ?')
+      .pluck(),
+    lastAllocated: db
+      .prepare<[string, string], string>('SELECT last FROM ipam_cursor WHERE network_id = ? AND subnet = ?')
+      .pluck(),
+    setLastAllocated: db.prepare<[string, string, string]>(
+      `INSERT INTO ipam_cursor (network_id, subnet, last) VALUES (?, ?, ?)
+       ON CONFLICT (network_id, subnet) DO UPDATE SET last = excluded.last`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/**
+ * The state database of one state directory.
+ *
+ * Methods are synchronous: better-sqlite3 runs each statement to completion, and a synchronous
+ * transaction cannot be interleaved with other work of the same process.
+ * @example
+ * const store = StateStore.open('/var/lib/ctnet');
+ * try {
+ *   store.transaction(() => {
+ *     const used = store.allocatedAddresses(net.id);
+ *     store.insertEndpoint({ ...endpoint, addresses: [pickFree(used)] });
+ *   });
+ * } finally {
+ *   store.close();
+ * }
+ */
+export class StateStore {
+  readonly #db: Db;
+  readonly #stmt: Statements;
+  readonly #insertEndpointTx: Database.Transaction<(rec: EndpointRecord) => void>;
+  readonly #insertNetworkTx: Database.Transaction<(rec: NetworkRecord) => void>;
+  readonly #deleteNetworkTx: Database.Transaction<(id: string) => boolean>;
+
+  private constructor(db: Db) {
+    this.#db = db;
+    this.#stmt = prepareStatements(db);
+    // Multi-statement writes run as their own transaction; called inside a caller's transaction
+    // better-sqlite3 turns them into a savepoint, so a conflict on the second address does not
+    // leave the endpoint row behind when the caller catches the error and carries on.
+    this.#insertEndpointTx = db.transaction((rec: EndpointRecord) => this.#insertEndpointRows(rec));
+    this.#insertNetworkTx = db.transaction((rec: NetworkRecord) => this.#insertNetworkRow(rec));
+    this.#deleteNetworkTx = db.transaction((id: string) => this.#deleteNetworkRow(id));
+  }
+
+  /**
+   * Open (and create or migrate) the database `dir/ctnet.db`, creating `dir` with mode 0700.
+   * @throws {StateError} `open state database "<path>": <reason>`
+   * @example
+   * const store = StateStore.open('/run/ctnet');
+   */
+  static open(dir: string): StateStore {
+    const path = join(dir, STATE_DB_FILE);
+    let db: Db | undefined;
+    try {
+      // 0700: the database names every container's namespace and addresses
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+      // busy_timeout first, so the pragmas and migrations below wait for a process that is
+      // creating or migrating the same file instead of failing with SQLITE_BUSY
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // WAL lets readers run while one process writes; NORMAL is durable across a process crash,
+      // which is what matters here (a power loss also loses every namespace the rows describe)
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      // SQLite enforces foreign keys only when asked, per connection; the cascades depend on it
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      return new StateStore(db);
+    } catch (err) {
+      db?.close();
+      throw new StateError(`open state database "${path}": ${describe(err)}`, { cause: err });
+    }
+  }
+
+  /** Close the database. The store must not be used afterwards. */
+  close(): void {
+    this.#db.close();
+  }
+
+  /**
+   * Run `fn` in one write transaction (`BEGIN IMMEDIATE`): the write lock is taken up front, so
+   * concurrent ctnet processes run their transactions one after the other, waiting up to 30 s.
+   * `fn` must be synchronous. If it throws, everything it wrote is rolled back. Calls made while a
+   * transaction is already open just run `fn` as part of the outer one.
+   * @throws {StateError} when the database fails (for example the lock wait times out)
+   * @example
+   * store.transaction(() => {
+   *   if (store.getNetwork('net1') === undefined) store.insertNetwork(rec);
+   * });
+   */
+  transaction<T>(fn: () => T): T {
+    if (this.#db.inTransaction) return fn();
+    return this.#guard('transaction', () => this.#db.transaction(fn).immediate());
+  }
+
+  // ---- networks ----
+
+  /**
+   * Insert a network.
+   * @throws {ConflictError} `network "x" already exists`, or its bridge is used by another network
+   */
+  insertNetwork(rec: NetworkRecord): void {
+    this.#guard(`insert network "${rec.name}"`, () => this.#insertNetworkTx.immediate(rec));
+  }
+
+  /** The network called `name`, or `undefined`. */
+  getNetwork(name: string): NetworkRecord | undefined {
+    return this.#guard('read network', () => {
+      const row = this.#stmt.networkByName.get(name);
+      return row === undefined ? undefined : toNetwork(row);
+    });
+  }
+
+  /** The network with this id, or `undefined`. */
+  getNetworkById(id: string): NetworkRecord | undefined {
+    return this.#guard('read network', () => {
+      const row = this.#stmt.networkById.get(id);
+      return row === undefined ? undefined : toNetwork(row);
+    });
+  }
+
+  /** All networks, ordered by name. */
+  listNetworks(): NetworkRecord[] {
+    return this.#guard('list networks', () => this.#stmt.listNetworks.all().map(toNetwork));
+  }
+
+  /**
+   * Delete a network and its IPAM cursors. Returns false when there was no such network, so that
+   * teardown can be repeated.
+   * @throws {ConflictError} `network "x" still has 2 endpoints`
+   */
+  deleteNetwork(id: string): boolean {
+    return this.#guard('delete network', () => this.#deleteNetworkTx.immediate(id));
+  }
+
+  // ---- endpoints ----
+
+  /**
+   * Insert an endpoint and allocate its addresses (stored without prefix) in its network, all or
+   * nothing.
+   * @throws {ConflictError} `container "c" is already connected to network "n"`, or
+   *   `address "10.68.0.7" is already in use in network "n"`
+   * @throws {NotFoundError} when the network does not exist
+   */
+  insertEndpoint(rec: EndpointRecord): void {
+    this.#guard(`insert endpoint "${rec.id}"`, () => this.#insertEndpointTx.immediate(rec));
+  }
+
+  /** The endpoint of `container` in a network, or `undefined`. */
+  getEndpoint(networkId: string, container: string): EndpointRecord | undefined {
+    return this.#guard('read endpoint', () => {
+      const row = this.#stmt.endpointByContainer.get(networkId, container);
+      return row === undefined ? undefined : toEndpoint(row);
+    });
+  }
+
+  /** The endpoint with this id, or `undefined`. */
+  getEndpointById(id: string): EndpointRecord | undefined {
+    return this.#guard('read endpoint', () => {
+      const row = this.#stmt.endpointById.get(id);
+      return row === undefined ? undefined : toEndpoint(row);
+    });
+  }
+
+  /**
+   * Endpoints matching every given field of `filter`, ordered by network name, then creation.
+   * @example
+   * store.listEndpoints({ netns: '/run/netns/web' });
+   */
+  listEndpoints(filter: EndpointFilter = {}): EndpointRecord[] {
+    return this.#guard('list endpoints', () =>
+      this.#stmt.listEndpoints
+        .all({
+          networkId: filter.networkId ?? null,
+          container: filter.container ?? null,
+          netns: filter.netns ?? null,
+        })
+        .map(toEndpoint),
+    );
+  }
+
+  /**
+   * Delete an endpoint; its address allocations go with it. Returns false when there was no such
+   * endpoint, so that teardown can be repeated.
+   */
+  deleteEndpoint(id: string): boolean {
+    return this.#guard('delete endpoint', () => this.#stmt.deleteEndpoint.run(id).changes > 0);
+  }
+
+  /** Number of endpoints in a network. */
+  countEndpoints(networkId: string): number {
+    return this.#guard('count endpoints', () => this.#stmt.countEndpoints.get(networkId) ?? 0);
+  }
+
+  // ---- IPAM ----
+
+  /** Every address (without prefix) allocated in a network. */
+  allocatedAddresses(networkId: string): Set<string> {
+    return this.#guard('read allocations', () => new Set(this.#stmt.allocatedAddresses.all(networkId)));
+  }
+
+  /** The address last handed out in `subnet` of a network, or `undefined`. */
+  lastAllocated(networkId: string, subnet: string): string | undefined {
+    return this.#guard('read IPAM cursor', () => this.#stmt.lastAllocated.get(networkId, subnet));
+  }
+
+  /**
+   * Remember the address last handed out in `subnet`, where the next search starts.
+   * @throws {NotFoundError} when the network does not exist
+   */
+  setLastAllocated(networkId: string, subnet: string, address: string): void {
+    this.#guard('write IPAM cursor', () => {
+      try {
+        this.#stmt.setLastAllocated.run(networkId, subnet, address);
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw networkNotFound(networkId, err);
+        throw err;
+      }
+    });
+  }
+
+  // ---- internals ----
+
+  #insertNetworkRow(rec: NetworkRecord): void {
+    try {
+      this.#stmt.insertNetwork.run({
+        id: rec.id,
+        name: rec.name,
+        driver: rec.driver,
+        bridge: rec.bridge,
+        mtu: rec.mtu,
+        nat: rec.nat ? 1 : 0,
+        internal: rec.internal ? 1 : 0,
+        // copy only the known fields, so extra properties of the caller's objects are not stored
+        subnets: JSON.stringify(rec.subnets.map((s) => ({ subnet: s.subnet, gateway: s.gateway }))),
+        created: rec.created,
+      });
+    } catch (err) {
+      const code = sqliteCode(err);
+      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new ConflictError(`network id "${rec.id}" already exists`, { cause: err });
+      }
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        // Two UNIQUE columns share this code; look which one collided rather than parse the message.
+        if (this.#stmt.networkByName.get(rec.name) === undefined && rec.bridge !== null) {
+          const other = this.#stmt.networkByBridge.get(rec.bridge);
+          if (other !== undefined) {
+            throw new ConflictError(`bridge "${rec.bridge}" is already used by network "${other.name}"`, {
+              cause: err,
+            });
+          }
+        }
+        throw new ConflictError(`network "${rec.name}" already exists`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  #deleteNetworkRow(id: string): boolean {
+    // Counted first rather than read from the RESTRICT failure: SQLite reports that one as
+    // SQLITE_CONSTRAINT_TRIGGER, a code too vague to tell apart from other failures. The constraint
+    // stays as the backstop.
+    const n = this.#stmt.countEndpoints.get(id) ?? 0;
+    if (n > 0) {
+      throw new ConflictError(`network "${this.#networkName(id)}" still has ${n} endpoint${n === 1 ? '' : 's'}`);
+    }
+    return this.#stmt.deleteNetwork.run(id).changes > 0;
+  }
+
+  #insertEndpointRows(rec: EndpointRecord): void {
+    try {
+      this.#stmt.insertEndpoint.run({
+        id: rec.id,
+        network_id: rec.networkId,
+        container: rec.container,
+        netns: rec.netns,
+        ifname: rec.ifname,
+        host_ifname: rec.hostIfname,
+        mac: rec.mac,
+        addresses: JSON.stringify(rec.addresses),
+        owner: rec.owner,
+        created: rec.created,
+      });
+    } catch (err) {
+      switch (sqliteCode(err)) {
+        case 'SQLITE_CONSTRAINT_PRIMARYKEY':
+          throw new ConflictError(`endpoint "${rec.id}" already exists`, { cause: err });
+        case 'SQLITE_CONSTRAINT_UNIQUE':
+          throw new ConflictError(
+            `container "${rec.container}" is already connected to network "${this.#networkName(rec.networkId)}"`,
+            { cause: err },
+          );
+        case 'SQLITE_CONSTRAINT_FOREIGNKEY':
+          throw networkNotFound(rec.networkId, err);
+        default:
+          throw err;
+      }
+    }
+    for (const cidr of rec.addresses) {
+      const address = stripPrefix(cidr);
+      try {
+        this.#stmt.insertAllocation.run(rec.networkId, address, rec.id);
+      } catch (err) {
+        if (sqliteCode(err) !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
+        throw new ConflictError(
+          `address "${address}" is already in use in network "${this.#networkName(rec.networkId)}"`,
+          { cause: err },
+        );
+      }
+    }
+  }
+
+  /** The network's name for messages; its id when the row is gone. */
+  #networkName(id: string): string {
+    return this.#stmt.networkById.get(id)?.name ?? id;
+  }
+
+  /**
+   * Run `fn`, turning SQLite failures into StateError with `context`. ctnet's own errors (the
+   * conflicts above) and programming errors pass through unchanged.
+   */
+  #guard<T>(context: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof Database.SqliteError) {
+        throw new StateError(`${context}: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
+
+/** Bring the schema to {@link STATE_SCHEMA_VERSION}, running each missing step once. */
+function migrate(db: Db): void {
+  const target = MIGRATIONS.length;
+  const current = userVersion(db);
+  if (current > target) {
+    throw new StateError(`database schema version ${current} is newer than this ctnet supports (${target})`);
+  }
+  if (current === target) return;
+  db.transaction(() => {
+    // Read again under the write lock: another process may have migrated while this one waited.
+    const from = userVersion(db);
+    if (from >= target) return;
+    for (const step of MIGRATIONS.slice(from)) db.exec(step);
+    // PRAGMA takes no bound parameters; target is our own integer
+    db.pragma(`user_version = ${target}`);
+  }).immediate();
+}
+
+function userVersion(db: Db): number {
+  const v = db.pragma('user_version', { simple: true });
+  if (typeof v !== 'number') throw new StateError(`unexpected user_version ${String(v)}`);
+  return v;
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Database.SqliteError ? err.code : undefined;
+}
+
+function networkNotFound(id: string, cause: unknown): NotFoundError {
+  return new NotFoundError(`network with id "${id}" not found`, { cause });
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** `10.68.0.2/24` → `10.68.0.2`; allocations are per address, whatever prefix the interface has. */
+function stripPrefix(cidr: string): string {
+  const slash = cidr.indexOf('/');
+  return slash === -1 ? cidr : cidr.slice(0, slash);
+}
+
+// ---- rows → records; the database is shared with other ctnet versions, so check what comes back ----
+
+const DRIVERS: readonly string[] = ['bridge', 'ptp'] satisfies DriverName[];
+const OWNERS: readonly string[] = ['cli', 'cni'] satisfies EndpointOwner[];
+
+function toNetwork(row: NetworkRow): NetworkRecord {
+  if (!DRIVERS.includes(row.driver)) {
+    throw new StateError(`network "${row.name}" has unknown driver "${row.driver}"`);
+  }
+  return {
+    id: row.id,
+    name: row.name,
+    driver: row.driver as DriverName,
+    bridge: row.bridge,
+    mtu: row.mtu,
+    nat: row.nat === 1,
+    internal: row.internal === 1,
+    subnets: parseSubnets(row),
+    created: row.created,
+  };
+}
+
+function parseSubnets(row: NetworkRow): SubnetRecord[] {
+  const value = parseJson(row.subnets, `subnets of network "${row.name}"`);
+  if (!Array.isArray(value)) throw new StateError(`subnets of network "${row.name}" are not a list`);
+  return value.map((item: unknown): SubnetRecord => {
+    if (
+      typeof item === 'object' &&
+      item !== null &&
+      'subnet' in item &&
+      'gateway' in item &&
+      typeof item.subnet === 'string' &&
+      typeof item.gateway === 'string'
+    ) {
+      return { subnet: item.subnet, gateway: item.gateway };
+    }
+    throw new StateError(`subnets of network "${row.name}" hold an invalid entry: ${JSON.stringify(item)}`);
+  });
+}
+
+function toEndpoint(row: EndpointRow): EndpointRecord {
+  if (!OWNERS.includes(row.owner)) {
+    throw new StateError(`endpoint "${row.id}" has unknown owner "${row.owner}"`);
+  }
+  const addresses = parseJson(row.addresses, `addresses of endpoint "${row.id}"`);
+  if (!Array.isArray(addresses) || !addresses.every((a: unknown): a is string => typeof a === 'string')) {
+    throw new StateError(`addresses of endpoint "${row.id}" are not a list of strings`);
+  }
+  return {
+    id: row.id,
+    networkId: row.network_id,
+    container: row.container,
+    netns: row.netns,
+    ifname: row.ifname,
+    hostIfname: row.host_ifname,
+    mac: row.mac,
+    addresses,
+    owner: row.owner as EndpointOwner,
+    created: row.created,
+  };
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new StateError(`${what} are not valid JSON: ${describe(err)}`, { cause: err });
+  }
+}
