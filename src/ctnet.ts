@@ -5,6 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ConflictError, InvalidConfigError, NotFoundError, TeardownError, wrapError } from './errors.js';
 import type { FirewallDriver, FirewallNetwork } from './firewall/driver.js';
@@ -17,12 +18,13 @@ import { RT_TABLE_MAIN } from './netlink/constants.js';
 import { RtnlHandle } from './netlink/rtnl/handle.js';
 import { Netns, parseNetnsRef, writeSysctl } from './netns/netns.js';
 import { BridgeDriver } from './network/bridge-driver.js';
-import { planNetwork, subnetRecords } from './network/config.js';
+import { type NetworkPlan, planNetwork, subnetRecords } from './network/config.js';
 import type { AttachAddress, DriverContext, NetworkDriver } from './network/driver.js';
 import { PtpDriver } from './network/ptp-driver.js';
 import { Rollback } from './network/rollback.js';
 import type { ConnectOptions, Endpoint, Network, NetworkSpec } from './network/types.js';
 import type { DriverName, EndpointRecord, NetworkRecord } from './state/records.js';
+import { withFileLock } from './state/file-lock.js';
 import { StateStore } from './state/store.js';
 import { validateIfName } from './validate/names.js';
 
@@ -74,19 +76,21 @@ function firewallNetwork(net: NetworkRecord): FirewallNetwork {
 export class Ctnet {
   readonly #store: StateStore;
   readonly #firewall: FirewallDriver;
+  readonly #firewallLock: string;
   readonly #onStep: ((step: string) => void | Promise<void>) | undefined;
   readonly #drivers: Record<DriverName, NetworkDriver> = { bridge: new BridgeDriver(), ptp: new PtpDriver() };
   #host: RtnlHandle | undefined;
 
-  private constructor(store: StateStore, options: CtnetOptions) {
+  private constructor(store: StateStore, stateDir: string, options: CtnetOptions) {
     this.#store = store;
+    this.#firewallLock = join(stateDir, 'firewall.lock');
     this.#firewall = options.firewall ?? new NftFirewallDriver();
     this.#onStep = options.onStep;
   }
 
   static open(options: CtnetOptions = {}): Ctnet {
     const dir = options.stateDir ?? process.env['CTNET_STATE_DIR'] ?? DEFAULT_STATE_DIR;
-    return new Ctnet(StateStore.open(dir), options);
+    return new Ctnet(StateStore.open(dir), dir, options);
   }
 
   close(): void {
@@ -110,7 +114,6 @@ export class Ctnet {
     const id = newId();
     const plan = planNetwork(spec, id);
     const ctx = this.#ctx;
-    this.#checkHostConflicts(ctx.host, plan.bridge, plan.subnets.map((s) => s.cidr), spec.name);
     const record: NetworkRecord = {
       id,
       name: plan.name,
@@ -122,20 +125,13 @@ export class Ctnet {
       subnets: subnetRecords(plan),
       created: new Date().toISOString(),
     };
+    // ctnet's own networks first: their bridges and routes are host objects too, and "network
+    // "x" already exists" says more than "bridge "ct-x" is already used by an existing interface".
+    this.#checkStateConflicts(plan);
+    this.#checkHostConflicts(ctx.host, plan.bridge, plan.subnets.map((s) => s.cidr), spec.name);
     this.#store.transaction(() => {
-      for (const other of this.#store.listNetworks()) {
-        if (other.name === record.name) throw new ConflictError(`network "${record.name}" already exists`);
-        if (record.bridge !== null && other.bridge === record.bridge) {
-          throw new ConflictError(`bridge "${record.bridge}" is already used by network "${other.name}"`);
-        }
-        for (const mine of plan.subnets) {
-          for (const theirs of other.subnets) {
-            if (cidrOverlaps(mine.cidr, parseCidr(theirs.subnet))) {
-              throw new ConflictError(`subnet "${formatCidr(mine.cidr)}" overlaps subnet "${theirs.subnet}" of network "${other.name}"`);
-            }
-          }
-        }
-      }
+      // Again under the write lock: another process may have created a network since.
+      this.#checkStateConflicts(plan);
       this.#store.insertNetwork(record);
     });
     const rb = new Rollback();
@@ -146,8 +142,8 @@ export class Ctnet {
       if (!record.internal) this.#enableForwarding(record);
       await this.#step('forwarding');
       const fw = firewallNetwork(record);
-      await this.#firewall.setupNetwork(fw);
-      rb.push('firewall', () => this.#firewall.teardownNetwork(fw));
+      await this.#withFirewall((f) => f.setupNetwork(fw));
+      rb.push('firewall', () => this.#withFirewall((f) => f.teardownNetwork(fw)));
       await this.#step('firewall');
       rb.commit();
     } catch (err) {
@@ -171,7 +167,7 @@ export class Ctnet {
     // The record is gone, so no new endpoint can arrive; now take down what the kernel holds, best effort.
     const failures: unknown[] = [];
     try {
-      await this.#firewall.teardownNetwork(firewallNetwork(net));
+      await this.#withFirewall((f) => f.teardownNetwork(firewallNetwork(net)));
     } catch (err) {
       failures.push(err);
     }
@@ -236,8 +232,8 @@ export class Ctnet {
       );
       const id = newId();
       const hostIfname = `ct${id.slice(0, 12)}`;
-      const addresses = this.#allocate(net, { id, containerId, netns: ref.path, ifname, hostIfname, mac, owner: options.owner ?? 'cli' }, requested, defaultRouteFamilies);
-      rb.push('state', () => void this.#store.deleteEndpoint(id));
+      const { addresses, cursors } = this.#allocate(net, { id, containerId, netns: ref.path, ifname, hostIfname, mac, owner: options.owner ?? 'cli' }, requested, defaultRouteFamilies);
+      rb.push('state', () => this.#release(net, id, cursors));
       await this.#step('state');
       const result = await this.#drivers[net.driver].attach(ctx, net, { netns: ns, container: inside, ifname, hostIfname, mac, addresses }, rb);
       rb.commit();
@@ -279,6 +275,14 @@ export class Ctnet {
     return undefined;
   }
 
+  /**
+   * Firewall changes of concurrent ctnet processes run one at a time: a teardown reads the table
+   * before it deletes, and must not interleave with another network's setup.
+   */
+  #withFirewall(fn: (fw: FirewallDriver) => Promise<void>): Promise<void> {
+    return withFileLock(this.#firewallLock, () => fn(this.#firewall));
+  }
+
   #requireNetwork(name: string): NetworkRecord {
     const net = this.#store.getNetwork(name);
     if (net === undefined) throw new NotFoundError(`network "${name}" not found`);
@@ -291,12 +295,13 @@ export class Ctnet {
     ep: Omit<EndpointRecord, 'networkId' | 'addresses' | 'created' | 'container'> & { containerId: string },
     requested: Map<4 | 6, IpAddress>,
     defaultRouteFamilies: Set<4 | 6>,
-  ): AttachAddress[] {
+  ): { addresses: AttachAddress[]; cursors: CursorMove[] } {
     return this.#store.transaction(() => {
       if (this.#findEndpoint(net, ep.containerId) !== undefined || this.#store.listEndpoints({ networkId: net.id, netns: ep.netns }).length > 0) {
         throw new ConflictError(`container "${ep.containerId}" is already connected to network "${net.name}"`);
       }
       const taken = this.#store.allocatedAddresses(net.id);
+      const cursors: CursorMove[] = [];
       const out: AttachAddress[] = net.subnets.map((s) => {
         const subnet = parseCidr(s.subnet);
         const gateway = parseIp(s.gateway);
@@ -309,7 +314,10 @@ export class Ctnet {
           ...(last === undefined ? {} : { last: parseIp(last) }),
           ...(want === undefined ? {} : { requested: want }),
         });
-        if (want === undefined) this.#store.setLastAllocated(net.id, s.subnet, formatIp(ip));
+        if (want === undefined) {
+          this.#store.setLastAllocated(net.id, s.subnet, formatIp(ip));
+          cursors.push({ subnet: s.subnet, previous: last, set: formatIp(ip) });
+        }
         return { ip, subnet: { family: subnet.family, value: subnet.network }, prefix: subnet.prefix, gateway, defaultRoute: defaultRouteFamilies.has(subnet.family) };
       });
       this.#store.insertEndpoint({
@@ -324,8 +332,43 @@ export class Ctnet {
         owner: ep.owner,
         created: new Date().toISOString(),
       });
-      return out;
+      return { addresses: out, cursors };
     });
+  }
+
+  /**
+   * Undo `#allocate` for a connect that failed: drop the endpoint with its addresses and put each
+   * IPAM cursor back, so the next container gets the address this one would have had. A cursor
+   * that another allocation has moved since is left alone.
+   */
+  #release(net: NetworkRecord, endpointId: string, cursors: readonly CursorMove[]): void {
+    this.#store.transaction(() => {
+      this.#store.deleteEndpoint(endpointId);
+      for (const c of cursors) {
+        if (this.#store.lastAllocated(net.id, c.subnet) !== c.set) continue;
+        // There was no cursor: the network address lies outside the host range, which the
+        // allocator reads as "start from the first host", the same as no cursor at all.
+        const subnet = parseCidr(c.subnet);
+        this.#store.setLastAllocated(net.id, c.subnet, c.previous ?? formatIp({ family: subnet.family, value: subnet.network }));
+      }
+    });
+  }
+
+  /** Refuse a name, bridge or subnet that another ctnet network already has. */
+  #checkStateConflicts(plan: NetworkPlan): void {
+    for (const other of this.#store.listNetworks()) {
+      if (other.name === plan.name) throw new ConflictError(`network "${plan.name}" already exists`);
+      if (plan.bridge !== null && other.bridge === plan.bridge) {
+        throw new ConflictError(`bridge "${plan.bridge}" is already used by network "${other.name}"`);
+      }
+      for (const mine of plan.subnets) {
+        for (const theirs of other.subnets) {
+          if (cidrOverlaps(mine.cidr, parseCidr(theirs.subnet))) {
+            throw new ConflictError(`subnet "${formatCidr(mine.cidr)}" overlaps subnet "${theirs.subnet}" of network "${other.name}"`);
+          }
+        }
+      }
+    }
   }
 
   /** Refuse subnets the host already routes and bridge names an interface already has. */
@@ -368,6 +411,13 @@ function parseRequestedIps(net: NetworkRecord, ips: readonly string[]): Map<4 | 
     out.set(ip.family, ip);
   }
   return out;
+}
+
+/** An IPAM cursor that `#allocate` moved: where it was, and where it put it. */
+interface CursorMove {
+  subnet: string;
+  previous: string | undefined;
+  set: string;
 }
 
 /** eth0 for a container's first network, then eth1, eth2, ... */

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -409,6 +410,35 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * flock(fd, exclusive, wait): take an advisory lock on an open file. With wait false it returns
+ * false instead of blocking when another process holds the lock, so the caller can wait without
+ * stalling the event loop. Released by closing the descriptor.
+ */
+static napi_value Flock(napi_env env, napi_callback_info info) {
+  napi_value args[3];
+  int fd;
+  bool exclusive, wait;
+  if (!get_args(env, info, 3, args) || !arg_int(env, args[0], "fd", &fd)) return NULL;
+  if (napi_get_value_bool(env, args[1], &exclusive) != napi_ok) {
+    throw_type(env, "exclusive", "must be a boolean");
+    return NULL;
+  }
+  if (napi_get_value_bool(env, args[2], &wait) != napi_ok) {
+    throw_type(env, "wait", "must be a boolean");
+    return NULL;
+  }
+  int op = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
+  int rc;
+  do {
+    rc = flock(fd, op);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0 && errno != EWOULDBLOCK) return throw_errno(env, errno, "flock");
+  napi_value result;
+  CHECK(napi_get_boolean(env, rc == 0, &result));
+  return result;
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Named network namespaces                                                                       */
 
@@ -702,6 +732,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FN("close", Close),               FN("netnsCreate", NetnsCreate),
       FN("netnsDelete", NetnsDelete),   FN("sysctlWrite", SysctlWrite),
       FN("sysctlRead", SysctlRead),     FN("execInNetns", ExecInNetns),
+      FN("flock", Flock),
 #undef FN
   };
   CHECK(napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));

@@ -12,8 +12,9 @@ export function createProgram(version: string) {
     .version(version, '-V, --version')
     .option('--json', 'print machine-readable JSON')
     .option('--state-dir <dir>', 'state directory (env CTNET_STATE_DIR, default /var/lib/ctnet)')
-    .showHelpAfterError()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    // Usage errors are one line on stderr like every other ctnet error (`ctnet: unknown command
+    // 'x'`), not commander's "error: ..." followed by the whole help text.
+    .configureOutput({ outputError: (text, write) => write(`ctnet: ${text.replace(/^error: /, '').replaceAll('\n', ' ').trim()}\n`) });
 }
 
 export type Program = ReturnType<typeof createProgram>;

@@ -86,6 +86,11 @@ export interface NativeBinding {
    * (`syscall` `'setns'` or `'execvp'`, e.g. `ENOENT` for a missing command), with nothing changed.
    */
   execInNetns(nsFd: number, argv: readonly string[]): never;
+  /**
+   * Takes an advisory lock (flock) on an open file, shared or exclusive. With `wait` false it
+   * returns false at once when another holder has it; closing the descriptor releases it.
+   */
+  flock(fd: number, exclusive: boolean, wait: boolean): boolean;
 }
 
 const FUNCTIONS = [
@@ -99,6 +104,7 @@ const FUNCTIONS = [
   'sysctlWrite',
   'sysctlRead',
   'execInNetns',
+  'flock',
 ] as const satisfies readonly (keyof NativeBinding)[];
 
 function isNativeBinding(value: unknown): value is NativeBinding {

@@ -48,8 +48,10 @@ export function register(program: Program): void {
           name,
           subnets: opts.subnet,
           driver: opts.driver,
-          nat: opts.nat,
           internal: opts.internal === true,
+          // `opts.nat` is true unless --no-nat was given; passing that default on would turn a plain
+          // `--internal` into "internal and masqueraded", which the library refuses.
+          ...(opts.nat ? {} : { nat: false }),
           ...(opts.gateway === undefined ? {} : { gateway: opts.gateway }),
           ...(opts.bridge === undefined ? {} : { bridge: opts.bridge }),
           ...(opts.mtu === undefined ? {} : { mtu: opts.mtu }),

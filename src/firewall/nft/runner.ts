@@ -105,8 +105,9 @@ export class ExecNftRunner implements NftRunner {
     try {
       const file = join(dir, 'batch.json');
       await writeFile(file, text, { mode: 0o600, flag: 'wx' });
-      if (debug.enabled) debug('nft %s -j -f %s %s', extraArgs.join(' '), file, text);
-      await this.#exec([...extraArgs, '-j', '-f', file], 'nft transaction');
+      const args = [...extraArgs, '-j', '-f', file];
+      if (debug.enabled) debug('nft %s %s', args.join(' '), text);
+      await this.#exec(args, 'nft transaction');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,223 @@
+/**
+ * Helpers for integration tests. They run inside scripts/sandbox.sh (a private network + mount
+ * namespace), build what they need with independent tools (`ip`, `nft`, `ping`, a Node TCP peer run
+ * through `ip netns exec`) and check the kernel's view with those same tools, never ctnet's read-back.
+ * @module
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestContext } from 'node:test';
+
+const run = promisify(execFile);
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+export const CLI = join(REPO_ROOT, 'bin/ctnet.js');
+
+/** Why integration tests cannot run here, or undefined when they can. */
+export function sandboxSkipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  if (process.env['CTNET_SANDBOX'] !== '1') return 'run through scripts/sandbox.sh (npm run test:integration)';
+  return undefined;
+}
+
+/** A fresh state directory for one test, removed afterwards. */
+export function tempStateDir(t: TestContext): string {
+  const dir = mkdtempSync(join(process.env['CTNET_STATE_DIR'] ?? tmpdir(), 'state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function sh(cmd: string, args: readonly string[]): Promise<string> {
+  const { stdout } = await run(cmd, [...args], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}
+
+/** `ip -j ARGS` (in namespace `ns` when given), parsed. */
+export async function ipJson<T = unknown>(args: readonly string[], ns?: string): Promise<T> {
+  const out = await sh('ip', [...(ns === undefined ? [] : ['-n', ns]), '-j', ...args]);
+  return (out.trim() === '' ? [] : JSON.parse(out)) as T;
+}
+
+export interface IpLink {
+  ifname: string;
+  ifindex: number;
+  flags: string[];
+  mtu: number;
+  address?: string;
+  master?: string;
+  operstate?: string;
+  link_type?: string;
+}
+
+export interface IpAddrInfo extends IpLink {
+  addr_info: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string }[];
+}
+
+export interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  scope?: string;
+  protocol?: string;
+}
+
+export async function links(ns?: string): Promise<IpLink[]> {
+  return ipJson<IpLink[]>(['link', 'show'], ns);
+}
+
+export async function addrs(ns?: string): Promise<IpAddrInfo[]> {
+  return ipJson<IpAddrInfo[]>(['addr', 'show'], ns);
+}
+
+export async function routes(ns?: string, family: 4 | 6 = 4): Promise<IpRoute[]> {
+  return ipJson<IpRoute[]>([`-${family}`, 'route', 'show'], ns);
+}
+
+/** `nft -j list ruleset`, parsed. */
+export async function nftRuleset(): Promise<{ nftables: Record<string, unknown>[] }> {
+  return JSON.parse(await sh('nft', ['-j', 'list', 'ruleset'])) as { nftables: Record<string, unknown>[] };
+}
+
+/** Everything a test may have changed in the sandbox namespace, for before/after comparisons. */
+export async function hostSnapshot(): Promise<string> {
+  const [l, a, r4, r6, nft, netns] = await Promise.all([
+    sh('ip', ['-j', 'link', 'show']),
+    sh('ip', ['-j', 'addr', 'show']),
+    sh('ip', ['-j', '-4', 'route', 'show', 'table', 'all']),
+    sh('ip', ['-j', '-6', 'route', 'show', 'table', 'all']),
+    sh('nft', ['-j', 'list', 'ruleset']),
+    sh('ip', ['netns', 'list']),
+  ]);
+  return JSON.stringify({ l, a, r4, r6, nft, netns });
+}
+
+let nsCounter = 0;
+
+/** A named namespace made with `ip netns add` (the independent tool), deleted after the test. */
+export async function newNetns(t: TestContext, prefix = 'c'): Promise<string> {
+  const name = `${prefix}${process.pid}-${nsCounter++}`;
+  await sh('ip', ['netns', 'add', name]);
+  t.after(async () => {
+    await sh('ip', ['netns', 'del', name]).catch(() => undefined);
+  });
+  return name;
+}
+
+/** Run a command inside a named namespace with `ip netns exec`. */
+export async function nsExec(ns: string, cmd: string, args: readonly string[]): Promise<string> {
+  return sh('ip', ['netns', 'exec', ns, cmd, ...args]);
+}
+
+/** True if `ping -c1` from namespace `ns` (or the sandbox itself) to `ip` gets an answer within 1 s. */
+export async function ping(ns: string | undefined, ip: string): Promise<boolean> {
+  const args = ['-c', '1', '-W', '1', ip];
+  try {
+    if (ns === undefined) await sh('ping', args);
+    else await nsExec(ns, 'ping', args);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const SERVER_JS = `
+const net = require('node:net');
+const [host, port] = process.argv.slice(1);
+const srv = net.createServer((s) => { s.on('data', (d) => s.end(JSON.stringify({ from: s.remoteAddress, got: d.toString() }))); });
+srv.listen(Number(port), host, () => process.stdout.write('ready\\n'));
+`;
+
+const CLIENT_JS = `
+const net = require('node:net');
+const [host, port, msg] = process.argv.slice(1);
+const s = net.connect({ host, port: Number(port), timeout: 2000 });
+let buf = '';
+s.on('connect', () => s.write(msg));
+s.on('data', (d) => { buf += d; });
+s.on('end', () => { process.stdout.write(buf); process.exit(0); });
+s.on('timeout', () => { process.stderr.write('timeout'); process.exit(3); });
+s.on('error', (e) => { process.stderr.write(e.code || String(e)); process.exit(2); });
+`;
+
+/**
+ * A TCP server in namespace `ns` (undefined: the sandbox itself) that answers each connection with
+ * the client's address as it saw it. Stopped after the test.
+ */
+export async function tcpServer(t: TestContext, ns: string | undefined, host: string, port: number): Promise<void> {
+  const argv = ['-e', SERVER_JS, host, String(port)];
+  const child: ChildProcess = ns === undefined ? spawn('node', argv) : spawn('ip', ['netns', 'exec', ns, 'node', ...argv]);
+  t.after(() => {
+    child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolveReady, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) resolveReady();
+    });
+    child.on('exit', (code) => reject(new Error(`tcp server in ${ns ?? 'sandbox'} exited with ${String(code)}`)));
+  });
+}
+
+/** Connect from `ns` to host:port, send `msg`; the server's answer, or undefined if no connection. */
+export async function tcpRequest(ns: string | undefined, host: string, port: number, msg = 'hello'): Promise<{ from: string; got: string } | undefined> {
+  const argv = ['-e', CLIENT_JS, host, String(port), msg];
+  try {
+    const out = ns === undefined ? await sh('node', argv) : await nsExec(ns, 'node', argv);
+    return JSON.parse(out) as { from: string; got: string };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real `ctnet` executable with a state directory. */
+export async function cli(stateDir: string, args: readonly string[]): Promise<CliResult> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CTNET_STATE_DIR: stateDir } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/**
+ * An "internet" behind the sandbox: namespace `world` reached over a veth from the sandbox
+ * (198.51.100.2 here, 198.51.100.1 there) and the default route, with `serverIp` (a documentation
+ * address) on its loopback. The world has no route back to container subnets, so only masqueraded
+ * traffic gets answers. Removed after the test.
+ */
+export async function withUplink(t: TestContext, serverIp = '203.0.113.10'): Promise<{ world: string; uplinkIp: string; serverIp: string }> {
+  const world = await newNetns(t, 'w');
+  const up = `up${process.pid % 10000}${nsCounter++}`;
+  await sh('ip', ['link', 'add', up, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', world]);
+  t.after(async () => {
+    await sh('ip', ['link', 'del', up]).catch(() => undefined);
+  });
+  await sh('ip', ['addr', 'add', '198.51.100.2/24', 'dev', up]);
+  await sh('ip', ['link', 'set', up, 'up']);
+  await sh('ip', ['-n', world, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0']);
+  await sh('ip', ['-n', world, 'link', 'set', 'eth0', 'up']);
+  await sh('ip', ['-n', world, 'link', 'set', 'lo', 'up']);
+  await sh('ip', ['-n', world, 'addr', 'add', `${serverIp}/32`, 'dev', 'lo']);
+  await sh('ip', ['route', 'add', 'default', 'via', '198.51.100.1']);
+  t.after(async () => {
+    await sh('ip', ['route', 'del', 'default', 'via', '198.51.100.1']).catch(() => undefined);
+  });
+  return { world, uplinkIp: '198.51.100.2', serverIp };
+}
+
+/** Names of links in the sandbox that ctnet made (bridges `ct-*`, veths `ct*`) or the test named. */
+export async function ctnetLinks(extra: readonly string[] = []): Promise<string[]> {
+  return (await links()).map((l) => l.ifname).filter((n) => /^ct/.test(n) || extra.includes(n));
+}
