@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readlinkSync, statSync } from 'node:fs';
 import { after, afterEach, before, describe, it } from 'node:test';
 
-import { isNativeError, native } from './binding.js';
+import { isNativeError, native } from '../../src/native/binding.js';
 
 const NETLINK_ROUTE = 0;
 const RTM_NEWLINK = 16;
@@ -135,7 +135,7 @@ function assertNativeError(fn: () => unknown, expected: { code: string; errno: n
 
 /** Runs `node -e script nsPath ...args` and returns its stdout. */
 function runChild(script: string, args: readonly string[]): string {
-  const bindingUrl = new URL('./binding.js', import.meta.url).href;
+  const bindingUrl = new URL('../../src/native/binding.js', import.meta.url).href;
   const source = `import { native, isNativeError } from ${JSON.stringify(bindingUrl)};\n${script}`;
   return run(process.execPath, ['--input-type=module', '-e', source, ...args]);
 }
