@@ -5,7 +5,7 @@
  * @module
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -220,4 +220,135 @@ export async function withUplink(t: TestContext, serverIp = '203.0.113.10'): Pro
 /** Names of links in the sandbox that ctnet made (bridges `ct-*`, veths `ct*`) or the test named. */
 export async function ctnetLinks(extra: readonly string[] = []): Promise<string[]> {
   return (await links()).map((l) => l.ifname).filter((n) => /^ct/.test(n) || extra.includes(n));
+}
+
+/** Run the real `ctnet` and return its stdout; throws with its stderr when it exits non-zero. */
+export async function cliOk(stateDir: string, args: readonly string[]): Promise<string> {
+  const res = await cli(stateDir, args);
+  if (res.code !== 0) throw new Error(`ctnet ${args.join(' ')} exited with ${res.code}: ${res.stderr.trim()}`);
+  return res.stdout;
+}
+
+/** True when the ruleset holds ctnet's table `inet ctnet`. */
+export async function hasCtnetTable(): Promise<boolean> {
+  return (await nftRuleset()).nftables.some((item) => {
+    const table = item['table'] as { family?: string; name?: string } | undefined;
+    return table?.family === 'inet' && table.name === 'ctnet';
+  });
+}
+
+/** A route as `ip -j route show table all` prints it. */
+export interface IpRouteEntry extends IpRoute {
+  type?: string;
+  table?: string;
+  prefsrc?: string;
+  metric?: number;
+}
+
+/**
+ * What ctnet could leave behind in the sandbox namespace, as sorted lines: links (name, master,
+ * MTU), addresses, routes of every table, the nftables ruleset and the named namespaces. Unlike
+ * hostSnapshot() it leaves out what the kernel changes by itself meanwhile (IPv6 link-local
+ * addresses finishing DAD, link state, the subnet-router anycast routes that forwarding adds), so
+ * a before/after comparison does not depend on timing.
+ */
+export async function hostFootprint(): Promise<string[]> {
+  const [l, a, r4, r6, nft, netns] = await Promise.all([
+    links(),
+    addrs(),
+    ipJson<IpRouteEntry[]>(['-4', 'route', 'show', 'table', 'all']),
+    ipJson<IpRouteEntry[]>(['-6', 'route', 'show', 'table', 'all']),
+    nftRuleset(),
+    sh('ip', ['netns', 'list']),
+  ]);
+  const out: string[] = [];
+  for (const x of l) out.push(`link ${x.ifname} mtu ${x.mtu} master ${x.master ?? '-'}`);
+  for (const x of a) {
+    for (const i of x.addr_info) if (!i.local.startsWith('fe80:')) out.push(`addr ${x.ifname} ${i.local}/${i.prefixlen}`);
+  }
+  for (const r of [...r4, ...r6]) {
+    if (r.type === 'anycast' || r.dst.startsWith('fe80:')) continue;
+    out.push(`route ${r.table ?? 'main'} ${r.type ?? 'unicast'} ${r.dst} via ${r.gateway ?? '-'} dev ${r.dev ?? '-'}`);
+  }
+  for (const item of nft.nftables) if (!('metainfo' in item)) out.push(`nft ${JSON.stringify(item)}`);
+  for (const line of netns.split('\n')) if (line.trim() !== '') out.push(`netns ${line.trim()}`);
+  return out.sort();
+}
+
+const PROBE_JS = `
+const net = require('node:net');
+const [host, port, msg, ms] = process.argv.slice(1);
+const s = net.connect({ host, port: Number(port) });
+let buf = '';
+const timer = setTimeout(() => { process.stderr.write('timeout'); process.exit(3); }, Number(ms));
+s.on('connect', () => s.write(msg));
+s.on('data', (d) => { buf += d; });
+s.on('end', () => { clearTimeout(timer); process.stdout.write(buf); process.exit(0); });
+s.on('error', (e) => { process.stderr.write(e.code || String(e)); process.exit(2); });
+`;
+
+/**
+ * tcpRequest() with a short deadline for the whole exchange, for connections that are expected to
+ * be dropped: the answer, or undefined after `timeoutMs`.
+ */
+export async function tcpProbe(ns: string | undefined, host: string, port: number, timeoutMs = 700, msg = 'probe'): Promise<{ from: string; got: string } | undefined> {
+  const argv = ['-e', PROBE_JS, host, String(port), msg, String(timeoutMs)];
+  try {
+    const out = ns === undefined ? await sh('node', argv) : await nsExec(ns, 'node', argv);
+    return JSON.parse(out) as { from: string; got: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `ping` with a size and the don't-fragment bit: true if an answer came back within 1 s. */
+export async function pingSize(ns: string, ip: string, size: number): Promise<boolean> {
+  try {
+    await nsExec(ns, 'ping', ['-c', '1', '-W', '1', '-M', 'do', '-s', String(size), ip]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A process in a network namespace of its own (`unshare --net sleep 30`), for `pid:N` references.
+ * Resolves with its pid once it has left the sandbox's namespace; killed by that pid after the test.
+ */
+export async function netnsHolder(t: TestContext): Promise<number> {
+  const child = spawn('unshare', ['--net', 'sleep', '30'], { stdio: 'ignore' });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start unshare --net sleep 30');
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
+  });
+  const own = readlinkSync('/proc/self/ns/net');
+  for (let i = 0; i < 200; i++) {
+    let theirs: string | undefined;
+    try {
+      theirs = readlinkSync(`/proc/${pid}/ns/net`);
+    } catch {
+      theirs = undefined;
+    }
+    if (theirs !== undefined && theirs !== own) return pid;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`process ${pid} did not enter a new network namespace`);
+}
+
+/** A neighbour entry as `ip -j neigh show` prints it. */
+export interface IpNeigh {
+  dst: string;
+  dev: string;
+  lladdr?: string;
+  state?: string[];
+}
+
+export async function neighbours(ns?: string): Promise<IpNeigh[]> {
+  return ipJson<IpNeigh[]>(['neigh', 'show'], ns);
+}
+
+/** One link of namespace `ns` (undefined: the sandbox) by name. */
+export async function linkNamed(name: string, ns?: string): Promise<IpLink | undefined> {
+  return (await links(ns)).find((l) => l.ifname === name);
 }
