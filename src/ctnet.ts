@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ConflictError, InvalidConfigError, NotFoundError, TeardownError, wrapError } from './errors.js';
-import type { FirewallDriver, FirewallNetwork } from './firewall/driver.js';
+import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from './firewall/driver.js';
 import { NftFirewallDriver } from './firewall/nft/nft-driver.js';
 import { cidrOverlaps, formatCidr, parseCidr } from './inet/cidr.js';
 import { formatIp, type IpAddress, parseIp } from './inet/ip.js';
@@ -20,12 +20,13 @@ import { Netns, parseNetnsRef, writeSysctl } from './netns/netns.js';
 import { BridgeDriver } from './network/bridge-driver.js';
 import { type NetworkPlan, planNetwork, subnetRecords } from './network/config.js';
 import type { AttachAddress, DriverContext, NetworkDriver } from './network/driver.js';
+import { boundSocketFor, expandPorts, hostSockets } from './network/ports.js';
 import { PtpDriver } from './network/ptp-driver.js';
 import { Rollback } from './network/rollback.js';
-import type { ConnectOptions, Endpoint, Network, NetworkSpec } from './network/types.js';
-import type { DriverName, EndpointRecord, NetworkRecord } from './state/records.js';
+import type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec } from './network/types.js';
+import type { DriverName, EndpointRecord, NetworkRecord, PortRecord } from './state/records.js';
 import { withFileLock } from './state/file-lock.js';
-import { StateStore } from './state/store.js';
+import { describePort, StateStore } from './state/store.js';
 import { validateIfName } from './validate/names.js';
 
 const debug = debuglog('ctnet');
@@ -101,7 +102,7 @@ export class Ctnet {
 
   get #ctx(): DriverContext {
     this.#host ??= RtnlHandle.open();
-    return { host: this.#host, step: (name) => this.#step(name) };
+    return { host: this.#host, step: (name) => this.#step(name), sysctl: (key, value) => writeSysctl(key, value) };
   }
 
   async #step(name: string): Promise<void> {
@@ -203,7 +204,7 @@ export class Ctnet {
    * Connect a container (named netns, netns path or `pid:N`) to a network.
    * Equivalent to: `ctnet connect NETWORK CONTAINER [--ip IP] [--ifname IF] [--mac MAC]`.
    */
-  async connect(networkName: string, container: string, options: ConnectOptions = {}): Promise<Endpoint> {
+  async connect(networkName: string, container: string, options: ConnectOptions = {}): Promise<AttachedEndpoint> {
     const net = this.#requireNetwork(networkName);
     const requested = parseRequestedIps(net, options.ips ?? []);
     if (options.ifname !== undefined) validateIfName(options.ifname);
@@ -214,6 +215,16 @@ export class Ctnet {
       const bytes = parseMac(options.mac);
       assertUnicastMac(bytes);
       mac = formatMac(bytes);
+    }
+    const families = new Set(net.subnets.map((sub) => parseCidr(sub.subnet).family));
+    const ports = expandPorts(options.ports ?? [], families);
+    if (ports.length > 0) {
+      if (net.internal) throw new InvalidConfigError(`network "${net.name}" is internal: nothing can be published from it`);
+      const sockets = hostSockets();
+      for (const port of ports) {
+        const holder = boundSocketFor(port, sockets);
+        if (holder !== undefined) throw new ConflictError(`port ${describePort(port)} is already in use on the host by a listening socket`);
+      }
     }
     const ref = parseNetnsRef(container);
     const containerId = options.containerId ?? container;
@@ -232,14 +243,20 @@ export class Ctnet {
       );
       const id = newId();
       const hostIfname = `ct${id.slice(0, 12)}`;
-      const { addresses, cursors } = this.#allocate(net, { id, containerId, netns: ref.path, ifname, hostIfname, mac, owner: options.owner ?? 'cli' }, requested, defaultRouteFamilies);
+      const { addresses, cursors } = this.#allocate(net, { id, containerId, netns: ref.path, ifname, hostIfname, mac, ports, owner: options.owner ?? 'cli' }, requested, defaultRouteFamilies);
       rb.push('state', () => this.#release(net, id, cursors));
       await this.#step('state');
-      const result = await this.#drivers[net.driver].attach(ctx, net, { netns: ns, container: inside, ifname, hostIfname, mac, addresses }, rb);
+      const result = await this.#drivers[net.driver].attach(ctx, net, { netns: ns, container: inside, ifname, hostIfname, mac, addresses, publishes: ports.length > 0 }, rb);
+      if (ports.length > 0) {
+        const fwEp = firewallEndpoint(id, net, result.addresses, ports);
+        await this.#withFirewall((f) => f.setupPorts(fwEp));
+        rb.push('ports', () => this.#withFirewall((f) => f.teardownPorts(fwEp)));
+        await this.#step('ports');
+      }
       rb.commit();
       const saved = this.#store.getEndpointById(id);
       if (saved === undefined) throw new NotFoundError(`endpoint ${id} vanished from the state database`);
-      return { ...toEndpoint(saved, net), addresses: result.addresses };
+      return { ...toEndpoint(saved, net), addresses: result.addresses, routes: result.routes };
     } catch (err) {
       throw wrapError(`connect "${container}" to network "${net.name}"`, await rb.unwind(err));
     } finally {
@@ -249,14 +266,19 @@ export class Ctnet {
   }
 
   /**
-   * Disconnect a container from a network, removing exactly what `connect` made.
+   * Disconnect a container from a network, removing exactly what `connect` made. With `ifname`,
+   * only that attachment (a runtime may attach one container more than once).
    * Equivalent to: `ctnet disconnect NETWORK CONTAINER`.
    */
-  async disconnect(networkName: string, container: string): Promise<void> {
+  async disconnect(networkName: string, container: string, options: { ifname?: string } = {}): Promise<void> {
     const net = this.#requireNetwork(networkName);
-    const ep = this.#findEndpoint(net, container);
+    const ep = this.#findEndpoint(net, container, options.ifname);
     if (ep === undefined) throw new NotFoundError(`container "${container}" is not connected to network "${networkName}"`);
     try {
+      if (ep.ports.length > 0) {
+        const fwEp = firewallEndpoint(ep.id, net, ep.addresses, ep.ports);
+        await this.#withFirewall((f) => f.teardownPorts(fwEp));
+      }
       this.#drivers[net.driver].detach(this.#ctx, net, ep.hostIfname);
     } catch (err) {
       throw wrapError(`disconnect "${container}" from network "${net.name}"`, err);
@@ -264,15 +286,24 @@ export class Ctnet {
     this.#store.deleteEndpoint(ep.id);
   }
 
-  #findEndpoint(net: NetworkRecord, container: string): EndpointRecord | undefined {
-    const byId = this.#store.getEndpoint(net.id, container);
-    if (byId !== undefined) return byId;
+  /** The endpoint of a container on a network (with `ifname`: that attachment), or undefined. */
+  getEndpoint(networkName: string, container: string, options: { ifname?: string } = {}): Endpoint | undefined {
+    const net = this.#requireNetwork(networkName);
+    const ep = this.#findEndpoint(net, container, options.ifname);
+    return ep === undefined ? undefined : toEndpoint(ep, net);
+  }
+
+  #findEndpoint(net: NetworkRecord, container: string, ifname?: string): EndpointRecord | undefined {
+    const byId = this.#store.getEndpoint(net.id, container, ifname);
+    if (byId !== undefined || ifname !== undefined) return byId;
     // The same namespace named another way (`net1` vs `/run/netns/net1`).
-    if (container.startsWith('pid:') || container.includes('/') || !container.includes(':')) {
-      const path = parseNetnsRef(container).path;
-      return this.#store.listEndpoints({ networkId: net.id, netns: path })[0];
+    let path: string;
+    try {
+      path = parseNetnsRef(container).path;
+    } catch {
+      return undefined; // not a namespace reference at all, so nothing was connected under it
     }
-    return undefined;
+    return this.#store.listEndpoints({ networkId: net.id, netns: path })[0];
   }
 
   /**
@@ -297,8 +328,14 @@ export class Ctnet {
     defaultRouteFamilies: Set<4 | 6>,
   ): { addresses: AttachAddress[]; cursors: CursorMove[] } {
     return this.#store.transaction(() => {
-      if (this.#findEndpoint(net, ep.containerId) !== undefined || this.#store.listEndpoints({ networkId: net.id, netns: ep.netns }).length > 0) {
-        throw new ConflictError(`container "${ep.containerId}" is already connected to network "${net.name}"`);
+      // A runtime may attach a container twice with two interface names; the CLI allows one attachment.
+      const existing =
+        ep.owner === 'cni'
+          ? this.#store.getEndpoint(net.id, ep.containerId, ep.ifname)
+          : (this.#findEndpoint(net, ep.containerId) ?? this.#store.listEndpoints({ networkId: net.id, netns: ep.netns })[0]);
+      if (existing !== undefined) {
+        const how = ep.owner === 'cni' ? ` with interface "${ep.ifname}"` : '';
+        throw new ConflictError(`container "${ep.containerId}" is already connected to network "${net.name}"${how}`);
       }
       const taken = this.#store.allocatedAddresses(net.id);
       const cursors: CursorMove[] = [];
@@ -329,6 +366,7 @@ export class Ctnet {
         hostIfname: ep.hostIfname,
         mac: ep.mac,
         addresses: out.map((a) => `${formatIp(a.ip)}/${a.prefix}`),
+        ports: ep.ports,
         owner: ep.owner,
         created: new Date().toISOString(),
       });
@@ -400,6 +438,30 @@ export class Ctnet {
   }
 }
 
+/** What the firewall needs to publish an endpoint's ports: each port with its container address. */
+function firewallEndpoint(id: string, net: NetworkRecord, addresses: readonly string[], ports: readonly PortRecord[]): FirewallEndpoint {
+  const byFamily = new Map(addresses.map((a) => {
+    const ip = parseIp(a.slice(0, a.indexOf('/')));
+    return [ip.family, formatIp(ip)] as const;
+  }));
+  return {
+    id,
+    networkId: net.id,
+    ports: ports.map((p) => {
+      const containerIp = byFamily.get(p.family);
+      if (containerIp === undefined) throw new TypeError(`endpoint ${id} has no IPv${p.family} address for port ${p.hostPort}`);
+      return {
+        family: p.family,
+        protocol: p.protocol,
+        ...(p.hostIp === null ? {} : { hostIp: p.hostIp }),
+        hostPort: p.hostPort,
+        containerIp,
+        containerPort: p.containerPort,
+      };
+    }),
+  };
+}
+
 function parseRequestedIps(net: NetworkRecord, ips: readonly string[]): Map<4 | 6, IpAddress> {
   const out = new Map<4 | 6, IpAddress>();
   for (const text of ips) {
@@ -441,6 +503,7 @@ function toEndpoint(rec: EndpointRecord, net: NetworkRecord): Endpoint {
     mac: rec.mac,
     addresses: rec.addresses,
     gateways: net.subnets.map((s) => s.gateway),
+    ports: rec.ports,
     owner: rec.owner,
     created: rec.created,
   };

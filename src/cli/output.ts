@@ -3,6 +3,7 @@
  * @module
  */
 import { CtnetError, TeardownError } from '../errors.js';
+import type { PublishedPort } from '../network/types.js';
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -34,4 +35,29 @@ export function printError(err: unknown, json: boolean): void {
   } else {
     process.stderr.write(`ctnet: ${message.replaceAll('\n', ' ')}\n`);
   }
+}
+
+/**
+ * Published ports as people write them, consecutive ports folded into ranges:
+ * `0.0.0.0:8080-8081->80-81/tcp, [::]:8080->80/tcp`.
+ */
+export function formatPorts(ports: readonly PublishedPort[]): string {
+  const out: string[] = [];
+  let i = 0;
+  while (i < ports.length) {
+    const first = ports[i] as PublishedPort;
+    let n = 1;
+    for (;;) {
+      const next = ports[i + n];
+      if (next === undefined || next.family !== first.family || next.protocol !== first.protocol || next.hostIp !== first.hostIp) break;
+      if (next.hostPort !== first.hostPort + n || next.containerPort !== first.containerPort + n) break;
+      n++;
+    }
+    const ip = first.hostIp ?? (first.family === 4 ? '0.0.0.0' : '::');
+    const host = first.family === 6 ? `[${ip}]` : ip;
+    const range = (start: number): string => (n === 1 ? String(start) : `${start}-${start + n - 1}`);
+    out.push(`${host}:${range(first.hostPort)}->${range(first.containerPort)}/${first.protocol}`);
+    i += n;
+  }
+  return out.join(', ');
 }

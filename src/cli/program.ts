@@ -13,8 +13,14 @@ export function createProgram(version: string) {
     .option('--json', 'print machine-readable JSON')
     .option('--state-dir <dir>', 'state directory (env CTNET_STATE_DIR, default /var/lib/ctnet)')
     // Usage errors are one line on stderr like every other ctnet error (`ctnet: unknown command
-    // 'x'`), not commander's "error: ..." followed by the whole help text.
-    .configureOutput({ outputError: (text, write) => write(`ctnet: ${text.replace(/^error: /, '').replaceAll('\n', ' ').trim()}\n`) });
+    // 'x'`, or printError's JSON object under --json), not commander's "error: ..." followed by the
+    // whole help text. They are bad input: main.ts exits 2.
+    .configureOutput({
+      outputError: (text, write) => {
+        const message = text.replace(/^error: /, '').replaceAll('\n', ' ').trim();
+        write(process.argv.includes('--json') ? `${JSON.stringify({ error: message, code: 'CTNET_INVALID_CONFIG' })}\n` : `ctnet: ${message}\n`);
+      },
+    });
 }
 
 export type Program = ReturnType<typeof createProgram>;

@@ -21,12 +21,39 @@ export interface FirewallNetwork {
 }
 
 /**
- * Keeps the host's packet filter in line with ctnet's networks.
+ * One published port: packets for `hostIp:hostPort` (or any local address when `hostIp` is absent)
+ * are DNATed to `containerIp:containerPort`. Port ranges are expanded by the caller, one mapping per port.
+ */
+export interface PortMapping {
+  family: 4 | 6;
+  protocol: 'tcp' | 'udp';
+  /** Host address it is published on (canonical text); absent: every local address of the family. */
+  hostIp?: string;
+  hostPort: number;
+  /** The endpoint's address of that family (canonical text). */
+  containerIp: string;
+  containerPort: number;
+}
+
+/** What a firewall driver needs to know to publish one endpoint's ports. */
+export interface FirewallEndpoint {
+  /** The endpoint id (lower-case hex). It tags every element the driver makes for the endpoint. */
+  id: string;
+  /** The id of the network the endpoint is attached to. */
+  networkId: string;
+  ports: PortMapping[];
+}
+
+/**
+ * Keeps the host's packet filter in line with ctnet's networks and published ports.
  *
  * @example
  * ```ts
  * const fw: FirewallDriver = new NftFirewallDriver();
  * await fw.setupNetwork({ id: 'abc123', name: 'net1', subnets: [{ cidr: '10.68.0.0/24', family: 4 }], mode: 'nat' });
+ * await fw.setupPorts({ id: 'ep01', networkId: 'abc123', ports: [{ family: 4, protocol: 'tcp',
+ *   hostPort: 8080, containerIp: '10.68.0.2', containerPort: 80 }] });
+ * await fw.teardownPorts(ep);
  * await fw.teardownNetwork(net);
  * ```
  */
@@ -43,4 +70,15 @@ export interface FirewallDriver {
    * gone counts as removed.
    */
   teardownNetwork(net: FirewallNetwork): Promise<void>;
+  /**
+   * Publishes every port of the endpoint in one atomic transaction: all of them or none. Running it
+   * again with the same mappings changes nothing; a host port another endpoint already publishes
+   * with a different target is rejected (`isAlreadyExists`).
+   */
+  setupPorts(ep: FirewallEndpoint): Promise<void>;
+  /**
+   * Unpublishes the endpoint's ports in one transaction. Idempotent: what is already gone counts as
+   * removed.
+   */
+  teardownPorts(ep: FirewallEndpoint): Promise<void>;
 }

@@ -3,11 +3,11 @@
  * (and for tests of the layers above). A peer of the nftables driver, like netavark's `fwnone`.
  * @module
  */
-import type { FirewallDriver, FirewallNetwork } from './driver.js';
+import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from './driver.js';
 
 /**
  * Accepts every request and changes nothing. Networks set up with it are neither masqueraded
- * nor isolated from each other by ctnet.
+ * nor isolated from each other by ctnet, and their published ports are not forwarded.
  *
  * @example
  * ```ts
@@ -25,6 +25,16 @@ export class NoneFirewallDriver implements FirewallDriver {
 
   /** Does nothing. */
   teardownNetwork(_net: FirewallNetwork): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Does nothing. */
+  setupPorts(_ep: FirewallEndpoint): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Does nothing. */
+  teardownPorts(_ep: FirewallEndpoint): Promise<void> {
     return Promise.resolve();
   }
 }

@@ -113,6 +113,7 @@ export const RT_TABLE_UNSPEC = 0;
 export const RT_TABLE_MAIN = 254;
 export const RT_TABLE_LOCAL = 255;
 
+export const RTPROT_UNSPEC = 0;
 export const RTPROT_BOOT = 3;
 export const RTPROT_KERNEL = 2;
 export const RTPROT_STATIC = 4;
@@ -120,7 +121,9 @@ export const RTPROT_STATIC = 4;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
 export const RT_SCOPE_HOST = 254;
+export const RT_SCOPE_NOWHERE = 255;
 
+export const RTN_UNSPEC = 0;
 export const RTN_UNICAST = 1;
 export const RTN_LOCAL = 2;
 

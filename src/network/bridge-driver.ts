@@ -10,7 +10,7 @@ import { NotFoundError } from '../errors.js';
 import type { NetworkRecord } from '../state/records.js';
 import type { Attachment, AttachResult, DriverContext, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
-import { addressText, createVeth, prepareContainerSide } from './veth.js';
+import { addressText, createVeth, defaultRoutes, prepareContainerSide } from './veth.js';
 
 function bridgeName(net: NetworkRecord): string {
   if (net.bridge === null) throw new TypeError(`network "${net.name}" has no bridge`);
@@ -29,6 +29,9 @@ export class BridgeDriver implements NetworkDriver {
     for (const s of net.subnets) {
       const cidr = parseCidr(s.subnet);
       ctx.host.addrAdd({ index: bridge.index, ip: parseIp(s.gateway), prefix: cidr.prefix, noDad: true });
+      // Published ports answer 127.0.0.1 on the host: the DNATed packet keeps its loopback source
+      // until postrouting masquerades it, and the kernel drops it as martian unless this is set.
+      if (cidr.family === 4) ctx.sysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
     }
     await ctx.step('gateway-address');
   }
@@ -51,7 +54,7 @@ export class BridgeDriver implements NetworkDriver {
       if (a.defaultRoute) att.container.routeAdd({ family: a.ip.family, gateway: a.gateway, oifIndex: index });
     }
     await ctx.step('route');
-    return { addresses: att.addresses.map((a) => addressText(a)) };
+    return { addresses: att.addresses.map((a) => addressText(a)), routes: defaultRoutes(att) };
   }
 
   detach(ctx: DriverContext, _net: NetworkRecord, hostIfname: string): void {

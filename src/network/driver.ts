@@ -13,6 +13,8 @@ import type { Rollback } from './rollback.js';
 export interface DriverContext {
   /** rtnetlink handle in the host namespace (the one ctnet runs in). */
   host: RtnlHandle;
+  /** Write a sysctl of the host namespace (`net/ipv4/conf/br0/route_localnet`). */
+  sysctl(key: string, value: string): void;
   /** Marks the end of a step: tracing, and the point where tests inject a failure. */
   step(name: string): Promise<void>;
 }
@@ -35,12 +37,16 @@ export interface Attachment {
   hostIfname: string;
   mac: string;
   addresses: AttachAddress[];
+  /** Ports will be published: host-originated traffic from 127.0.0.1 must be routable to it. */
+  publishes: boolean;
 }
 
 /** What an attachment configured, as it should be recorded and reported. */
 export interface AttachResult {
   /** Interface addresses as configured, with prefix (`10.68.0.2/24`). */
   addresses: string[];
+  /** Routes added in the container, as CNI reports them (`0.0.0.0/0` via the gateway). */
+  routes: { dst: string; gateway: string }[];
 }
 
 export interface NetworkDriver {

@@ -7,7 +7,8 @@
 import type { NetworkRecord } from '../state/records.js';
 import type { Attachment, AttachResult, DriverContext, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
-import { addressText, createVeth, hostPrefix, prepareContainerSide } from './veth.js';
+import { formatIp } from '../inet/ip.js';
+import { addressText, createVeth, defaultRoutes, hostPrefix, prepareContainerSide } from './veth.js';
 
 export class PtpDriver implements NetworkDriver {
   async setup(): Promise<void> {
@@ -18,6 +19,8 @@ export class PtpDriver implements NetworkDriver {
 
   async attach(ctx: DriverContext, net: NetworkRecord, att: Attachment, rb: Rollback): Promise<AttachResult> {
     const hostIndex = await createVeth(ctx, att, { mtu: net.mtu }, rb);
+    // Published ports answer 127.0.0.1 on the host (see the bridge driver).
+    if (att.publishes && att.addresses.some((a) => a.ip.family === 4)) ctx.sysctl(`net/ipv4/conf/${att.hostIfname}/route_localnet`, '1');
     for (const a of att.addresses) {
       // The same gateway address sits on every host end; as a /32 (/128) it adds no subnet route.
       ctx.host.addrAdd({ index: hostIndex, ip: a.gateway, prefix: hostPrefix(a), noDad: true });
@@ -37,7 +40,10 @@ export class PtpDriver implements NetworkDriver {
       }
     }
     await ctx.step('route');
-    return { addresses: att.addresses.map((a) => addressText(a, hostPrefix(a))) };
+    const routes = att.addresses
+      .filter((a) => !a.defaultRoute)
+      .map((a) => ({ dst: `${formatIp(a.subnet)}/${a.prefix}`, gateway: formatIp(a.gateway) }));
+    return { addresses: att.addresses.map((a) => addressText(a, hostPrefix(a))), routes: [...defaultRoutes(att), ...routes] };
   }
 
   detach(ctx: DriverContext, _net: NetworkRecord, hostIfname: string): void {

@@ -2,7 +2,11 @@
  * The engine's public value types: what callers pass in and what they get back.
  * @module
  */
-import type { DriverName } from '../state/records.js';
+import type { DriverName, PortRecord } from '../state/records.js';
+import type { PortSpec } from './ports.js';
+
+export type { PortRecord as PublishedPort } from '../state/records.js';
+export type { PortSpec } from './ports.js';
 
 /** What `createNetwork` takes; mirrors `ctnet network create` and the CNI network config. */
 export interface NetworkSpec {
@@ -44,6 +48,8 @@ export interface ConnectOptions {
   ifname?: string;
   /** MAC address of the container interface; default random. */
   mac?: string;
+  /** Ports to publish on the host (`-p`); see `parsePortSpec`. */
+  ports?: readonly PortSpec[];
   /** Who attaches: `cli` (default) or `cni`; the CNI container id is then the container name. */
   owner?: 'cli' | 'cni';
   /**
@@ -66,6 +72,13 @@ export interface Endpoint {
   addresses: string[];
   /** Gateways of the network, one per family. */
   gateways: string[];
+  /** Published ports, one entry per host port and family. */
+  ports: PortRecord[];
   owner: 'cli' | 'cni';
   created: string;
+}
+
+/** What `connect` returns: the endpoint, and the routes it added in the container. */
+export interface AttachedEndpoint extends Endpoint {
+  routes: { dst: string; gateway: string }[];
 }

@@ -53,3 +53,10 @@ export function addressText(a: AttachAddress, prefix = a.prefix): string {
 export function hostPrefix(a: AttachAddress): number {
   return familyBits(a.ip.family);
 }
+
+/** The default routes an attachment adds, as results report them (`0.0.0.0/0` via the gateway). */
+export function defaultRoutes(att: Attachment): { dst: string; gateway: string }[] {
+  return att.addresses
+    .filter((a) => a.defaultRoute)
+    .map((a) => ({ dst: a.ip.family === 4 ? '0.0.0.0/0' : '::/0', gateway: formatIp(a.gateway) }));
+}

@@ -47,6 +47,19 @@ export interface NetworkRecord {
 }
 
 /**
+ * A published port: traffic to `hostPort` on the host reaches `containerPort` of the endpoint's
+ * address of the same family.
+ */
+export interface PortRecord {
+  family: 4 | 6;
+  protocol: 'tcp' | 'udp';
+  /** Canonical host address it is published on; `null` for every local address of the family. */
+  hostIp: string | null;
+  hostPort: number;
+  containerPort: number;
+}
+
+/**
  * One container interface attached to a network.
  * @example
  * const e: EndpointRecord = {
@@ -69,6 +82,8 @@ export interface EndpointRecord {
   mac: string;
   /** Interface addresses with prefix, e.g. `10.68.0.2/24`, `fd00::2/64`. */
   addresses: string[];
+  /** Published ports, one record per port (ranges are expanded). */
+  ports: PortRecord[];
   owner: EndpointOwner;
   /** ISO 8601 time. */
   created: string;

@@ -52,6 +52,7 @@ function endpoint(over: Partial<EndpointRecord> = {}): EndpointRecord {
     hostIfname: 'veth-ep1',
     mac: '02:42:0a:44:00:02',
     addresses: ['10.68.0.2/24', 'fd00:68::2/64'],
+    ports: [],
     owner: 'cli',
     created: '2024-05-01T10:00:01.000Z',
     ...over,
@@ -190,7 +191,7 @@ describe('StateStore endpoints', () => {
     assertError(
       () => store.insertEndpoint(endpoint({ id: 'ep-id-2', addresses: ['10.68.0.9/24'] })),
       ConflictError,
-      'container "pid:4242" is already connected to network "net1"',
+      'container "pid:4242" is already connected to network "net1" with interface "eth0"',
     );
     assertError(
       () => store.insertEndpoint(endpoint({ id: 'ep-id-1', container: 'other', addresses: [] })),

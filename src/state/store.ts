@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConflictError, NotFoundError, StateError } from '../errors.js';
-import type { DriverName, EndpointOwner, EndpointRecord, NetworkRecord, SubnetRecord } from './records.js';
+import type { DriverName, EndpointOwner, EndpointRecord, NetworkRecord, PortRecord, SubnetRecord } from './records.js';
 
 /** File name of the database inside the state directory. */
 export const STATE_DB_FILE = 'ctnet.db';
@@ -48,9 +48,12 @@ const MIGRATIONS: readonly string[] = [
     host_ifname TEXT NOT NULL,
     mac         TEXT NOT NULL,
     addresses   TEXT NOT NULL,  -- JSON array of "address/prefix"
+    ports       TEXT NOT NULL,  -- JSON array of PortRecord
     owner       TEXT NOT NULL CHECK (owner IN ('cli', 'cni')),
     created     TEXT NOT NULL,
-    UNIQUE (network_id, container)
+    -- a runtime may attach one container to a network more than once, each time with another
+    -- interface (CNI); the CLI allows one attachment per container and checks that itself
+    UNIQUE (network_id, container, ifname)
   ) STRICT;
   CREATE INDEX endpoints_container ON endpoints (container);
   CREATE INDEX endpoints_netns ON endpoints (netns);
@@ -64,6 +67,18 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   -- the cascade from endpoints looks rows up by endpoint_id
   CREATE INDEX allocations_endpoint ON allocations (endpoint_id);
+
+  -- One row per published host port; the primary key makes a port taken. host_ip '' is every
+  -- local address of the family, which also collides with each specific address (checked in code).
+  CREATE TABLE published_ports (
+    family      INTEGER NOT NULL CHECK (family IN (4, 6)),
+    protocol    TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),
+    host_ip     TEXT NOT NULL,
+    host_port   INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+    endpoint_id TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
+    PRIMARY KEY (family, protocol, host_ip, host_port)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX published_ports_endpoint ON published_ports (endpoint_id);
 
   -- Where the next address search starts, per subnet, so freed addresses are not reused at once.
   CREATE TABLE ipam_cursor (
@@ -106,6 +121,7 @@ interface EndpointRow {
   host_ifname: string;
   mac: string;
   addresses: string;
+  ports: string;
   owner: string;
   created: string;
 }
@@ -119,7 +135,7 @@ interface EndpointQuery {
 type Db = Database.Database;
 
 const ENDPOINT_COLUMNS =
-  'e.id, e.network_id, e.container, e.netns, e.ifname, e.host_ifname, e.mac, e.addresses, e.owner, e.created';
+  'e.id, e.network_id, e.container, e.netns, e.ifname, e.host_ifname, e.mac, e.addresses, e.ports, e.owner, e.created';
 
 function prepareStatements(db: Db) {
   return {
@@ -134,14 +150,27 @@ function prepareStatements(db: Db) {
     deleteNetwork: db.prepare<[string]>('DELETE FROM networks WHERE id = ?'),
 
     insertEndpoint: db.prepare<[EndpointRow]>(
-      `INSERT INTO endpoints (id, network_id, container, netns, ifname, host_ifname, mac, addresses, owner, created)
-       VALUES (@id, @network_id, @container, @netns, @ifname, @host_ifname, @mac, @addresses, @owner, @created)`,
+      `INSERT INTO endpoints (id, network_id, container, netns, ifname, host_ifname, mac, addresses, ports, owner, created)
+       VALUES (@id, @network_id, @container, @netns, @ifname, @host_ifname, @mac, @addresses, @ports, @owner, @created)`,
     ),
+    insertPort: db.prepare<[number, string, string, number, string]>(
+      'INSERT INTO published_ports (family, protocol, host_ip, host_port, endpoint_id) VALUES (?, ?, ?, ?, ?)',
+    ),
+    // A port on every address collides with the same port on any one address, and the other way round.
+    portHolder: db
+      .prepare<{ family: number; protocol: string; hostIp: string; hostPort: number }, string>(
+        `SELECT e.container FROM published_ports p JOIN endpoints e ON e.id = p.endpoint_id
+         WHERE p.family = @family AND p.protocol = @protocol AND p.host_port = @hostPort
+           AND (p.host_ip = @hostIp OR p.host_ip = '' OR @hostIp = '')
+         LIMIT 1`,
+      )
+      .pluck(),
     insertAllocation: db.prepare<[string, string, string]>(
       'INSERT INTO allocations (network_id, address, endpoint_id) VALUES (?, ?, ?)',
     ),
-    endpointByContainer: db.prepare<[string, string], EndpointRow>(
-      `SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.network_id = ? AND e.container = ?`,
+    endpointByContainer: db.prepare<[string, string, string | null], EndpointRow>(
+      `SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.network_id = ?1 AND e.container = ?2
+         AND (?3 IS NULL OR e.ifname = ?3) ORDER BY e.rowid LIMIT 1`,
     ),
     endpointById: db.prepare<[string], EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.id = ?`),
     // One statement for every filter shape: a NULL parameter switches its condition off. rowid breaks
@@ -309,10 +338,10 @@ export class StateStore {
     this.#guard(`insert endpoint "${rec.id}"`, () => this.#insertEndpointTx.immediate(rec));
   }
 
-  /** The endpoint of `container` in a network, or `undefined`. */
-  getEndpoint(networkId: string, container: string): EndpointRecord | undefined {
+  /** The (first) endpoint of `container` in a network, or the one with `ifname`; `undefined` if none. */
+  getEndpoint(networkId: string, container: string, ifname?: string): EndpointRecord | undefined {
     return this.#guard('read endpoint', () => {
-      const row = this.#stmt.endpointByContainer.get(networkId, container);
+      const row = this.#stmt.endpointByContainer.get(networkId, container, ifname ?? null);
       return row === undefined ? undefined : toEndpoint(row);
     });
   }
@@ -441,6 +470,7 @@ export class StateStore {
         host_ifname: rec.hostIfname,
         mac: rec.mac,
         addresses: JSON.stringify(rec.addresses),
+        ports: JSON.stringify(rec.ports.map(portFields)),
         owner: rec.owner,
         created: rec.created,
       });
@@ -450,7 +480,7 @@ export class StateStore {
           throw new ConflictError(`endpoint "${rec.id}" already exists`, { cause: err });
         case 'SQLITE_CONSTRAINT_UNIQUE':
           throw new ConflictError(
-            `container "${rec.container}" is already connected to network "${this.#networkName(rec.networkId)}"`,
+            `container "${rec.container}" is already connected to network "${this.#networkName(rec.networkId)}" with interface "${rec.ifname}"`,
             { cause: err },
           );
         case 'SQLITE_CONSTRAINT_FOREIGNKEY':
@@ -471,6 +501,25 @@ export class StateStore {
         );
       }
     }
+    for (const p of rec.ports) {
+      const hostIp = p.hostIp ?? '';
+      const holder = this.#stmt.portHolder.get({ family: p.family, protocol: p.protocol, hostIp, hostPort: p.hostPort });
+      if (holder !== undefined) {
+        throw new ConflictError(`port ${describePort(p)} is already published by container "${holder}"`);
+      }
+      this.#stmt.insertPort.run(p.family, p.protocol, hostIp, p.hostPort, rec.id);
+    }
+  }
+
+  /**
+   * The container already publishing host port `port` (on its address or on every address), if any.
+   * @example
+   * store.portHolder({ family: 4, protocol: 'tcp', hostIp: null, hostPort: 8080 }); // 'web' or undefined
+   */
+  portHolder(port: Pick<PortRecord, 'family' | 'protocol' | 'hostIp' | 'hostPort'>): string | undefined {
+    return this.#guard('read published ports', () =>
+      this.#stmt.portHolder.get({ family: port.family, protocol: port.protocol, hostIp: port.hostIp ?? '', hostPort: port.hostPort }),
+    );
   }
 
   /** The network's name for messages; its id when the row is gone. */
@@ -593,9 +642,41 @@ function toEndpoint(row: EndpointRow): EndpointRecord {
     hostIfname: row.host_ifname,
     mac: row.mac,
     addresses,
+    ports: parsePorts(row),
     owner: row.owner as EndpointOwner,
     created: row.created,
   };
+}
+
+function parsePorts(row: EndpointRow): PortRecord[] {
+  const ports = parseJson(row.ports, `ports of endpoint "${row.id}"`);
+  if (!Array.isArray(ports) || !ports.every(isPortRecord)) {
+    throw new StateError(`ports of endpoint "${row.id}" are not a list of port records`);
+  }
+  return ports;
+}
+
+function isPortRecord(v: unknown): v is PortRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    (r['family'] === 4 || r['family'] === 6) &&
+    (r['protocol'] === 'tcp' || r['protocol'] === 'udp') &&
+    (r['hostIp'] === null || typeof r['hostIp'] === 'string') &&
+    typeof r['hostPort'] === 'number' &&
+    typeof r['containerPort'] === 'number'
+  );
+}
+
+/** Only the known fields, so extra properties of the caller's objects are not stored. */
+function portFields(p: PortRecord): PortRecord {
+  return { family: p.family, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort };
+}
+
+/** `8080/tcp on 0.0.0.0`, `8080/tcp on [fd00::1]` */
+export function describePort(p: Pick<PortRecord, 'family' | 'protocol' | 'hostIp' | 'hostPort'>): string {
+  const ip = p.hostIp ?? (p.family === 4 ? '0.0.0.0' : '::');
+  return `${p.hostPort}/${p.protocol} on ${p.family === 6 ? `[${ip}]` : ip}`;
 }
 
 function parseJson(text: string, what: string): unknown {

@@ -271,7 +271,9 @@ export async function hostFootprint(): Promise<string[]> {
     out.push(`route ${r.table ?? 'main'} ${r.type ?? 'unicast'} ${r.dst} via ${r.gateway ?? '-'} dev ${r.dev ?? '-'}`);
   }
   for (const item of nft.nftables) if (!('metainfo' in item)) out.push(`nft ${JSON.stringify(item)}`);
-  for (const line of netns.split('\n')) if (line.trim() !== '') out.push(`netns ${line.trim()}`);
+  // `ip netns list` appends `(id: N)` once the kernel has given the namespace an id (a veth peer
+  // there does that); the id is the kernel's bookkeeping, not something ctnet made.
+  for (const line of netns.split('\n')) if (line.trim() !== '') out.push(`netns ${line.replace(/\s*\(id: \d+\)\s*$/, '').trim()}`);
   return out.sort();
 }
 
@@ -351,4 +353,116 @@ export async function neighbours(ns?: string): Promise<IpNeigh[]> {
 /** One link of namespace `ns` (undefined: the sandbox) by name. */
 export async function linkNamed(name: string, ns?: string): Promise<IpLink | undefined> {
   return (await links(ns)).find((l) => l.ifname === name);
+}
+
+/** Keys whose values the kernel changes by itself over time: IPv6 DAD marks new addresses `tentative` for a second or so. */
+const VOLATILE_KEYS = new Set(['tentative']);
+
+function dropVolatile(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropVolatile);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).filter(([k]) => !VOLATILE_KEYS.has(k)).map(([k, v]) => [k, dropVolatile(v)]));
+  }
+  return value;
+}
+
+function stableJson(text: string): unknown {
+  return text.trim() === '' ? null : dropVolatile(JSON.parse(text));
+}
+
+/**
+ * `hostSnapshot()` without what the kernel changes on its own (the `tentative` flag of IPv6
+ * addresses still in duplicate address detection, the ids `ip netns list` shows), so that a snapshot taken right after a change
+ * can be compared with one taken a second later.
+ */
+export async function stableHostSnapshot(): Promise<string> {
+  const raw = JSON.parse(await hostSnapshot()) as Record<string, string>;
+  const out: Record<string, unknown> = {};
+  // `ip netns list` appends `(id: N)` once a veth peer has given the namespace an id: kernel bookkeeping.
+  for (const [key, text] of Object.entries(raw)) out[key] = key === 'netns' ? text.replace(/ \(id: \d+\)$/gm, '') : stableJson(text);
+  return JSON.stringify(out, null, 1);
+}
+
+/** Links, addresses and routes (every table, both families) inside a namespace, as `ip -n NS -j` shows them, without volatile flags. */
+export async function containerSnapshot(ns: string): Promise<string> {
+  const [l, a, r4, r6] = await Promise.all([
+    sh('ip', ['-n', ns, '-j', 'link', 'show']),
+    sh('ip', ['-n', ns, '-j', 'addr', 'show']),
+    sh('ip', ['-n', ns, '-j', '-4', 'route', 'show', 'table', 'all']),
+    sh('ip', ['-n', ns, '-j', '-6', 'route', 'show', 'table', 'all']),
+  ]);
+  return JSON.stringify({ l: stableJson(l), a: stableJson(a), r4: stableJson(r4), r6: stableJson(r6) }, null, 1);
+}
+
+/**
+ * Remove everything a state directory describes: disconnect every endpoint, then remove every
+ * network, through the library. Collects failures and throws them together at the end.
+ */
+export async function removeAllCtnetObjects(stateDir: string): Promise<void> {
+  const { Ctnet } = await import('../../src/ctnet.js');
+  const ct = Ctnet.open({ stateDir });
+  const failures: string[] = [];
+  try {
+    for (const ep of ct.listEndpoints()) {
+      await ct.disconnect(ep.network, ep.container).catch((err: unknown) => failures.push(String(err)));
+    }
+    for (const net of ct.listNetworks()) {
+      await ct.removeNetwork(net.name).catch((err: unknown) => failures.push(String(err)));
+    }
+  } finally {
+    ct.close();
+  }
+  if (failures.length > 0) throw new Error(`cleanup of ${stateDir} failed: ${failures.join('; ')}`);
+}
+
+/**
+ * A fresh state directory (as `tempStateDir`) whose networks and endpoints are removed after the
+ * test, before the directory itself. `after` hooks run in the order they were added, so the
+ * cleanup hook is added first.
+ */
+export function ctnetStateDir(t: TestContext): string {
+  let dir: string | undefined;
+  t.after(async () => {
+    if (dir !== undefined) await removeAllCtnetObjects(dir);
+  });
+  dir = tempStateDir(t);
+  return dir;
+}
+
+/** Run the real `ctnet` executable with exactly this environment added (no CTNET_STATE_DIR unless given). */
+export async function cliWithEnv(env: Readonly<Record<string, string | undefined>>, args: readonly string[]): Promise<CliResult> {
+  return new Promise((resolveRun) => {
+    const base: Record<string, string | undefined> = { ...process.env };
+    delete base['CTNET_STATE_DIR'];
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** A veth pair in the sandbox that ctnet did not make (ctnet's `--bridge` must not take its name), removed after the test. */
+export async function foreignLink(t: TestContext, name: string): Promise<void> {
+  await sh('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name.slice(0, 13)}p`]);
+  t.after(async () => {
+    await sh('ip', ['link', 'del', name]).catch(() => undefined);
+  });
+}
+
+/**
+ * Wait until no IPv6 address in the sandbox (and in the namespaces given) is still in duplicate
+ * address detection. The kernel adds the address's local route only when DAD ends, so a snapshot
+ * taken during DAD differs from one taken a second later although nobody changed anything.
+ */
+export async function waitForDad(namespaces: readonly string[] = [], timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const all = await Promise.all([addrs(), ...namespaces.map((ns) => addrs(ns))]);
+    const busy = all.flat().some((l) => l.addr_info.some((a) => (a as { tentative?: boolean }).tentative === true));
+    if (!busy) return;
+    if (Date.now() > deadline) throw new Error(`IPv6 duplicate address detection still running after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

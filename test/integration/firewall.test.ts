@@ -122,7 +122,7 @@ describe('NftFirewallDriver (real nft)', { skip }, () => {
 
     assert.deepEqual(
       [...seen.chains.keys()].sort(),
-      ['forward', 'n-a1-in', 'n-a1-nat', 'n-a1-out', 'n-b2-in', 'n-b2-out', 'postrouting'],
+      ['forward', 'n-a1-in', 'n-a1-nat', 'n-a1-out', 'n-b2-in', 'n-b2-out', 'output', 'postrouting', 'prerouting'],
     );
     const forward = seen.chains.get('forward');
     assert.deepEqual(
@@ -131,6 +131,10 @@ describe('NftFirewallDriver (real nft)', { skip }, () => {
     );
     const post = seen.chains.get('postrouting');
     assert.deepEqual([post?.['type'], post?.['hook'], post?.['prio'], post?.['policy']], ['nat', 'postrouting', 100, 'accept']);
+    for (const hook of ['prerouting', 'output']) {
+      const dnat = seen.chains.get(hook);
+      assert.deepEqual([dnat?.['type'], dnat?.['hook'], dnat?.['prio'], dnat?.['policy']], ['nat', hook, -100, 'accept']);
+    }
 
     assert.deepEqual(seen.elements, [
       'fwd_in4 10.99.1.0/24 -> n-a1-in',
@@ -152,7 +156,9 @@ describe('NftFirewallDriver (real nft)', { skip }, () => {
       assert.ok(comments.every((c) => c === owner), `rules of ${chain} carry "${owner}": ${JSON.stringify(comments)}`);
     }
     assert.equal(seen.rules.get('forward')?.length, 4);
-    assert.equal(seen.rules.get('postrouting')?.length, 2);
+    assert.equal(seen.rules.get('postrouting')?.length, 3);
+    assert.equal(seen.rules.get('prerouting')?.length, 4);
+    assert.equal(seen.rules.get('output')?.length, 4);
     assert.equal(seen.rules.get('n-a1-in')?.length, 7);
     assert.equal(seen.rules.get('n-b2-out')?.length, 1);
   });
@@ -169,7 +175,7 @@ describe('NftFirewallDriver (real nft)', { skip }, () => {
     await fw.teardownNetwork(NAT);
     const seen = await observe();
     assert.ok(seen !== undefined);
-    assert.deepEqual([...seen.chains.keys()].sort(), ['forward', 'n-b2-in', 'n-b2-out', 'postrouting']);
+    assert.deepEqual([...seen.chains.keys()].sort(), ['forward', 'n-b2-in', 'n-b2-out', 'output', 'postrouting', 'prerouting']);
     assert.deepEqual(seen.elements, [
       'fwd_in4 10.99.2.0/24 -> n-b2-in',
       'fwd_out4 10.99.2.0/24 -> n-b2-out',

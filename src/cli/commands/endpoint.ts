@@ -1,12 +1,13 @@
 /** `ctnet connect`, `ctnet disconnect` and `ctnet ls`. @module */
-import type { Endpoint } from '../../network/types.js';
-import { printJson, printTable } from '../output.js';
+import { parsePortSpec } from '../../network/ports.js';
+import type { Endpoint, PortSpec } from '../../network/types.js';
+import { formatPorts, printJson, printTable } from '../output.js';
 import { type Program, withEngine } from '../program.js';
 
-const ENDPOINT_HEADERS = ['CONTAINER', 'NETWORK', 'IFNAME', 'ADDRESSES', 'MAC'];
+const ENDPOINT_HEADERS = ['CONTAINER', 'NETWORK', 'IFNAME', 'ADDRESSES', 'MAC', 'PORTS'];
 
 function endpointRow(e: Endpoint): string[] {
-  return [e.container, e.network, e.ifname, e.addresses.join(','), e.mac];
+  return [e.container, e.network, e.ifname, e.addresses.join(','), e.mac, formatPorts(e.ports)];
 }
 
 export function register(program: Program): void {
@@ -18,11 +19,18 @@ export function register(program: Program): void {
     .option('--ip <ip>', 'static address (repeat once for the other IP family)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--ifname <ifname>', 'interface name inside the container (default: first free ethN)')
     .option('--mac <mac>', 'MAC address of the container interface')
+    .option(
+      '-p, --publish <mapping>',
+      'publish a port: [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp] (repeatable)',
+      (v: string, prev: PortSpec[]) => [...prev, parsePortSpec(v)],
+      [] as PortSpec[],
+    )
     .action(async (network, container, opts, cmd) => {
       const g = cmd.optsWithGlobals();
       const ep = await withEngine(g, (ct) =>
         ct.connect(network, container, {
           ips: opts.ip,
+          ports: opts.publish,
           ...(opts.ifname === undefined ? {} : { ifname: opts.ifname }),
           ...(opts.mac === undefined ? {} : { mac: opts.mac }),
         }),

@@ -37,21 +37,32 @@ export interface NftChain {
 /** Key types ctnet stores in sets and maps. */
 export type NftSetKeyType = 'ipv4_addr' | 'ipv6_addr' | 'inet_service' | 'inet_proto';
 
-/** A named set, e.g. `set subnets4 { type ipv4_addr; flags interval; }`. */
+/**
+ * A named set, e.g. `set subnets4 { type ipv4_addr; flags interval; }`. A concatenated key type
+ * (`inet_proto . inet_service`) is a list: `['inet_proto', 'inet_service']`.
+ */
 export interface NftSet {
   family: NftFamily;
   table: string;
   name: string;
-  type: NftSetKeyType;
+  type: NftSetKeyType | NftSetKeyType[];
   flags?: NftSetFlag[];
 }
 
 /** Set flags ctnet uses. `interval` lets a set hold prefixes such as `10.68.0.0/24`. */
 export type NftSetFlag = 'interval' | 'constant' | 'timeout';
 
-/** A named map; ctnet's maps are verdict maps (`type ipv4_addr : verdict`). */
+/**
+ * A named map: a verdict map (`type ipv4_addr : verdict`) or a data map
+ * (`type inet_proto . inet_service : ipv4_addr`).
+ *
+ * The data type is always a single type: nft 1.0.6 cannot create a map with concatenated data
+ * (`: ipv4_addr . inet_service`) from JSON. It takes `map` as one type name only, answers "Invalid
+ * map type" for the text form and ignores a list (the "map" then becomes a plain set). Support came
+ * with nft 1.1.0 ("json: Support maps with concatenated data").
+ */
 export interface NftMap extends NftSet {
-  map: 'verdict';
+  map: 'verdict' | 'ipv4_addr' | 'ipv6_addr' | 'inet_service';
 }
 
 /** `10.68.0.0/24` as an expression. */
@@ -62,6 +73,11 @@ export interface NftPrefix {
 /** `10.68.0.10-10.68.0.20`; nft prints interval elements that are not a prefix this way. */
 export interface NftRange {
   range: [string, string];
+}
+
+/** A concatenation of values, as a set or map key: `tcp . 8080` → `{ concat: ['tcp', 8080] }`. */
+export interface NftConcatValue {
+  concat: NftImmediate[];
 }
 
 /** A reference to a named set or map: `@subnets4`. */
@@ -77,6 +93,26 @@ export interface NftCt {
   ct: { key: 'state' | 'status' };
 }
 
+/** A meta key: `meta l4proto` (the transport protocol), `meta nfproto` (`ipv4`, `ipv6`). */
+export interface NftMeta {
+  meta: { key: 'l4proto' | 'nfproto' };
+}
+
+/** `fib daddr type`: the route type of the destination address (`local` for the host's own). */
+export interface NftFib {
+  fib: { result: 'type'; flags: ('daddr' | 'saddr' | 'iif' | 'oif')[] };
+}
+
+/** A concatenation of packet fields, as a lookup key: `ip daddr . meta l4proto . th dport`. */
+export interface NftConcatExpr {
+  concat: (NftPayload | NftMeta)[];
+}
+
+/** `KEY map @name`: look the key up in a data map; the rule stops here when it is not found. */
+export interface NftMapLookup {
+  map: { key: NftPayload | NftMeta | NftConcatExpr; data: NftSetRef };
+}
+
 /** A plain address or keyword (`"10.68.0.1"`, `"dnat"`) is a JSON string. */
 export type NftImmediate = string | number;
 
@@ -85,7 +121,7 @@ export type NftRhs = NftImmediate | NftPrefix | NftRange | NftSetRef | string[];
 
 /** `ip saddr 10.68.0.0/24`, `ip daddr != 10.68.0.0/24`, `ct state established,related`. */
 export interface NftMatch {
-  match: { op: '==' | '!=' | 'in'; left: NftPayload | NftCt; right: NftRhs };
+  match: { op: '==' | '!=' | 'in'; left: NftPayload | NftCt | NftMeta | NftFib; right: NftRhs };
 }
 
 /** `ip daddr vmap @fwd_in4`: look the key up in a verdict map and apply the verdict found. */
@@ -106,13 +142,21 @@ export interface NftMasquerade {
   masquerade: null;
 }
 
+/**
+ * `dnat ip to ADDR : PORT`. In an `inet` table `family` says which packets it applies to; the kernel
+ * skips the statement for the other family. ctnet looks both up in maps.
+ */
+export interface NftDnat {
+  dnat: { family: 'ip' | 'ip6'; addr: string | NftMapLookup; port?: number | NftMapLookup };
+}
+
 /** `counter`; handy when debugging a rule by hand, listed here so listings parse. */
 export interface NftCounter {
   counter: { packets: number; bytes: number } | null;
 }
 
 /** One statement of a rule. */
-export type NftStatement = NftMatch | NftVmap | NftVerdict | NftMasquerade | NftCounter;
+export type NftStatement = NftMatch | NftVmap | NftVerdict | NftMasquerade | NftDnat | NftCounter;
 
 /** A rule; `comment` names its owner (`ctnet net <id>`). `handle` only appears in listings. */
 export interface NftRule {
@@ -125,7 +169,7 @@ export interface NftRule {
 }
 
 /** The key of a set or map element. */
-export type NftElemKey = string | NftPrefix | NftRange;
+export type NftElemKey = string | NftPrefix | NftRange | NftConcatValue;
 
 /** An element key with per-element options; ctnet uses the comment to record the owner. */
 export interface NftElemWithOptions {
@@ -135,8 +179,8 @@ export interface NftElemWithOptions {
 /** One element of a set: a bare key, or a key with a comment. */
 export type NftSetElem = NftElemKey | NftElemWithOptions;
 
-/** One element of a verdict map: `[key, verdict]`. */
-export type NftMapElem = [NftSetElem, NftVerdict];
+/** One element of a map: `[key, verdict]` or `[key, value]` (`"10.68.0.2"`, `80`). */
+export type NftMapElem = [NftSetElem, NftVerdict | NftImmediate];
 
 /**
  * `add element inet ctnet subnets4 { 10.68.0.0/24 }` or, for a map,

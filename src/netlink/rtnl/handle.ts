@@ -32,7 +32,7 @@ import { NetlinkSocket } from '../socket.js';
 import { type Address, type AddressInfo, decodeAddress, encodeAddress, encodeAddressDump } from './addr.js';
 import { decodeLink, encodeLinkAdd, encodeLinkChange, encodeLinkSelector, type Link, type LinkChange, type LinkInfo } from './link.js';
 import { decodeNeighbour, encodeNeighbour, encodeNeighbourDump, type Neighbour, type NeighbourInfo } from './neigh.js';
-import { decodeRoute, encodeRoute, encodeRouteDump, type Route, type RouteInfo } from './route.js';
+import { decodeRoute, encodeRoute, encodeRouteDel, encodeRouteDump, type Route, type RouteInfo } from './route.js';
 
 export interface RtnlHandleOptions {
   /** Open the handle inside the namespace of this fd; omit for the process's own namespace. */
@@ -136,9 +136,9 @@ export class RtnlHandle {
     this.#sock.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, encodeRoute(r), { object: routeText(r) });
   }
 
-  /** Equivalent to: `ip route del ...`. */
+  /** Equivalent to: `ip route del ...`: deletes a matching route whoever made it. */
   routeDel(r: Route): void {
-    this.#sock.request(RTM_DELROUTE, 0, encodeRoute(r), { object: routeText(r) });
+    this.#sock.request(RTM_DELROUTE, 0, encodeRouteDel(r), { object: routeText(r) });
   }
 
   /** Routes of one family in every table. Equivalent to: `ip route show table all`. */

@@ -8,6 +8,7 @@ import {
   AF_INET,
   AF_INET6,
   RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
   RT_SCOPE_UNIVERSE,
   RT_TABLE_MAIN,
   RTA_DST,
@@ -17,8 +18,10 @@ import {
   RTA_PRIORITY,
   RTA_TABLE,
   RTN_UNICAST,
+  RTN_UNSPEC,
   RTNH_F_ONLINK,
   RTPROT_BOOT,
+  RTPROT_UNSPEC,
 } from '../constants.js';
 
 export interface Route {
@@ -64,11 +67,25 @@ function rtmsg(family: number, dstLen: number, table: number, protocol: number, 
   return b;
 }
 
-/** Payload of RTM_NEWROUTE / RTM_DELROUTE. */
+/** Payload of RTM_NEWROUTE. */
 export function encodeRoute(r: Route): Buffer {
+  const scope = (r.scope ?? (r.gateway === undefined ? 'link' : 'universe')) === 'link' ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+  return routeMessage(r, { protocol: RTPROT_BOOT, scope, type: RTN_UNICAST });
+}
+
+/**
+ * Payload of RTM_DELROUTE. As `ip route del` does, it leaves out what the caller did not ask for:
+ * the kernel then matches a route of any protocol, type and (unless `scope` is given) scope, so a
+ * route the kernel or another tool made (`proto kernel`, `proto static`) can be deleted too.
+ */
+export function encodeRouteDel(r: Route): Buffer {
+  const scope = r.scope === undefined ? RT_SCOPE_NOWHERE : r.scope === 'link' ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+  return routeMessage(r, { protocol: RTPROT_UNSPEC, scope, type: RTN_UNSPEC });
+}
+
+function routeMessage(r: Route, head: { protocol: number; scope: number; type: number }): Buffer {
   const family = r.family === 4 ? AF_INET : AF_INET6;
   const table = r.table ?? RT_TABLE_MAIN;
-  const scope = (r.scope ?? (r.gateway === undefined ? 'link' : 'universe')) === 'link' ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
   const attrs: Attr[] = [];
   if (r.dst !== undefined) attrs.push(bytesAttr(RTA_DST, ipToBytes(r.dst.ip)));
   if (r.gateway !== undefined) attrs.push(bytesAttr(RTA_GATEWAY, ipToBytes(r.gateway)));
@@ -76,8 +93,8 @@ export function encodeRoute(r: Route): Buffer {
   if (r.prefsrc !== undefined) attrs.push(bytesAttr(RTA_PREFSRC, ipToBytes(r.prefsrc)));
   if (r.metric !== undefined) attrs.push(u32Attr(RTA_PRIORITY, r.metric));
   if (table >= 256) attrs.push(u32Attr(RTA_TABLE, table));
-  const head = rtmsg(family, r.dst?.prefix ?? 0, table, RTPROT_BOOT, scope, RTN_UNICAST, r.onlink === true ? RTNH_F_ONLINK : 0);
-  return Buffer.concat([head, encodeAttrs(attrs)]);
+  const msg = rtmsg(family, r.dst?.prefix ?? 0, table, head.protocol, head.scope, head.type, r.onlink === true ? RTNH_F_ONLINK : 0);
+  return Buffer.concat([msg, encodeAttrs(attrs)]);
 }
 
 /** Payload of an RTM_GETROUTE dump for one family. */

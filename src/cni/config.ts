@@ -1,0 +1,230 @@
+/**
+ * The ctnet CNI network configuration, its runtime arguments and the previous result: parsed and
+ * checked once, before anything is changed. The config mirrors `ctnet network create`.
+ * @module
+ */
+import type { NetworkSpec, PortSpec } from '../index.js';
+import { CNI_ERR, CniError } from './errors.js';
+
+/** Spec versions ctnet-cni speaks. */
+export const SUPPORTED_VERSIONS = ['1.0.0', '1.1.0'] as const;
+
+export interface CniResultInterface {
+  name: string;
+  mac?: string;
+  mtu?: number;
+  sandbox?: string;
+}
+
+export interface CniResultIp {
+  address: string;
+  gateway?: string;
+  interface?: number;
+}
+
+export interface CniResultRoute {
+  dst: string;
+  gw?: string;
+}
+
+/** The ADD result (SPEC.md "ADD Success"). */
+export interface CniResult {
+  cniVersion: string;
+  interfaces?: CniResultInterface[];
+  ips?: CniResultIp[];
+  routes?: CniResultRoute[];
+  dns?: Record<string, unknown>;
+}
+
+export interface CniAttachmentRef {
+  containerID: string;
+  ifname: string;
+}
+
+/** One parsed request configuration. */
+export interface CniNetConf {
+  cniVersion: string;
+  name: string;
+  /** The network the config describes, as ctnet creates it when it does not exist yet. */
+  spec: NetworkSpec;
+  /** Keys the admin set explicitly, compared against an existing network. */
+  explicit: Set<keyof NetworkSpec>;
+  stateDir: string | undefined;
+  prevResult: CniResult | undefined;
+  runtime: {
+    ports: PortSpec[];
+    ips: string[];
+    mac: string | undefined;
+  };
+  validAttachments: CniAttachmentRef[] | undefined;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function invalid(details: string): CniError {
+  return new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', details);
+}
+
+function optString(conf: Json, key: string): string | undefined {
+  const v = conf[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw invalid(`"${key}" must be a string`);
+  return v;
+}
+
+function optBool(conf: Json, key: string): boolean | undefined {
+  const v = conf[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw invalid(`"${key}" must be true or false`);
+  return v;
+}
+
+/** Parse the JSON on stdin. Malformed JSON is code 6; missing or ill-typed fields code 7. */
+export function parseNetConf(text: string): CniNetConf {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode network configuration', err instanceof Error ? err.message : String(err));
+  }
+  if (!isObject(raw)) throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode network configuration', 'expected a JSON object');
+  const cniVersion = optString(raw, 'cniVersion') ?? '';
+  const name = optString(raw, 'name');
+  if (name === undefined || name === '') throw invalid('"name" is required');
+  const subnets = raw['subnets'];
+  if (!Array.isArray(subnets) || subnets.length === 0 || !subnets.every((s): s is string => typeof s === 'string')) {
+    throw invalid('"subnets" must be a non-empty list of CIDR strings');
+  }
+  const spec: NetworkSpec = { name, subnets };
+  const explicit = new Set<keyof NetworkSpec>(['subnets']);
+  const driver = optString(raw, 'driver');
+  if (driver !== undefined) {
+    if (driver !== 'bridge' && driver !== 'ptp') throw invalid(`"driver" must be "bridge" or "ptp", not "${driver}"`);
+    spec.driver = driver;
+    explicit.add('driver');
+  }
+  for (const key of ['bridge', 'gateway'] as const) {
+    const v = optString(raw, key);
+    if (v !== undefined) {
+      spec[key] = v;
+      explicit.add(key);
+    }
+  }
+  const mtu = raw['mtu'];
+  if (mtu !== undefined) {
+    if (typeof mtu !== 'number') throw invalid('"mtu" must be a number');
+    spec.mtu = mtu;
+    explicit.add('mtu');
+  }
+  for (const key of ['nat', 'internal'] as const) {
+    const v = optBool(raw, key);
+    if (v !== undefined) {
+      spec[key] = v;
+      explicit.add(key);
+    }
+  }
+  const prev = raw['prevResult'];
+  if (prev !== undefined && !isObject(prev)) throw invalid('"prevResult" must be an object');
+  return {
+    cniVersion,
+    name,
+    spec,
+    explicit,
+    stateDir: optString(raw, 'stateDir'),
+    prevResult: prev === undefined ? undefined : (prev as unknown as CniResult),
+    runtime: parseRuntimeConfig(raw['runtimeConfig']),
+    validAttachments: parseValidAttachments(raw['cni.dev/valid-attachments']),
+  };
+}
+
+function parseRuntimeConfig(rc: unknown): CniNetConf['runtime'] {
+  const out: CniNetConf['runtime'] = { ports: [], ips: [], mac: undefined };
+  if (rc === undefined) return out;
+  if (!isObject(rc)) throw invalid('"runtimeConfig" must be an object');
+  const pm = rc['portMappings'];
+  if (pm !== undefined) {
+    if (!Array.isArray(pm)) throw invalid('"runtimeConfig.portMappings" must be a list');
+    out.ports = pm.map((m, i) => parsePortMapping(m, i));
+  }
+  const ips = rc['ips'];
+  if (ips !== undefined) {
+    if (!Array.isArray(ips) || !ips.every((s): s is string => typeof s === 'string')) throw invalid('"runtimeConfig.ips" must be a list of strings');
+    out.ips = ips;
+  }
+  const mac = rc['mac'];
+  if (mac !== undefined) {
+    if (typeof mac !== 'string') throw invalid('"runtimeConfig.mac" must be a string');
+    out.mac = mac;
+  }
+  // "aliases" is accepted for the DNS to come; nothing else uses it yet.
+  return out;
+}
+
+function parsePortMapping(m: unknown, i: number): PortSpec {
+  const where = `runtimeConfig.portMappings[${i}]`;
+  if (!isObject(m)) throw invalid(`"${where}" must be an object`);
+  const hostPort = m['hostPort'];
+  const containerPort = m['containerPort'];
+  if (typeof hostPort !== 'number' || typeof containerPort !== 'number') throw invalid(`"${where}" needs numeric hostPort and containerPort`);
+  const protocol = (m['protocol'] ?? 'tcp') as unknown;
+  if (protocol !== 'tcp' && protocol !== 'udp') throw invalid(`"${where}.protocol" must be "tcp" or "udp"`);
+  const hostIP = m['hostIP'];
+  if (hostIP !== undefined && typeof hostIP !== 'string') throw invalid(`"${where}.hostIP" must be a string`);
+  const spec: PortSpec = { protocol, hostPort, containerPort };
+  if (hostIP !== undefined && hostIP !== '') spec.hostIp = hostIP;
+  return spec;
+}
+
+function parseValidAttachments(v: unknown): CniAttachmentRef[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) throw invalid('"cni.dev/valid-attachments" must be a list');
+  return v.map((a, i) => {
+    if (!isObject(a) || typeof a['containerID'] !== 'string' || typeof a['ifname'] !== 'string') {
+      throw invalid(`"cni.dev/valid-attachments[${i}]" needs string containerID and ifname`);
+    }
+    return { containerID: a['containerID'], ifname: a['ifname'] };
+  });
+}
+
+/** Refuse a cniVersion ctnet-cni does not speak (code 1). */
+export function checkVersion(version: string): void {
+  if (!(SUPPORTED_VERSIONS as readonly string[]).includes(version)) {
+    throw new CniError(
+      CNI_ERR.INCOMPATIBLE_VERSION,
+      'incompatible CNI version',
+      `cniVersion "${version}" is not supported; supported versions: ${SUPPORTED_VERSIONS.join(', ')}`,
+    );
+  }
+}
+
+export interface CniArgs {
+  ip: string[];
+  mac: string | undefined;
+}
+
+/**
+ * CNI_ARGS: `K=V;K2=V2`. ctnet knows IP (comma-separated addresses) and MAC; any other key is an
+ * error unless IgnoreUnknown is set (as runtimes do when they pass their own keys).
+ */
+export function parseCniArgs(text: string | undefined): CniArgs {
+  const out: CniArgs = { ip: [], mac: undefined };
+  if (text === undefined || text === '') return out;
+  const pairs = text.split(';').filter((p) => p !== '').map((p) => {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new CniError(CNI_ERR.INVALID_ENV, 'invalid CNI_ARGS', `"${p}" is not KEY=VALUE`);
+    return [p.slice(0, eq), p.slice(eq + 1)] as const;
+  });
+  const ignoreUnknown = pairs.some(([k, v]) => k === 'IgnoreUnknown' && ['1', 'true', 'True'].includes(v));
+  for (const [key, value] of pairs) {
+    if (key === 'IP') out.ip = value.split(',').filter((s) => s !== '');
+    else if (key === 'MAC') out.mac = value;
+    else if (key !== 'IgnoreUnknown' && !ignoreUnknown) {
+      throw new CniError(CNI_ERR.INVALID_ENV, 'invalid CNI_ARGS', `unknown key "${key}" in CNI_ARGS (set IgnoreUnknown=1 to ignore it)`);
+    }
+  }
+  return out;
+}

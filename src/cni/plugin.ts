@@ -1,0 +1,273 @@
+/**
+ * ctnet's CNI commands. No networking logic lives here: each command maps onto the same library
+ * calls the CLI makes, and CNI attachments share the state (and address pool) with the CLI.
+ * @module
+ */
+import { access, constants } from 'node:fs/promises';
+import {
+  ConflictError,
+  Ctnet,
+  type AttachedEndpoint,
+  type Endpoint,
+  type Network,
+  formatCidr,
+  isNotFound,
+  Netns,
+  parseCidr,
+  parseNetnsRef,
+  RtnlHandle,
+  TeardownError,
+  parseIp,
+  formatIp,
+} from '../index.js';
+import { CNI_ERR, CniError } from './errors.js';
+import {
+  checkVersion,
+  type CniNetConf,
+  type CniResult,
+  type CniResultInterface,
+  parseCniArgs,
+  parseNetConf,
+  SUPPORTED_VERSIONS,
+} from './config.js';
+import type { CniCommand, CniEnv, CniHandler } from './skel.js';
+
+export const LATEST_VERSION = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1] ?? '1.1.0';
+
+function openEngine(conf: CniNetConf, env: CniEnv['vars']): Ctnet {
+  // Runtimes call DEL with a reduced environment, so the config's stateDir wins over the variable.
+  const stateDir = conf.stateDir ?? env['CTNET_STATE_DIR'];
+  return Ctnet.open(stateDir === undefined ? {} : { stateDir });
+}
+
+async function withEngine<T>(conf: CniNetConf, env: CniEnv['vars'], fn: (ct: Ctnet) => Promise<T>): Promise<T> {
+  const ct = openEngine(conf, env);
+  try {
+    return await fn(ct);
+  } finally {
+    ct.close();
+  }
+}
+
+function sameSubnets(a: readonly string[], b: readonly string[]): boolean {
+  const norm = (xs: readonly string[]): string => xs.map((x) => formatCidr(parseCidr(x))).sort().join(',');
+  return norm(a) === norm(b);
+}
+
+/** Differences between the config and the network ctnet already has under that name. */
+function configConflicts(conf: CniNetConf, net: Network): string[] {
+  const s = conf.spec;
+  const out: string[] = [];
+  if (!sameSubnets(s.subnets, net.subnets.map((x) => x.subnet))) {
+    out.push(`subnets ${JSON.stringify(s.subnets)} differ from the network's ${JSON.stringify(net.subnets.map((x) => x.subnet))}`);
+  }
+  if ((s.driver ?? 'bridge') !== net.driver) out.push(`driver "${s.driver ?? 'bridge'}" differs from "${net.driver}"`);
+  if (s.bridge !== undefined && s.bridge !== net.bridge) out.push(`bridge "${s.bridge}" differs from "${net.bridge ?? ''}"`);
+  if (s.gateway !== undefined && !net.subnets.some((x) => x.gateway === formatIp(parseIp(s.gateway ?? '')))) {
+    out.push(`gateway "${s.gateway}" is not a gateway of the network`);
+  }
+  if (s.mtu !== undefined && s.mtu !== net.mtu) out.push(`mtu ${s.mtu} differs from ${net.mtu}`);
+  if (s.internal !== undefined && s.internal !== net.internal) out.push(`internal ${String(s.internal)} differs`);
+  if (s.nat !== undefined && !net.internal && s.nat !== net.nat) out.push(`nat ${String(s.nat)} differs`);
+  return out;
+}
+
+/** The network named by the config: created on first use, else checked against the config. */
+async function ensureNetwork(ct: Ctnet, conf: CniNetConf): Promise<Network> {
+  let net = ct.listNetworks().find((n) => n.name === conf.name);
+  if (net === undefined) {
+    try {
+      return await ct.createNetwork(conf.spec);
+    } catch (err) {
+      // Another ADD created it meanwhile: check it as if it had been there.
+      net = ct.listNetworks().find((n) => n.name === conf.name);
+      if (!(err instanceof ConflictError) || net === undefined) throw err;
+    }
+  }
+  const conflicts = configConflicts(conf, net);
+  if (conflicts.length > 0) {
+    throw new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', `network "${conf.name}" exists with another configuration: ${conflicts.join('; ')}`);
+  }
+  return net;
+}
+
+function stripPrefix(ip: string): string {
+  const slash = ip.indexOf('/');
+  return slash === -1 ? ip : ip.slice(0, slash);
+}
+
+/** The ADD result: host-side interfaces, the container interface, its addresses and routes. */
+export function buildResult(conf: CniNetConf, net: Network, ep: AttachedEndpoint, netns: string): CniResult {
+  const prev = conf.prevResult;
+  const interfaces: CniResultInterface[] = [...(prev?.interfaces ?? [])];
+  if (net.bridge !== null) interfaces.push({ name: net.bridge });
+  interfaces.push({ name: ep.hostIfname });
+  const index = interfaces.push({ name: ep.ifname, mac: ep.mac, mtu: net.mtu, sandbox: netns }) - 1;
+  const gatewayOf = (address: string): string | undefined => {
+    const family = parseIp(stripPrefix(address)).family;
+    return ep.gateways.find((g) => parseIp(g).family === family);
+  };
+  return {
+    cniVersion: conf.cniVersion,
+    interfaces,
+    ips: [
+      ...(prev?.ips ?? []),
+      ...ep.addresses.map((address) => {
+        const gateway = gatewayOf(address);
+        return { address, ...(gateway === undefined ? {} : { gateway }), interface: index };
+      }),
+    ],
+    routes: [...(prev?.routes ?? []), ...ep.routes.map((r) => ({ dst: r.dst, gw: r.gateway }))],
+    ...(prev?.dns === undefined ? {} : { dns: prev.dns }),
+  };
+}
+
+function parseChecked(stdin: string): CniNetConf {
+  const conf = parseNetConf(stdin);
+  checkVersion(conf.cniVersion);
+  return conf;
+}
+
+const add: CniHandler = async (env, stdin) => {
+  const conf = parseChecked(stdin);
+  const args = parseCniArgs(env.args);
+  return withEngine(conf, env.vars, async (ct) => {
+    const net = await ensureNetwork(ct, conf);
+    const ips = [...conf.runtime.ips, ...args.ip].map(stripPrefix);
+    const mac = conf.runtime.mac ?? args.mac;
+    let ep: AttachedEndpoint;
+    try {
+      ep = await ct.connect(conf.name, env.netns, {
+        containerId: env.containerId,
+        ifname: env.ifname,
+        owner: 'cni',
+        ips,
+        ports: conf.runtime.ports,
+        ...(mac === undefined ? {} : { mac }),
+      });
+    } catch (err) {
+      if (isNotFound(err) && !ct.listNetworks().every((n) => n.name !== conf.name)) {
+        throw new CniError(CNI_ERR.UNKNOWN_CONTAINER, 'container unknown', err instanceof Error ? err.message : String(err));
+      }
+      throw err;
+    }
+    return buildResult(conf, net, ep, env.netns);
+  });
+};
+
+const del: CniHandler = async (env, stdin) => {
+  const conf = parseChecked(stdin);
+  parseCniArgs(env.args);
+  await withEngine(conf, env.vars, async (ct) => {
+    // DEL may come many times, and after the namespace, the network or the attachment is gone.
+    if (!ct.listNetworks().some((n) => n.name === conf.name)) return;
+    try {
+      await ct.disconnect(conf.name, env.containerId, { ifname: env.ifname });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  });
+  return undefined;
+};
+
+function checkFailed(details: string): CniError {
+  return new CniError(CNI_ERR.INTERNAL, 'check failed', details);
+}
+
+/** CHECK: the attachment the state records is what the kernel has, and matches prevResult. */
+const check: CniHandler = async (env, stdin) => {
+  const conf = parseChecked(stdin);
+  if (conf.prevResult === undefined) throw new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', 'CHECK needs prevResult');
+  const prev = conf.prevResult;
+  await withEngine(conf, env.vars, async (ct) => {
+    await ensureNetwork(ct, conf);
+    const ep = ct.getEndpoint(conf.name, env.containerId, { ifname: env.ifname });
+    if (ep === undefined) throw checkFailed(`container "${env.containerId}" has no attachment "${env.ifname}" on network "${conf.name}"`);
+    const ours = (prev.interfaces ?? []).findIndex((i) => i.name === env.ifname && i.sandbox !== undefined);
+    if (ours === -1) throw checkFailed(`prevResult lists no interface "${env.ifname}" in a sandbox`);
+    for (const ip of (prev.ips ?? []).filter((i) => i.interface === ours)) {
+      if (!ep.addresses.includes(ip.address)) throw checkFailed(`address ${ip.address} of prevResult is not the attachment's (${ep.addresses.join(', ')})`);
+    }
+    checkKernel(ep, env, prev.routes ?? []);
+  });
+  return undefined;
+};
+
+function checkKernel(ep: Endpoint, env: CniEnv, routes: readonly { dst: string; gw?: string }[]): void {
+  const host = RtnlHandle.open();
+  try {
+    if (host.linkGet(ep.hostIfname) === undefined) throw checkFailed(`host interface ${ep.hostIfname} is missing`);
+  } finally {
+    host.close();
+  }
+  const ns = Netns.open(parseNetnsRef(env.netns));
+  const h = ns.openHandle();
+  try {
+    const link = h.linkGet(env.ifname);
+    if (link === undefined || !link.up) throw checkFailed(`interface ${env.ifname} is ${link === undefined ? 'missing' : 'down'} in ${env.netns}`);
+    if (link.mac !== ep.mac) throw checkFailed(`interface ${env.ifname} has MAC ${link.mac ?? '-'}, expected ${ep.mac}`);
+    const have = new Set(h.addrList({ index: link.index }).map((a) => `${formatIp(a.ip)}/${a.prefix}`));
+    for (const a of ep.addresses) if (!have.has(a)) throw checkFailed(`address ${a} is missing on ${env.ifname}`);
+    for (const r of routes) {
+      const dst = parseCidr(r.dst);
+      if (dst.prefix !== 0) continue; // only the default routes are ours to check; others may be a later plugin's
+      const present = h.routeList(dst.family).some((k) => k.dst === undefined && k.oifIndex === link.index && (r.gw === undefined || (k.gateway !== undefined && formatIp(k.gateway) === formatIp(parseIp(r.gw)))));
+      if (!present) throw checkFailed(`default route ${r.dst} via ${r.gw ?? '-'} is missing`);
+    }
+  } finally {
+    h.close();
+    ns.close();
+  }
+}
+
+/** STATUS: ready when the state database opens and nftables can be driven. */
+const status: CniHandler = async (env, stdin) => {
+  const conf = parseChecked(stdin);
+  try {
+    openEngine(conf, env.vars).close();
+  } catch (err) {
+    throw new CniError(CNI_ERR.NOT_AVAILABLE, 'plugin not available', err instanceof Error ? err.message : String(err));
+  }
+  const found = await Promise.any(['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].map((p) => access(p, constants.X_OK))).then(
+    () => true,
+    () => false,
+  );
+  if (!found) throw new CniError(CNI_ERR.NOT_AVAILABLE, 'plugin not available', 'nft (nftables) is not installed');
+  return undefined;
+};
+
+/** GC: remove every CNI attachment of the network that the runtime no longer lists. */
+const gc: CniHandler = async (env, stdin) => {
+  const conf = parseChecked(stdin);
+  const valid = conf.validAttachments;
+  if (valid === undefined) throw new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', 'GC needs "cni.dev/valid-attachments"');
+  const keep = new Set(valid.map((a) => `${a.containerID}\n${a.ifname}`));
+  await withEngine(conf, env.vars, async (ct) => {
+    if (!ct.listNetworks().some((n) => n.name === conf.name)) return;
+    const stale = ct.listEndpoints().filter((e) => e.network === conf.name && e.owner === 'cni' && !keep.has(`${e.container}\n${e.ifname}`));
+    const failures: unknown[] = [];
+    for (const e of stale) {
+      try {
+        await ct.disconnect(conf.name, e.container, { ifname: e.ifname });
+      } catch (err) {
+        if (!isNotFound(err)) failures.push(err);
+      }
+    }
+    if (failures.length > 0) throw new TeardownError(failures, `gc of network "${conf.name}": ${failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ')}`);
+  });
+  return undefined;
+};
+
+const version: CniHandler = async (_env, stdin) => {
+  let requested: string = LATEST_VERSION;
+  try {
+    const v = (JSON.parse(stdin === '' ? '{}' : stdin) as { cniVersion?: unknown }).cniVersion;
+    if (typeof v === 'string' && v !== '') requested = v;
+  } catch (err) {
+    throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode version request', err instanceof Error ? err.message : String(err));
+  }
+  return { cniVersion: requested, supportedVersions: [...SUPPORTED_VERSIONS] };
+};
+
+/** The command table. */
+export const cniHandlers: Record<CniCommand, CniHandler> = { ADD: add, DEL: del, CHECK: check, VERSION: version, STATUS: status, GC: gc };
