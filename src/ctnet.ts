@@ -23,6 +23,7 @@ import type { AttachAddress, DriverContext, NetworkDriver } from './network/driv
 import { boundSocketFor, expandPorts, hostSockets } from './network/ports.js';
 import { PtpDriver } from './network/ptp-driver.js';
 import { Rollback } from './network/rollback.js';
+import { ensureLoopbackUp } from './network/veth.js';
 import type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec } from './network/types.js';
 import type { DriverName, EndpointRecord, NetworkRecord, PortRecord } from './state/records.js';
 import { withFileLock } from './state/file-lock.js';
@@ -253,6 +254,7 @@ export class Ctnet {
         rb.push('ports', () => this.#withFirewall((f) => f.teardownPorts(fwEp)));
         await this.#step('ports');
       }
+      ensureLoopbackUp(inside);
       rb.commit();
       const saved = this.#store.getEndpointById(id);
       if (saved === undefined) throw new NotFoundError(`endpoint ${id} vanished from the state database`);

@@ -16,12 +16,12 @@ export {
   parseNetnsRef,
 } from './netns/netns.js';
 export type { NetnsRef } from './netns/netns.js';
-export type { FirewallDriver, FirewallNetwork } from './firewall/driver.js';
+export type { FirewallDriver, FirewallEndpoint, FirewallNetwork, PortMapping } from './firewall/driver.js';
 export { NftFirewallDriver } from './firewall/nft/nft-driver.js';
 export { NoneFirewallDriver } from './firewall/none-driver.js';
 export { RtnlHandle } from './netlink/rtnl/handle.js';
 export type { RtnlHandleOptions } from './netlink/rtnl/handle.js';
-export type { BridgeLink, DummyLink, Link, LinkChange, LinkInfo, VethLink, VethPeer } from './netlink/rtnl/link.js';
+export type { BridgeLink, BridgePortChange, DummyLink, Link, LinkChange, LinkInfo, VethLink, VethPeer } from './netlink/rtnl/link.js';
 export type { Address, AddressInfo } from './netlink/rtnl/addr.js';
 export type { Route, RouteInfo } from './netlink/rtnl/route.js';
 export type { Neighbour, NeighbourInfo } from './netlink/rtnl/neigh.js';

@@ -180,6 +180,8 @@ const check: CniHandler = async (env, stdin) => {
   if (conf.prevResult === undefined) throw new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', 'CHECK needs prevResult');
   const prev = conf.prevResult;
   await withEngine(conf, env.vars, async (ct) => {
+    // CHECK only looks: a network that is not there is a failed check, not one to create.
+    if (!ct.listNetworks().some((n) => n.name === conf.name)) throw checkFailed(`network "${conf.name}" does not exist`);
     await ensureNetwork(ct, conf);
     const ep = ct.getEndpoint(conf.name, env.containerId, { ifname: env.ifname });
     if (ep === undefined) throw checkFailed(`container "${env.containerId}" has no attachment "${env.ifname}" on network "${conf.name}"`);

@@ -40,12 +40,15 @@ const REQUIRED: Record<CniCommand, readonly string[]> = {
 
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-function readEnv(env: CniIo['env']): CniEnv {
+function readCommand(env: CniIo['env']): CniCommand {
   const command = env['CNI_COMMAND'];
-  if (command === undefined || !(command in REQUIRED)) {
+  if (command === undefined || !Object.hasOwn(REQUIRED, command)) {
     throw new CniError(CNI_ERR.INVALID_ENV, 'invalid CNI_COMMAND', `CNI_COMMAND is "${command ?? ''}"; expected one of ${Object.keys(REQUIRED).join(', ')}`);
   }
-  const cmd = command as CniCommand;
+  return command as CniCommand;
+}
+
+function readEnv(env: CniIo['env'], cmd: CniCommand): CniEnv {
   const missing = REQUIRED[cmd].filter((k) => (env[k] ?? '') === '');
   if (missing.length > 0) throw new CniError(CNI_ERR.INVALID_ENV, 'missing environment variables', `${cmd} needs ${missing.join(', ')}`);
   const containerId = env['CNI_CONTAINERID'] ?? '';
@@ -72,12 +75,15 @@ function requestVersion(stdin: string, fallback: string): string {
 export async function runCni(io: CniIo, handlers: Record<CniCommand, CniHandler>, latestVersion: string): Promise<number> {
   let stdin = '';
   try {
-    const env = readEnv(io.env);
+    const command = readCommand(io.env);
+    // Read the config before checking the rest of the environment, so that an error about a
+    // missing variable still answers in the request's cniVersion.
     try {
       stdin = await io.readStdin();
     } catch (err) {
       throw new CniError(CNI_ERR.IO_FAILURE, 'failed to read network configuration', err instanceof Error ? err.message : String(err));
     }
+    const env = readEnv(io.env, command);
     const out = await handlers[env.command](env, stdin);
     if (out !== undefined) io.writeStdout(`${JSON.stringify(out)}\n`);
     return 0;

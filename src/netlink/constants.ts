@@ -68,6 +68,7 @@ export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
+export const IFLA_PROTINFO = 12;
 export const IFLA_TXQLEN = 13;
 export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
@@ -88,6 +89,9 @@ export const IFLA_BR_FORWARD_DELAY = 1;
 export const IFLA_BR_STP_STATE = 5;
 export const IFLA_BR_VLAN_FILTERING = 7;
 export const IFLA_BR_MCAST_SNOOPING = 23;
+
+// if_link.h: bridge port options under IFLA_PROTINFO (family AF_BRIDGE)
+export const IFLA_BRPORT_MODE = 4;
 
 // if_addr.h
 export const IFA_ADDRESS = 1;

@@ -32,6 +32,11 @@ export class BridgeDriver implements NetworkDriver {
       // Published ports answer 127.0.0.1 on the host: the DNATed packet keeps its loopback source
       // until postrouting masquerades it, and the kernel drops it as martian unless this is set.
       if (cidr.family === 4) ctx.sysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
+      // The host solicits a container's neighbour entry for forwarded IPv6 only from a link-local
+      // address that has passed DAD, which starts when the first port comes up and takes a second
+      // or two: until then IPv6 routed to the first container is lost. Nothing else holds the
+      // bridge's own link-local address, so DAD has nothing to find.
+      if (cidr.family === 6) ctx.sysctl(`net/ipv6/conf/${name}/accept_dad`, '0');
     }
     await ctx.step('gateway-address');
   }
@@ -46,7 +51,10 @@ export class BridgeDriver implements NetworkDriver {
     if (bridge === undefined) {
       throw new NotFoundError(`bridge ${name} of network "${net.name}" is missing; remove and create the network again`);
     }
-    await createVeth(ctx, att, { mtu: net.mtu, masterIndex: bridge.index }, rb);
+    const port = await createVeth(ctx, att, { mtu: net.mtu, masterIndex: bridge.index }, rb);
+    // A container reaching its own published port through the host comes back in on the port it
+    // left by; with br_netfilter loaded the bridge drops that unless the port is in hairpin mode.
+    ctx.host.bridgePortSet(port, { hairpin: true });
     const index = prepareContainerSide(att);
     for (const a of att.addresses) att.container.addrAdd({ index, ip: a.ip, prefix: a.prefix, noDad: true });
     await ctx.step('address');

@@ -21,6 +21,11 @@ export class PtpDriver implements NetworkDriver {
     const hostIndex = await createVeth(ctx, att, { mtu: net.mtu }, rb);
     // Published ports answer 127.0.0.1 on the host (see the bridge driver).
     if (att.publishes && att.addresses.some((a) => a.ip.family === 4)) ctx.sysctl(`net/ipv4/conf/${att.hostIfname}/route_localnet`, '1');
+    // Traffic the host forwards to the container needs a neighbour solicitation from the host end,
+    // and the kernel sends one only from a link-local address that has passed DAD, about a second
+    // after the link comes up: until then forwarded IPv6 to a new container is lost. A veth has
+    // exactly one peer, so there is nothing for DAD to find. Set before the peer goes up.
+    if (att.addresses.some((a) => a.ip.family === 6)) ctx.sysctl(`net/ipv6/conf/${att.hostIfname}/accept_dad`, '0');
     for (const a of att.addresses) {
       // The same gateway address sits on every host end; as a /32 (/128) it adds no subnet route.
       ctx.host.addrAdd({ index: hostIndex, ip: a.gateway, prefix: hostPrefix(a), noDad: true });

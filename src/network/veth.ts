@@ -5,6 +5,7 @@
  */
 import { NotFoundError } from '../errors.js';
 import { familyBits, formatIp } from '../inet/ip.js';
+import type { RtnlHandle } from '../netlink/rtnl/handle.js';
 import type { AttachAddress, Attachment, DriverContext } from './driver.js';
 import type { Rollback } from './rollback.js';
 
@@ -34,10 +35,8 @@ export async function createVeth(ctx: DriverContext, att: Attachment, options: V
   return host.index;
 }
 
-/** Bring up loopback (a fresh namespace has it down) and the container end; returns the latter's index. */
+/** Bring up the container end; returns its index. */
 export function prepareContainerSide(att: Attachment): number {
-  const lo = att.container.linkGet('lo');
-  if (lo !== undefined && !lo.up) att.container.linkSet(lo.index, { up: true });
   const link = att.container.linkGet(att.ifname);
   if (link === undefined) throw new NotFoundError(`interface ${att.ifname} did not appear in container "${att.netns.ref.spec}"`);
   att.container.linkSet(link.index, { up: true });
@@ -59,4 +58,15 @@ export function defaultRoutes(att: Attachment): { dst: string; gateway: string }
   return att.addresses
     .filter((a) => a.defaultRoute)
     .map((a) => ({ dst: a.ip.family === 4 ? '0.0.0.0/0' : '::/0', gateway: formatIp(a.gateway) }));
+}
+
+/**
+ * Bring up the container's loopback (a fresh namespace has it down). This is the last step of a
+ * connect on purpose: the kernel adds 127.0.0.1 to lo the first time it goes up and keeps it, so
+ * it could not be undone by a rollback; and once connected, the namespace's other users may rely
+ * on it, so a disconnect leaves it up.
+ */
+export function ensureLoopbackUp(container: RtnlHandle): void {
+  const lo = container.linkGet('lo');
+  if (lo !== undefined && !lo.up) container.linkSet(lo.index, { up: true });
 }

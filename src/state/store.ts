@@ -168,9 +168,9 @@ function prepareStatements(db: Db) {
     insertAllocation: db.prepare<[string, string, string]>(
       'INSERT INTO allocations (network_id, address, endpoint_id) VALUES (?, ?, ?)',
     ),
-    endpointByContainer: db.prepare<[string, string, string | null], EndpointRow>(
-      `SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.network_id = ?1 AND e.container = ?2
-         AND (?3 IS NULL OR e.ifname = ?3) ORDER BY e.rowid LIMIT 1`,
+    endpointByContainer: db.prepare<[{ networkId: string; container: string; ifname: string | null }], EndpointRow>(
+      `SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.network_id = @networkId AND e.container = @container
+         AND (@ifname IS NULL OR e.ifname = @ifname) ORDER BY e.rowid LIMIT 1`,
     ),
     endpointById: db.prepare<[string], EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.id = ?`),
     // One statement for every filter shape: a NULL parameter switches its condition off. rowid breaks
@@ -341,7 +341,7 @@ export class StateStore {
   /** The (first) endpoint of `container` in a network, or the one with `ifname`; `undefined` if none. */
   getEndpoint(networkId: string, container: string, ifname?: string): EndpointRecord | undefined {
     return this.#guard('read endpoint', () => {
-      const row = this.#stmt.endpointByContainer.get(networkId, container, ifname ?? null);
+      const row = this.#stmt.endpointByContainer.get({ networkId, container, ifname: ifname ?? null });
       return row === undefined ? undefined : toEndpoint(row);
     });
   }

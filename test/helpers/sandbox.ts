@@ -466,3 +466,63 @@ export async function waitForDad(namespaces: readonly string[] = [], timeoutMs =
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export const CNI_PLUGIN = join(REPO_ROOT, 'bin/ctnet-cni.js');
+
+export interface CniExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time from spawn to exit, in milliseconds. */
+  ms: number;
+}
+
+/**
+ * Run the real `ctnet-cni` as a runtime does: the CNI_* variables in `env`, the request config on
+ * stdin, stdout and the exit code read back. The environment holds PATH and `env` only, never the
+ * sandbox's CTNET_STATE_DIR (unless `env` sets it), so the state dir reaches the plugin through the
+ * config: when `stateDir` is given and `stdin` is an object without a `stateDir` key, it is added.
+ * A string `stdin` is passed exactly as it is (for malformed JSON).
+ */
+export async function cniExec(stateDir: string | undefined, env: Readonly<Record<string, string>>, stdin: string | Readonly<Record<string, unknown>>): Promise<CniExecResult> {
+  const text = typeof stdin === 'string' ? stdin : JSON.stringify(stateDir === undefined || 'stateDir' in stdin ? stdin : { ...stdin, stateDir });
+  return new Promise((resolveRun, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [CNI_PLUGIN], { env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+    child.stdin.end(text);
+  });
+}
+
+/**
+ * The IPv6 twin of withUplink(): namespace `world` behind a veth (fd00:198:51:100::2 here,
+ * fd00:198:51:100::1 there, both without DAD), the sandbox's IPv6 default route pointing to it, and
+ * `serverIp` on the world's loopback. The world has no route back to container subnets. Removed
+ * after the test.
+ */
+export async function withUplink6(t: TestContext, serverIp = 'fd00:203:0:113::10'): Promise<{ world: string; uplinkIp: string; worldIp: string; serverIp: string }> {
+  const world = await newNetns(t, 'w');
+  const up = `u6${process.pid % 10000}${nsCounter++}`;
+  const uplinkIp = 'fd00:198:51:100::2';
+  const worldIp = 'fd00:198:51:100::1';
+  await sh('ip', ['link', 'add', up, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', world]);
+  t.after(async () => {
+    await sh('ip', ['link', 'del', up]).catch(() => undefined);
+  });
+  await sh('ip', ['addr', 'add', `${uplinkIp}/64`, 'dev', up, 'nodad']);
+  await sh('ip', ['link', 'set', up, 'up']);
+  await sh('ip', ['-n', world, 'addr', 'add', `${worldIp}/64`, 'dev', 'eth0', 'nodad']);
+  await sh('ip', ['-n', world, 'link', 'set', 'eth0', 'up']);
+  await sh('ip', ['-n', world, 'link', 'set', 'lo', 'up']);
+  await sh('ip', ['-n', world, 'addr', 'add', `${serverIp}/128`, 'dev', 'lo']);
+  await sh('ip', ['-6', 'route', 'add', 'default', 'via', worldIp]);
+  t.after(async () => {
+    await sh('ip', ['-6', 'route', 'del', 'default', 'via', worldIp]).catch(() => undefined);
+  });
+  return { world, uplinkIp, worldIp, serverIp };
+}

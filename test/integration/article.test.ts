@@ -30,6 +30,7 @@ import {
   tcpServer,
   tempStateDir,
   withUplink,
+  withUplink6,
 } from '../helpers/sandbox.js';
 
 const skip = sandboxSkipReason();
@@ -88,6 +89,37 @@ describe('article', { skip }, () => {
     assert.equal((await routes()).some((r) => r.dst === '10.70.1.2'), false, 'host route removed');
     assert.equal(await linkNamed('eth0', c1), undefined, 'eth0 removed from the container');
     await cliOk(state, ['network', 'rm', 'p1']);
+    await assertNothingLeft(before);
+  });
+
+  test('part 1 made general: a dual-stack ptp network routes between its containers at once', async (t) => {
+    const ct = open(t, tempStateDir(t));
+    const c1 = await newNetns(t);
+    const c2 = await newNetns(t);
+    const before = await hostFootprint();
+
+    await ct.createNetwork({ name: 'p10', driver: 'ptp', subnets: ['10.70.10.0/24', 'fd00:70:10::/64'] });
+    const e1 = await ct.connect('p10', c1);
+    const e2 = await ct.connect('p10', c2);
+    assert.deepEqual([e1.addresses, e2.addresses], [
+      ['10.70.10.2/32', 'fd00:70:10::2/128'],
+      ['10.70.10.3/32', 'fd00:70:10::3/128'],
+    ]);
+    // Right after connect: the host forwards between the two veths and must find c2 at once.
+    assert.ok(await ping(c1, 'fd00:70:10::3'), 'c1 pings c2 over IPv6 through the host');
+    assert.ok(await ping(c1, '10.70.10.3'), 'c1 pings c2 over IPv4 through the host');
+    assert.ok(await ping(c2, 'fd00:70:10::2'), 'c2 pings c1 over IPv6');
+    assert.ok(await ping(undefined, 'fd00:70:10::3'), 'the host pings c2 over IPv6');
+    assert.deepEqual(defaultRoutes(await routes(c2, 6)), [{ gateway: 'fd00:70:10::1', dev: 'eth0' }]);
+    assert.deepEqual(
+      addressesOn(await addrs(), e2.hostIfname, 'inet6'),
+      ['fd00:70:10::1/128'],
+      'the host end holds the IPv6 gateway as a /128',
+    );
+
+    await ct.disconnect('p10', c1);
+    await ct.disconnect('p10', c2);
+    await ct.removeNetwork('p10');
     await assertNothingLeft(before);
   });
 
@@ -188,6 +220,33 @@ describe('article', { skip }, () => {
     await cliOk(state, ['disconnect', 'i5', c1]);
     await cliOk(state, ['disconnect', 'i5', c2]);
     await cliOk(state, ['network', 'rm', 'i5']);
+    await assertNothingLeft(before);
+  });
+
+  test('part 3 over IPv6: masquerade, and a --no-nat network the world reaches at once', async (t) => {
+    const ct = open(t, tempStateDir(t));
+    const c1 = await newNetns(t);
+    const c2 = await newNetns(t);
+    const { world, serverIp, uplinkIp } = await withUplink6(t);
+    await tcpServer(t, world, serverIp, 7011);
+    await sh('ip', ['-n', world, '-6', 'route', 'add', 'fd00:70:12::/64', 'via', uplinkIp]);
+    const before = await hostFootprint();
+
+    await ct.createNetwork({ name: 'r12', subnets: ['10.70.12.0/24', 'fd00:70:12::/64'], nat: false });
+    await ct.connect('r12', c2);
+    // The bridge got its first port just now; the host must find c2 for the world's packets at once.
+    assert.ok(await ping(world, 'fd00:70:12::2'), 'the world pings a routed container right after connect');
+    assert.deepEqual(await tcpRequest(c2, serverIp, 7011, 'routed'), { from: 'fd00:70:12::2', got: 'routed' });
+
+    await ct.createNetwork({ name: 'n11', subnets: ['10.70.11.0/24', 'fd00:70:11::/64'] });
+    await ct.connect('n11', c1);
+    // No route back to fd00:70:11::/64 in the world: only a masqueraded connection gets an answer.
+    assert.deepEqual(await tcpRequest(c1, serverIp, 7011, 'nat'), { from: uplinkIp, got: 'nat' });
+
+    await ct.disconnect('n11', c1);
+    await ct.disconnect('r12', c2);
+    await ct.removeNetwork('n11');
+    await ct.removeNetwork('r12');
     await assertNothingLeft(before);
   });
 

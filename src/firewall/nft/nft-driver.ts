@@ -172,7 +172,9 @@ interface ParsedSubnet {
  * The in-chain accepts DNATed connections (published ports, ours or the reference portmap's) before
  * the isolation rule, so containers of other ctnet networks reach published ports and nothing else.
  * The nat-chain masquerades hairpin connections (source and DNATed destination both in the network),
- * because the reply would otherwise go straight back over the bridge with the wrong source.
+ * because the reply would otherwise go straight back over the bridge with the wrong source. (When
+ * br_netfilter is loaded, DNAT happens while the frame is bridged, and a container reaching its own
+ * published port also needs hairpin mode on its bridge port: the network layer's job.)
  *
  * Chains come before the maps on purpose: nft 1.0.6 fails with ENOENT when a batch creates a
  * verdict map and then adds an element jumping to a chain that the same batch declared after the map.
@@ -313,6 +315,8 @@ function baseShared(): NftCommand[] {
   const loopback: NftPrefix = { prefix: { addr: '127.0.0.0', len: 8 } };
   cmds.push(addRule(BASE_POSTROUTING, BASE_OWNER, [match('==', addrField(4, 'saddr'), loopback), ctStatusDnat(), { masquerade: null }]));
   // Packets from elsewhere (prerouting) and from the host itself (output) are published the same way.
+  // The one-address maps come first, so that a port published on one address wins over the same
+  // port published on every address, as a socket bound to that address would.
   for (const chain of [BASE_PREROUTING, BASE_OUTPUT]) {
     cmds.push({ flush: { chain: chainRef(chain) } });
     for (const f of FAMILIES) {
@@ -322,8 +326,7 @@ function baseShared(): NftCommand[] {
   return cmds;
 }
 
-// The DNAT rule of one family and kind. The one-address maps come first, so that a port published
-// on one address wins over the same port published on every address, as a bound socket would.
+// The DNAT rule of one family and kind: the address from one map, the port from its twin.
 function dnatRule(f: Fam, kind: PubKind): NftStatement[] {
   const dport: NftPayload = { payload: { protocol: 'th', field: 'dport' } };
   const key: NftConcatExpr = {

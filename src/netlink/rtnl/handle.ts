@@ -27,10 +27,21 @@ import {
   RTM_NEWLINK,
   RTM_NEWNEIGH,
   RTM_NEWROUTE,
+  RTM_SETLINK,
 } from '../constants.js';
 import { NetlinkSocket } from '../socket.js';
 import { type Address, type AddressInfo, decodeAddress, encodeAddress, encodeAddressDump } from './addr.js';
-import { decodeLink, encodeLinkAdd, encodeLinkChange, encodeLinkSelector, type Link, type LinkChange, type LinkInfo } from './link.js';
+import {
+  type BridgePortChange,
+  decodeLink,
+  encodeBridgePortChange,
+  encodeLinkAdd,
+  encodeLinkChange,
+  encodeLinkSelector,
+  type Link,
+  type LinkChange,
+  type LinkInfo,
+} from './link.js';
 import { decodeNeighbour, encodeNeighbour, encodeNeighbourDump, type Neighbour, type NeighbourInfo } from './neigh.js';
 import { decodeRoute, encodeRoute, encodeRouteDel, encodeRouteDump, type Route, type RouteInfo } from './route.js';
 
@@ -86,6 +97,11 @@ export class RtnlHandle {
   /** Change a link. Equivalent to: `ip link set DEV [up|down] [mtu N] [address MAC] [master BR] [name NEW]`. */
   linkSet(index: number, change: LinkChange): void {
     this.#sock.request(RTM_NEWLINK, 0, encodeLinkChange(index, change), { object: String(index) });
+  }
+
+  /** Change a bridge port's options. Equivalent to: `bridge link set dev DEV hairpin on`. */
+  bridgePortSet(index: number, change: BridgePortChange): void {
+    this.#sock.request(RTM_SETLINK, 0, encodeBridgePortChange(index, change), { object: String(index) });
   }
 
   /** One link by name or index, or undefined if there is none. Equivalent to: `ip link show DEV`. */

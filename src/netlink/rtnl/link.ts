@@ -18,6 +18,7 @@ import {
   u8Attr,
 } from '../attr.js';
 import {
+  AF_BRIDGE,
   AF_UNSPEC,
   IFF_UP,
   IFLA_ADDRESS,
@@ -34,6 +35,8 @@ import {
   IFLA_MTU,
   IFLA_NET_NS_FD,
   IFLA_OPERSTATE,
+  IFLA_PROTINFO,
+  IFLA_BRPORT_MODE,
   IFLA_TXQLEN,
   VETH_INFO_PEER,
 } from '../constants.js';
@@ -178,6 +181,21 @@ export function encodeLinkChange(index: number, change: LinkChange): Buffer {
   const flags = change.up === true ? IFF_UP : 0;
   const mask = change.up === undefined ? 0 : IFF_UP;
   return Buffer.concat([encodeIfinfomsg(index, flags, mask), encodeAttrs(attrs)]);
+}
+
+/** Options of a bridge port; each field left out stays as it is. */
+export interface BridgePortChange {
+  /** Let the bridge send a frame back out of the port it came in on (IFLA_BRPORT_MODE). */
+  hairpin?: boolean;
+}
+
+/** The RTM_SETLINK payload (family AF_BRIDGE) that changes bridge port `index`. */
+export function encodeBridgePortChange(index: number, change: BridgePortChange): Buffer {
+  const opts: Attr[] = [];
+  if (change.hairpin !== undefined) opts.push(u8Attr(IFLA_BRPORT_MODE, change.hairpin ? 1 : 0));
+  const head = encodeIfinfomsg(index);
+  head.writeUInt8(AF_BRIDGE, 0);
+  return Buffer.concat([head, encodeAttrs([nestedAttr(IFLA_PROTINFO, opts, true)])]);
 }
 
 /** The RTM_GETLINK/RTM_DELLINK payload naming a link by index or by name. */
