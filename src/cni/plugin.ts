@@ -190,12 +190,13 @@ const check: CniHandler = async (env, stdin) => {
     for (const ip of (prev.ips ?? []).filter((i) => i.interface === ours)) {
       if (!ep.addresses.includes(ip.address)) throw checkFailed(`address ${ip.address} of prevResult is not the attachment's (${ep.addresses.join(', ')})`);
     }
-    checkKernel(ep, env, prev.routes ?? []);
+    // A later plugin in the chain (tuning) may have changed the MAC: the runtime expects the final result's.
+    checkKernel(ep, env, prev.interfaces?.[ours]?.mac ?? ep.mac, prev.routes ?? []);
   });
   return undefined;
 };
 
-function checkKernel(ep: Endpoint, env: CniEnv, routes: readonly { dst: string; gw?: string }[]): void {
+function checkKernel(ep: Endpoint, env: CniEnv, mac: string, routes: readonly { dst: string; gw?: string }[]): void {
   const host = RtnlHandle.open();
   try {
     if (host.linkGet(ep.hostIfname) === undefined) throw checkFailed(`host interface ${ep.hostIfname} is missing`);
@@ -207,7 +208,7 @@ function checkKernel(ep: Endpoint, env: CniEnv, routes: readonly { dst: string; 
   try {
     const link = h.linkGet(env.ifname);
     if (link === undefined || !link.up) throw checkFailed(`interface ${env.ifname} is ${link === undefined ? 'missing' : 'down'} in ${env.netns}`);
-    if (link.mac !== ep.mac) throw checkFailed(`interface ${env.ifname} has MAC ${link.mac ?? '-'}, expected ${ep.mac}`);
+    if (link.mac !== mac.toLowerCase()) throw checkFailed(`interface ${env.ifname} has MAC ${link.mac ?? '-'}, expected ${mac}`);
     const have = new Set(h.addrList({ index: link.index }).map((a) => `${formatIp(a.ip)}/${a.prefix}`));
     for (const a of ep.addresses) if (!have.has(a)) throw checkFailed(`address ${a} is missing on ${env.ifname}`);
     for (const r of routes) {

@@ -358,28 +358,36 @@ export async function linkNamed(name: string, ns?: string): Promise<IpLink | und
 /** Keys whose values the kernel changes by itself over time: IPv6 DAD marks new addresses `tentative` for a second or so. */
 const VOLATILE_KEYS = new Set(['tentative']);
 
-function dropVolatile(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(dropVolatile);
+function dropVolatile(value: unknown, keys: ReadonlySet<string> = VOLATILE_KEYS): unknown {
+  if (Array.isArray(value)) return value.map((v) => dropVolatile(v, keys));
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).filter(([k]) => !VOLATILE_KEYS.has(k)).map(([k, v]) => [k, dropVolatile(v)]));
+    return Object.fromEntries(Object.entries(value).filter(([k]) => !keys.has(k)).map(([k, v]) => [k, dropVolatile(v, keys)]));
   }
   return value;
 }
 
-function stableJson(text: string): unknown {
-  return text.trim() === '' ? null : dropVolatile(JSON.parse(text));
+function stableJson(text: string, keys?: ReadonlySet<string>): unknown {
+  return text.trim() === '' ? null : dropVolatile(JSON.parse(text), keys);
 }
 
 /**
- * `hostSnapshot()` without what the kernel changes on its own (the `tentative` flag of IPv6
- * addresses still in duplicate address detection, the ids `ip netns list` shows), so that a snapshot taken right after a change
- * can be compared with one taken a second later.
+ * nft object handles are the kernel's numbering: a transaction that replaces a rule with the same
+ * rule gives it a new handle. What matters is the ruleset's content and order.
+ */
+const NFT_VOLATILE_KEYS = new Set(['handle']);
+
+/**
+ * `hostSnapshot()` without the kernel's own bookkeeping: the `tentative` flag of IPv6 addresses
+ * still in duplicate address detection, the ids `ip netns list` shows, nft handles. A snapshot
+ * taken right after a change can then be compared with one taken a second later.
  */
 export async function stableHostSnapshot(): Promise<string> {
   const raw = JSON.parse(await hostSnapshot()) as Record<string, string>;
   const out: Record<string, unknown> = {};
   // `ip netns list` appends `(id: N)` once a veth peer has given the namespace an id: kernel bookkeeping.
-  for (const [key, text] of Object.entries(raw)) out[key] = key === 'netns' ? text.replace(/ \(id: \d+\)$/gm, '') : stableJson(text);
+  for (const [key, text] of Object.entries(raw)) {
+    out[key] = key === 'netns' ? text.replace(/ \(id: \d+\)$/gm, '') : stableJson(text, key === 'nft' ? NFT_VOLATILE_KEYS : VOLATILE_KEYS);
+  }
   return JSON.stringify(out, null, 1);
 }
 
@@ -478,6 +486,27 @@ export interface CniExecResult {
 }
 
 /**
+ * Run a CNI plugin executable as a runtime does: an environment of PATH and `env` only (nothing
+ * else of the test's, so no CTNET_STATE_DIR), `stdin` written and closed, stdout, stderr and the
+ * exit code collected.
+ */
+export async function pluginExec(file: string, args: readonly string[], env: Readonly<Record<string, string>>, stdin: string): Promise<CniExecResult> {
+  return new Promise((resolveRun, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(file, [...args], { env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+    // A plugin that fails before reading stdin closes the pipe; that is its answer, not ours to report.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(stdin);
+  });
+}
+
+/**
  * Run the real `ctnet-cni` as a runtime does: the CNI_* variables in `env`, the request config on
  * stdin, stdout and the exit code read back. The environment holds PATH and `env` only, never the
  * sandbox's CTNET_STATE_DIR (unless `env` sets it), so the state dir reaches the plugin through the
@@ -486,17 +515,7 @@ export interface CniExecResult {
  */
 export async function cniExec(stateDir: string | undefined, env: Readonly<Record<string, string>>, stdin: string | Readonly<Record<string, unknown>>): Promise<CniExecResult> {
   const text = typeof stdin === 'string' ? stdin : JSON.stringify(stateDir === undefined || 'stateDir' in stdin ? stdin : { ...stdin, stateDir });
-  return new Promise((resolveRun, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [CNI_PLUGIN], { env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
-    child.stdin.end(text);
-  });
+  return pluginExec(process.execPath, [CNI_PLUGIN], env, text);
 }
 
 /**

@@ -566,3 +566,39 @@ async function timeNodeStartup(): Promise<number> {
   }
   return median(xs);
 }
+
+test('parallel ADDs of different containers on a network that does not exist yet all succeed', { skip }, async (t) => {
+  // SPEC.md: "Plugins must handle being executed concurrently across different containers."
+  const { stateDir, conf } = await setup(t, 'cni27', 27);
+  const namespaces = await Promise.all([0, 1, 2, 3, 4, 5].map(() => newNetns(t, 'q')));
+  const runs = await Promise.all(namespaces.map((ns, i) => cniExec(stateDir, cniEnv('ADD', `par${i}`, ns), conf)));
+  const results = runs.map(addResult);
+  const addresses = results.map((r) => r.ips[0]?.address);
+  assert.equal(new Set(addresses).size, namespaces.length, `distinct addresses: ${addresses.join(', ')}`);
+  for (const [i, ns] of namespaces.entries()) {
+    assert.deepEqual(inet4(await containerIf(ns, 'eth0')), [addresses[i]]);
+    assert.ok(await ping(ns, '10.88.27.1'), `${ns} reaches the gateway`);
+  }
+  assert.equal((await ctnetNetworks(stateDir)).length, 1);
+  const dels = await Promise.all(namespaces.map((ns, i) => cniExec(stateDir, cniEnv('DEL', `par${i}`, ns), { ...conf, prevResult: results[i] })));
+  dels.forEach(silentOk);
+  assert.deepEqual(await ctnetLs(stateDir), []);
+});
+
+test('driver ptp through CNI: no bridge, the host veth holds the gateway', { skip }, async (t) => {
+  const { stateDir, ns, conf } = await setup(t, 'cni28', 28);
+  const ptpConf = { ...conf, driver: 'ptp' };
+  const res = await addOk(stateDir, ptpConf, cniEnv('ADD', 'ctr-ptp', ns));
+  const { index, iface } = sandboxInterface(res);
+  assert.equal(index, 1, 'the host veth, then the container interface');
+  assert.equal(iface.name, 'eth0');
+  const hostVeth = res.interfaces[0]?.name ?? '';
+  const link = (await hostLinks()).find((l) => l.ifname === hostVeth);
+  assert.equal(link?.linkinfo?.info_kind, 'veth');
+  assert.equal(link?.master, undefined, 'no bridge');
+  assert.deepEqual(inet4((await ipJson<IpAddrInfo[]>(['addr', 'show', 'dev', hostVeth]))[0]).map((a) => a.split('/')[0]), ['10.88.28.1']);
+  assert.equal(res.ips[0]?.gateway, '10.88.28.1');
+  assert.ok(await ping(ns, '10.88.28.1'));
+  silentOk(await cniExec(stateDir, cniEnv('DEL', 'ctr-ptp', ns), { ...ptpConf, prevResult: res }));
+  assert.ok(!(await hostLinks()).some((l) => l.ifname === hostVeth));
+});

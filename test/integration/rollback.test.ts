@@ -9,7 +9,8 @@ import { strict as assert } from 'node:assert';
 import { test, type TestContext } from 'node:test';
 import { Ctnet } from '../../src/ctnet.js';
 import type { FirewallDriver, FirewallNetwork } from '../../src/firewall/driver.js';
-import type { NetworkSpec } from '../../src/network/types.js';
+import { parsePortSpec } from '../../src/network/ports.js';
+import type { ConnectOptions, NetworkSpec } from '../../src/network/types.js';
 import { containerSnapshot, ctnetStateDir, newNetns, sandboxSkipReason, stableHostSnapshot, waitForDad } from '../helpers/sandbox.js';
 
 const skip = sandboxSkipReason();
@@ -64,7 +65,19 @@ async function snapshot(ct: Ctnet, containers: readonly string[]): Promise<Recor
 }
 
 function assertSame(after: Record<string, unknown>, before: Record<string, unknown>, what: string): void {
-  for (const key of Object.keys(before)) assert.deepEqual(after[key], before[key], `${what}: ${key} differs`);
+  for (const key of Object.keys(before)) {
+    const a = after[key];
+    const b = before[key];
+    if (typeof a === 'string' && typeof b === 'string' && a !== b) {
+      // Long snapshots: show the lines that differ, not two pages of JSON.
+      const al = a.split('\n');
+      const bl = b.split('\n');
+      const gone = bl.filter((l) => !al.includes(l));
+      const added = al.filter((l) => !bl.includes(l));
+      assert.fail(`${what}: ${key} differs\n- before only:\n${gone.join('\n')}\n+ after only:\n${added.join('\n')}`);
+    }
+    assert.deepEqual(a, b, `${what}: ${key} differs`);
+  }
 }
 
 /** `expected` is a prefix of `actual` in order, other steps allowed in between. */
@@ -139,11 +152,19 @@ for (const sc of CREATE_SCENARIOS) {
   });
 }
 
-/** A firewall whose setup fails: the engine must undo the network's links and state. */
+/**
+ * A firewall whose network setup fails (the engine must undo the network's links and state), or,
+ * with `portsOnly`, only its port setup (the engine must undo the endpoint).
+ */
 class FailingFirewall implements FirewallDriver {
   readonly name = 'failing';
   teardowns = 0;
+  readonly #portsOnly: boolean;
+  constructor(options: { portsOnly?: boolean } = {}) {
+    this.#portsOnly = options.portsOnly ?? false;
+  }
   setupNetwork(net: FirewallNetwork): Promise<void> {
+    if (this.#portsOnly) return Promise.resolve();
     return Promise.reject(new Error(`injected at firewall setup of ${net.name}`));
   }
   teardownNetwork(): Promise<void> {
@@ -151,7 +172,8 @@ class FailingFirewall implements FirewallDriver {
     return Promise.resolve();
   }
   setupPorts(): Promise<void> {
-    return Promise.resolve();
+    if (!this.#portsOnly) return Promise.resolve();
+    return Promise.reject(new Error('injected at firewall setup of ports'));
   }
   teardownPorts(): Promise<void> {
     return Promise.resolve();
@@ -184,6 +206,8 @@ interface ConnectScenario {
   address: (n: number) => string[];
   /** Connect the container to this network first, so the one under test is its second (eth1, no default route). */
   second?: NetworkSpec;
+  /** Options of the connect under test (not of the first container's). */
+  options?: ConnectOptions;
 }
 
 const CONNECT_SCENARIOS: readonly ConnectScenario[] = [
@@ -218,6 +242,14 @@ const CONNECT_SCENARIOS: readonly ConnectScenario[] = [
     address: (n) => [`10.80.27.${n}/32`],
     second: { name: 'rc-first', subnets: ['10.80.28.0/24'] },
   },
+  {
+    name: 'bridge, with a published port',
+    spec: { name: 'rc-port', subnets: ['10.80.29.0/24'] },
+    steps: ['state', 'veth', 'address', 'route', 'ports'],
+    address: (n) => [`10.80.29.${n}/24`],
+    // The same host port every time: a rolled-back connect must have released it.
+    options: { ports: [parsePortSpec('18029:80/tcp')] },
+  },
 ];
 
 for (const sc of CONNECT_SCENARIOS) {
@@ -241,7 +273,7 @@ for (const sc of CONNECT_SCENARIOS) {
 
     const c1 = await container();
     probe.arm(undefined);
-    const ep1 = await ct.connect(sc.spec.name, c1);
+    const ep1 = await ct.connect(sc.spec.name, c1, sc.options);
     const steps = [...probe.steps];
     assertStepsInclude(steps, sc.steps);
     assert.deepEqual(ep1.addresses, sc.address(3));
@@ -258,13 +290,13 @@ for (const sc of CONNECT_SCENARIOS) {
         const c = pool[k] ?? '';
         const before = await snapshot(ct, [c0, c]);
         probe.arm(k);
-        await assert.rejects(ct.connect(sc.spec.name, c), injected(step));
+        await assert.rejects(ct.connect(sc.spec.name, c, sc.options), injected(step));
         probe.arm(undefined);
         assertSame(await snapshot(ct, [c0, c]), before, `connect failed at ${step}`);
 
         // The address the failed connect had taken is the one the next connect gets.
         try {
-          const ep = await ct.connect(sc.spec.name, c);
+          const ep = await ct.connect(sc.spec.name, c, sc.options);
           assert.deepEqual(ep.addresses, sc.address(next));
         } finally {
           next++;
@@ -274,3 +306,22 @@ for (const sc of CONNECT_SCENARIOS) {
     }
   });
 }
+
+test('connect with a published port rolls back when the firewall fails', { skip }, async (t) => {
+  const stateDir = ctnetStateDir(t);
+  const spec: NetworkSpec = { name: 'rc-fwp', subnets: ['10.80.30.0/24'] };
+  const options: ConnectOptions = { ports: [parsePortSpec('18030:80/tcp')] };
+  const bad = openProbe(t, stateDir, new FailingFirewall({ portsOnly: true }));
+  bad.arm(undefined);
+  await bad.ct.createNetwork(spec);
+  const c0 = await newNetns(t, 'rc');
+  assert.deepEqual((await bad.ct.connect(spec.name, c0)).addresses, ['10.80.30.2/24']);
+  const c = await newNetns(t, 'rc');
+  const before = await snapshot(bad.ct, [c0, c]);
+  await assert.rejects(bad.ct.connect(spec.name, c, options), injected('firewall setup of ports'));
+  assertSame(await snapshot(bad.ct, [c0, c]), before, 'connect with a failing port setup');
+
+  const good = openProbe(t, stateDir);
+  const ep = await good.ct.connect(spec.name, c, options);
+  assert.deepEqual(ep.addresses, ['10.80.30.3/24']);
+});

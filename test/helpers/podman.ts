@@ -1,0 +1,430 @@
+/**
+ * A private podman 4.3 for integration tests, with ctnet as the CNI plugin of one network and the
+ * reference plugins (`bridge` + `host-local` + `portmap`) on another, for comparison.
+ *
+ * Everything podman writes stays under one temporary directory inside the sandbox's state tmpfs:
+ * its own containers.conf and storage.conf (graphroot, runroot, tmp_dir, network_config_dir,
+ * cni_plugin_dirs), the ctnet state directory, host-local's data directory and the image.
+ * /work/shared/notes/podman.md lists the adjustments this kind of machine needs; they are made in a
+ * mount namespace of the lab's own (nested inside the sandbox's), held by one `unshare` process
+ * that every podman command joins with `nsenter --mount`:
+ *  - /sys/fs/cgroup/unified is unmounted (crun 1.8 refuses hybrid cgroups);
+ *  - tmpfs over /dev/shm (podman's lock segment) and /var/lib/cni (libcni's result cache);
+ *  - /var/lib and /run are overlaid with upper layers in the temporary directory, because podman
+ *    and crun write to fixed places there (/var/lib/containers/cache, /run/crun) that must not
+ *    appear on the real host. /run/netns, the sandbox's tmpfs, is moved back on top.
+ * Later test files in the same sandbox see none of it. Cgroups are global, not namespaced: the
+ * cgroups podman makes under `--cgroup-parent` are removed again in close().
+ *
+ * `ip netns exec` must not wrap podman (it remounts /sys and hides the cgroup mounts).
+ * Set CTNET_PODMAN_DEBUG=1 to run every podman command with `--log-level=debug`.
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { REPO_ROOT, removeAllCtnetObjects, sandboxSkipReason, sh } from './sandbox.js';
+
+export const IMAGE = 'localhost/bb:latest';
+export const CGROUP_PARENT = '/ctnettest';
+/** The page busybox httpd serves from /www. */
+export const INDEX_HTML = 'hello from a ctnet podman container\n';
+
+/** The network whose plugin is ctnet. */
+export const CT_NET = { name: 'ctpod', subnet: '10.89.0.0/24', gateway: '10.89.0.1', bridge: 'ctpod0' } as const;
+/** The network of the reference plugins, for comparison. */
+export const REF_NET = { name: 'ctref', subnet: '10.89.1.0/24', gateway: '10.89.1.1', bridge: 'refbr0' } as const;
+
+const CNI_SYSTEM_DIR = '/usr/lib/cni';
+
+function findExecutable(name: string, extra: readonly string[] = []): string | undefined {
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), ...extra].filter((d) => d !== '');
+  for (const dir of dirs) {
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** True when the ELF file at `path` has no program interpreter, i.e. is statically linked. */
+function isStaticElf(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(64);
+    readSync(fd, head, 0, 64, 0);
+    if (head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2) return false; // ELF64 only
+    const phoff = Number(head.readBigUInt64LE(0x20));
+    const phentsize = head.readUInt16LE(0x36);
+    const phnum = head.readUInt16LE(0x38);
+    const ph = Buffer.alloc(phentsize * phnum);
+    readSync(fd, ph, 0, ph.length, phoff);
+    for (let i = 0; i < phnum; i++) if (ph.readUInt32LE(i * phentsize) === 3 /* PT_INTERP */) return false;
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function staticBusybox(): string | undefined {
+  const p = findExecutable('busybox', ['/bin', '/usr/bin']);
+  return p !== undefined && isStaticElf(p) ? p : undefined;
+}
+
+/** Why the podman tests cannot run here, or undefined when they can. */
+export function podmanSkipReason(): string | undefined {
+  const sandbox = sandboxSkipReason();
+  if (sandbox !== undefined) return sandbox;
+  if (findExecutable('podman') === undefined) return 'podman is not installed (scripts/install-deps.sh installs it)';
+  if (!existsSync(join(CNI_SYSTEM_DIR, 'bridge'))) return `the reference CNI plugins are not in ${CNI_SYSTEM_DIR} (containernetworking-plugins)`;
+  if (staticBusybox() === undefined) return 'no statically linked busybox (busybox-static) to build the test image from';
+  if (findExecutable('nsenter') === undefined || findExecutable('unshare') === undefined) return 'nsenter/unshare (util-linux) missing';
+  return undefined;
+}
+
+export interface PodmanResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time of the whole podman process, in milliseconds. */
+  ms: number;
+}
+
+/** Sets up the lab's mount namespace, prints `ready`, then waits until its stdin closes. */
+const HOLDER_SH = `
+set -eu
+T=$1
+if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
+mount -t tmpfs -o mode=1777 ctnet-shm /dev/shm
+mkdir -p "$T/ov/lib/up" "$T/ov/lib/work" "$T/ov/run/up" "$T/ov/run/work" "$T/ov/netns"
+mount -t overlay ctnet-varlib -o "lowerdir=/var/lib,upperdir=$T/ov/lib/up,workdir=$T/ov/lib/work" /var/lib
+mount --bind /run/netns "$T/ov/netns"
+mount -t overlay ctnet-run -o "lowerdir=/run,upperdir=$T/ov/run/up,workdir=$T/ov/run/work" /run
+mount --move "$T/ov/netns" /run/netns
+mkdir -p /var/lib/cni
+mount -t tmpfs ctnet-cni /var/lib/cni
+echo ready
+read -r _ || true
+`;
+
+function containersConf(dir: string): string {
+  const q = JSON.stringify;
+  return `[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = ${q(join(dir, 'tmp'))}
+image_copy_tmp_dir = ${q(join(dir, 'tmp'))}
+
+[network]
+network_backend = "cni"
+network_config_dir = ${q(join(dir, 'net'))}
+cni_plugin_dirs = [${q(join(dir, 'plugins'))}, ${q(CNI_SYSTEM_DIR)}]
+`;
+}
+
+function storageConf(dir: string): string {
+  return `[storage]
+driver = "overlay"
+graphroot = ${JSON.stringify(join(dir, 'graph'))}
+runroot = ${JSON.stringify(join(dir, 'runroot'))}
+`;
+}
+
+function ctnetConflist(stateDir: string): object {
+  return {
+    cniVersion: '1.0.0',
+    name: CT_NET.name,
+    plugins: [
+      {
+        type: 'ctnet',
+        subnets: [CT_NET.subnet],
+        bridge: CT_NET.bridge,
+        stateDir,
+        capabilities: { portMappings: true, ips: true, mac: true, aliases: true },
+      },
+    ],
+  };
+}
+
+function referenceConflist(hostLocalDir: string): object {
+  return {
+    cniVersion: '1.0.0',
+    name: REF_NET.name,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: REF_NET.bridge,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: {
+          type: 'host-local',
+          dataDir: hostLocalDir,
+          routes: [{ dst: '0.0.0.0/0' }],
+          ranges: [[{ subnet: REF_NET.subnet, gateway: REF_NET.gateway }]],
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  };
+}
+
+/** A busybox rootfs (static busybox, applet links, /www, passwd, group) as a tar file. */
+async function buildRootfsTar(dir: string): Promise<string> {
+  const busybox = staticBusybox();
+  if (busybox === undefined) throw new Error('no static busybox');
+  const root = join(dir, 'rootfs');
+  for (const d of ['bin', 'etc', 'www', 'tmp', 'root', 'proc', 'sys', 'dev']) mkdirSync(join(root, d), { recursive: true });
+  copyFileSync(busybox, join(root, 'bin/busybox'));
+  chmodSync(join(root, 'bin/busybox'), 0o755);
+  for (const applet of (await sh(busybox, ['--list'])).split('\n')) {
+    if (applet === '' || applet === 'busybox') continue;
+    symlinkSync('busybox', join(root, 'bin', applet));
+  }
+  chmodSync(join(root, 'tmp'), 0o1777);
+  writeFileSync(join(root, 'www/index.html'), INDEX_HTML);
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+  writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
+  const tar = join(dir, 'rootfs.tar');
+  await sh('tar', ['-C', root, '-cf', tar, '.']);
+  return tar;
+}
+
+/** Cgroup hierarchies mounted in this (the sandbox's) mount namespace. */
+function cgroupMounts(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => {
+      const [pre, post] = line.split(' - ');
+      const fstype = post?.split(' ')[0];
+      return fstype === 'cgroup' || fstype === 'cgroup2' ? pre?.split(' ')[4] : undefined;
+    })
+    .filter((p): p is string => p !== undefined);
+}
+
+function rmdirQuiet(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch {
+    // gone already, or still in use by someone else's processes: leave it
+  }
+}
+
+/** The running lab: podman commands, the ctnet state directory, cleanup. */
+export class PodmanLab {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly #holder: ChildProcess;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #debug = process.env['CTNET_PODMAN_DEBUG'] === '1';
+  readonly #containerIds = new Set<string>();
+  readonly #cgroupParentExisted: Set<string>;
+  readonly #tablesBefore: Set<string>;
+
+  private constructor(dir: string, holder: ChildProcess, tablesBefore: Set<string>, cgroupParentExisted: Set<string>) {
+    this.dir = dir;
+    this.stateDir = join(dir, 'ctnet-state');
+    this.#holder = holder;
+    this.#tablesBefore = tablesBefore;
+    this.#cgroupParentExisted = cgroupParentExisted;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CONTAINERS_CONF: join(dir, 'containers.conf'),
+      CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
+      TMPDIR: join(dir, 'tmp'),
+    };
+    // A remote connection or a user runtime directory would take podman elsewhere.
+    for (const k of ['CONTAINER_HOST', 'CONTAINER_CONNECTION', 'XDG_RUNTIME_DIR', 'CONTAINERS_REGISTRIES_CONF']) delete env[k];
+    this.#env = env;
+  }
+
+  /** Build the private podman setup and its image. */
+  static async start(): Promise<PodmanLab> {
+    const dir = mkdtempSync(join(process.env['CTNET_STATE_DIR'] ?? tmpdir(), 'podman-'));
+    for (const d of ['tmp', 'net', 'plugins', 'graph', 'runroot', 'ctnet-state', 'host-local']) mkdirSync(join(dir, d), { recursive: true });
+    writeFileSync(join(dir, 'containers.conf'), containersConf(dir));
+    writeFileSync(join(dir, 'storage.conf'), storageConf(dir));
+    writeFileSync(join(dir, 'net', `${CT_NET.name}.conflist`), JSON.stringify(ctnetConflist(join(dir, 'ctnet-state'))));
+    writeFileSync(join(dir, 'net', `${REF_NET.name}.conflist`), JSON.stringify(referenceConflist(join(dir, 'host-local'))));
+    // conmon runs the cleanup (and with it CNI DEL) with a reduced environment without PATH, so the
+    // plugin is a wrapper with absolute paths rather than a symlink to a `#!/usr/bin/env node` script.
+    writeFileSync(join(dir, 'plugins', 'ctnet'), `#!/bin/sh\nexec ${process.execPath} ${join(REPO_ROOT, 'bin/ctnet-cni.js')} "$@"\n`, { mode: 0o755 });
+
+    const tablesBefore = new Set(await nftTables());
+    const cgroupParentExisted = new Set(cgroupMounts().filter((m) => existsSync(join(m, CGROUP_PARENT))));
+    const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', HOLDER_SH, 'ctnet-podman-lab', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const lab = new PodmanLab(dir, holder, tablesBefore, cgroupParentExisted);
+    try {
+      await lab.#waitReady();
+      const tar = await buildRootfsTar(dir);
+      await lab.ok(['import', '-q', tar, IMAGE]);
+    } catch (err) {
+      await lab.close();
+      throw err;
+    }
+    return lab;
+  }
+
+  async #waitReady(): Promise<void> {
+    let out = '';
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      this.#holder.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('ready')) resolve();
+      });
+      this.#holder.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      this.#holder.on('exit', (code) => reject(new Error(`podman lab namespace setup exited with ${String(code)}: ${err.trim()}`)));
+      this.#holder.on('error', reject);
+    });
+  }
+
+  /** Run `podman ARGS` inside the lab; never throws. */
+  async run(args: readonly string[]): Promise<PodmanResult> {
+    const pid = this.#holder.pid;
+    if (pid === undefined || this.#holder.exitCode !== null) throw new Error('podman lab namespace is gone');
+    const argv = ['-t', String(pid), '-m', '--', 'podman', ...(this.#debug ? ['--log-level=debug'] : []), ...args];
+    const started = performance.now();
+    const child = spawn('nsenter', argv, { env: this.#env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    const ms = performance.now() - started;
+    if (args[0] === 'run' && /^[0-9a-f]{64}$/.test(stdout.trim())) this.#containerIds.add(stdout.trim());
+    if (this.#debug) process.stderr.write(`podman ${args.join(' ')} (${ms.toFixed(0)} ms, exit ${String(code)})\n${stderr}`);
+    return { code: code ?? -1, stdout, stderr, ms };
+  }
+
+  /** Run `podman ARGS`; its stdout, or an error carrying its stderr. */
+  async ok(args: readonly string[]): Promise<string> {
+    const r = await this.run(args);
+    if (r.code !== 0) throw new Error(`podman ${args.join(' ')} exited with ${r.code}: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  /** `podman run -d` on a network with the lab's cgroup parent; returns the result (id in stdout). */
+  async runDetached(name: string, network: string, cmd: readonly string[], extra: readonly string[] = []): Promise<PodmanResult> {
+    return this.run(['run', '-d', `--cgroup-parent=${CGROUP_PARENT}`, '--network', network, '--name', name, ...extra, IMAGE, ...cmd]);
+  }
+
+  /** The address podman reports for a container on a network. */
+  async containerIp(name: string, network: string): Promise<string> {
+    const out = await this.ok(['inspect', name, '--format', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`]);
+    return out.trim();
+  }
+
+  /**
+   * Remove every container, end the lab's mount namespace, undo what the plugins left in the
+   * sandbox (ctnet's networks, the reference bridge, nftables tables that appeared meanwhile) and
+   * on the host (the cgroups under CGROUP_PARENT), and delete the directory.
+   */
+  async close(): Promise<void> {
+    const failures: string[] = [];
+    if (this.#holder.exitCode === null && this.#holder.signalCode === null) {
+      const rm = await this.run(['rm', '-af', '-t', '0']).catch((err: unknown) => ({ code: -1, stderr: String(err) }));
+      if (rm.code !== 0) failures.push(`podman rm -af: ${rm.stderr.trim()}`);
+      this.#holder.stdin?.end();
+      const exited = once(this.#holder, 'exit');
+      const timer = setTimeout(() => {
+        if (this.#holder.pid !== undefined && this.#holder.exitCode === null) process.kill(this.#holder.pid, 'SIGKILL');
+      }, 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await removeAllCtnetObjects(this.stateDir).catch((err: unknown) => failures.push(String(err)));
+    await sh('ip', ['link', 'del', REF_NET.bridge]).catch(() => undefined);
+    for (const table of await nftTables()) {
+      if (this.#tablesBefore.has(table)) continue;
+      const [family, name] = table.split(' ');
+      await sh('nft', ['delete', 'table', family ?? '', name ?? '']).catch((err: unknown) => failures.push(String(err)));
+    }
+    for (const mount of cgroupMounts()) {
+      const parent = join(mount, CGROUP_PARENT);
+      for (const id of this.#containerIds) rmdirQuiet(join(parent, `libpod-${id}`));
+      if (this.#cgroupParentExisted.has(mount) || !existsSync(parent)) continue;
+      for (const entry of readdirSync(parent, { withFileTypes: true })) if (entry.isDirectory()) rmdirQuiet(join(parent, entry.name));
+      rmdirQuiet(parent);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    if (failures.length > 0) throw new Error(`podman lab cleanup: ${failures.join('; ')}`);
+  }
+}
+
+/** nftables tables in the sandbox as `family name`. */
+export async function nftTables(): Promise<string[]> {
+  const doc = JSON.parse(await sh('nft', ['-j', 'list', 'tables'])) as { nftables: { table?: { family: string; name: string } }[] };
+  return doc.nftables.flatMap((i) => (i.table === undefined ? [] : [`${i.table.family} ${i.table.name}`]));
+}
+
+/** Published-port elements of ctnet's table, as `map key -> value`; empty when there is no table. */
+export async function ctnetPortElements(): Promise<string[]> {
+  let out: string;
+  try {
+    out = await sh('nft', ['-j', 'list', 'table', 'inet', 'ctnet']);
+  } catch {
+    return [];
+  }
+  const doc = JSON.parse(out) as { nftables: { map?: { name: string; elem?: unknown[] } }[] };
+  return doc.nftables.flatMap((i) => (i.map !== undefined && i.map.name.startsWith('pub') ? (i.map.elem ?? []).map((e) => `${i.map?.name ?? ''} ${JSON.stringify(e)}`) : []));
+}
+
+/** Host-side veths whose names ctnet uses (`ct` + hex), from `ip -d link`. */
+export async function ctnetVeths(): Promise<string[]> {
+  const ls = JSON.parse(await sh('ip', ['-j', '-d', 'link', 'show'])) as { ifname: string; linkinfo?: { info_kind?: string } }[];
+  return ls.filter((l) => l.linkinfo?.info_kind === 'veth' && l.ifname.startsWith('ct')).map((l) => l.ifname);
+}
+
+const HTTP_GET_JS = `
+const http = require('node:http');
+const [host, port] = process.argv.slice(1);
+const req = http.get({ host, port: Number(port), path: '/', timeout: 3000 }, (res) => {
+  let body = '';
+  res.on('data', (d) => { body += d; });
+  res.on('end', () => { process.stdout.write(body); process.exit(res.statusCode === 200 ? 0 : 4); });
+});
+req.on('timeout', () => { process.stderr.write('timeout'); process.exit(3); });
+req.on('error', (e) => { process.stderr.write(e.code || String(e)); process.exit(2); });
+`;
+
+/** GET http://host:port/ from this process (the sandbox); the body, or undefined on any failure. */
+export async function httpGet(host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host, port, path: '/', timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 ? body : undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+/** GET http://host:port/ from a named namespace (a Node client under `ip netns exec`). */
+export async function httpGetFrom(ns: string, host: string, port: number): Promise<string | undefined> {
+  try {
+    return await sh('ip', ['netns', 'exec', ns, process.execPath, '-e', HTTP_GET_JS, host, String(port)]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+}
