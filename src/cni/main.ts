@@ -3,8 +3,25 @@
  * @module
  */
 import { text } from 'node:stream/consumers';
-import { cniHandlers, LATEST_VERSION } from './plugin.js';
-import { runCni } from './skel.js';
+import { type CniCommand, type CniHandler, runCni } from './skel.js';
+import { LATEST_VERSION, version } from './version.js';
+
+/**
+ * A command that needs the engine, which is loaded only when the command runs: runtimes call
+ * VERSION before every ADD and DEL, and it needs nothing but the version list.
+ */
+function engineCommand(command: Exclude<CniCommand, 'VERSION'>): CniHandler {
+  return async (env, stdin) => (await import('./plugin.js')).cniHandlers[command](env, stdin);
+}
+
+const handlers: Record<CniCommand, CniHandler> = {
+  ADD: engineCommand('ADD'),
+  DEL: engineCommand('DEL'),
+  CHECK: engineCommand('CHECK'),
+  STATUS: engineCommand('STATUS'),
+  GC: engineCommand('GC'),
+  VERSION: version,
+};
 
 process.exitCode = await runCni(
   {
@@ -13,6 +30,6 @@ process.exitCode = await runCni(
     writeStdout: (s) => process.stdout.write(s),
     writeStderr: (s) => process.stderr.write(s),
   },
-  cniHandlers,
+  handlers,
   LATEST_VERSION,
 );

@@ -28,11 +28,11 @@ import {
   type CniResultInterface,
   parseCniArgs,
   parseNetConf,
-  SUPPORTED_VERSIONS,
 } from './config.js';
 import type { CniCommand, CniEnv, CniHandler } from './skel.js';
+import { version } from './version.js';
 
-export const LATEST_VERSION = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1] ?? '1.1.0';
+export { LATEST_VERSION } from './version.js';
 
 function openEngine(conf: CniNetConf, env: CniEnv['vars']): Ctnet {
   // Runtimes call DEL with a reduced environment, so the config's stateDir wins over the variable.
@@ -146,7 +146,10 @@ const add: CniHandler = async (env, stdin) => {
         ...(mac === undefined ? {} : { mac }),
       });
     } catch (err) {
-      if (isNotFound(err) && !ct.listNetworks().every((n) => n.name !== conf.name)) {
+      // Code 3 tells the runtime there is nothing to clean up, so only a namespace that is not there
+      // earns it; anything else missing (a bridge another process is still making) is ours.
+      const nsMissing = await access(env.netns).then(() => false, () => true);
+      if (isNotFound(err) && nsMissing) {
         throw new CniError(CNI_ERR.UNKNOWN_CONTAINER, 'container unknown', err instanceof Error ? err.message : String(err));
       }
       throw err;
@@ -259,17 +262,6 @@ const gc: CniHandler = async (env, stdin) => {
     if (failures.length > 0) throw new TeardownError(failures, `gc of network "${conf.name}": ${failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ')}`);
   });
   return undefined;
-};
-
-const version: CniHandler = async (_env, stdin) => {
-  let requested: string = LATEST_VERSION;
-  try {
-    const v = (JSON.parse(stdin === '' ? '{}' : stdin) as { cniVersion?: unknown }).cniVersion;
-    if (typeof v === 'string' && v !== '') requested = v;
-  } catch (err) {
-    throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode version request', err instanceof Error ? err.message : String(err));
-  }
-  return { cniVersion: requested, supportedVersions: [...SUPPORTED_VERSIONS] };
 };
 
 /** The command table. */

@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, openSync, readdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromSystemError, InvalidConfigError, NotFoundError, systemErrorCode } from '../errors.js';
+import { ConflictError, fromSystemError, InvalidConfigError, NotFoundError, systemErrorCode } from '../errors.js';
 import { native } from '../native/binding.js';
 import { RtnlHandle } from '../netlink/rtnl/handle.js';
 import { validateNetnsName } from '../validate/names.js';
@@ -89,7 +89,7 @@ export function createNamedNetns(name: string): void {
     native.netnsCreate(join(NETNS_RUN_DIR, name));
   } catch (err) {
     if (systemErrorCode(err) === 'EEXIST') {
-      throw new InvalidConfigError(`network namespace "${name}" already exists`, { cause: err });
+      throw new ConflictError(`network namespace "${name}" already exists`, { cause: err });
     }
     throw fromSystemError(`create network namespace "${name}"`, err);
   }

@@ -103,7 +103,7 @@ const CASES: readonly BadCase[] = [
   { name: 'rm an unknown network', args: () => ['network', 'rm', 'nope'], exit: 1, message: /network "nope" not found/ },
   { name: 'inspect an unknown network', args: () => ['network', 'inspect', 'nope'], exit: 1, message: /network "nope" not found/ },
   // named namespaces
-  { name: 'netns add of an existing name', args: (w) => ['netns', 'add', w.free], exit: 2, message: /network namespace "[^"]+" already exists/ },
+  { name: 'netns add of an existing name', args: (w) => ['netns', 'add', w.free], exit: 1, message: /network namespace "[^"]+" already exists/ },
   { name: 'netns del of an unknown name', args: (w) => ['netns', 'del', w.missing], exit: 1, message: /network namespace "[^"]+" not found/ },
   { name: 'netns add with a slash', args: () => ['netns', 'add', 'a/b'], exit: 2, message: /invalid network namespace name "a\/b"/ },
   // the command line itself

@@ -11,12 +11,13 @@
 import { strict as assert } from 'node:assert';
 import { accessSync, constants, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import {
   CNI_PLUGIN,
   cli,
   type CniExecResult,
   ctnetStateDir,
+  tempStateDir,
   type IpAddrInfo,
   ipJson,
   type IpLink,
@@ -34,6 +35,29 @@ import {
 const skip = sandboxSkipReason();
 
 const REFERENCE_DIR = '/usr/lib/cni';
+
+/** `family name` of every nftables table. */
+async function nftTables(): Promise<string[]> {
+  const doc = JSON.parse(await sh('nft', ['-j', 'list', 'tables'])) as { nftables: { table?: { family: string; name: string } }[] };
+  return doc.nftables.flatMap((i) => (i.table === undefined ? [] : [`${i.table.family} ${i.table.name}`]));
+}
+
+// portmap and firewall 1.1.1 drive iptables, which (as iptables-nft) makes `ip nat`, `ip filter`,
+// `ip6 ...` tables and leaves their empty chains behind after DEL. Remove the tables this file
+// made, so that later test files in the same sandbox start from what they would have found.
+let tablesBefore: string[] | undefined;
+before(async () => {
+  if (skip === undefined) tablesBefore = await nftTables();
+});
+after(async () => {
+  if (tablesBefore === undefined) return;
+  const had = new Set(tablesBefore);
+  for (const table of await nftTables()) {
+    const [family, name] = table.split(' ');
+    if (had.has(table) || (family !== 'ip' && family !== 'ip6') || name === undefined) continue;
+    await sh('nft', ['delete', 'table', family, name]);
+  }
+});
 
 type Json = Record<string, unknown>;
 
@@ -316,7 +340,7 @@ async function listVersion(t: TestContext, rt: Runtime, types: readonly string[]
 test('ctnet + tuning: the sysctl and the MAC are applied inside the container', { skip }, async (t) => {
   if (skipped(t, [missingPlugin('tuning')])) return;
   const { stateDir, ns, rt, att } = await setupChain(t, 'chain-tuning');
-  const dataDir = ctnetStateDir(t);
+  const dataDir = tempStateDir(t);
   const def = await containerSysctl(ns, 'net.ipv4.conf.default.rp_filter');
   const want = def === '1' ? '2' : '1';
   const mac = '02:42:0a:58:33:07';
@@ -420,7 +444,7 @@ test('the whole conflist [ctnet, tuning, bandwidth, portmap, firewall]: ADD, CHE
   if (firewallWhy !== undefined) t.diagnostic(`firewall element left out: ${firewallWhy}`);
   const { stateDir, ns, rt, att } = await setupChain(t, 'chain-all');
   const { world, uplinkIp } = await withUplink(t);
-  const dataDir = ctnetStateDir(t);
+  const dataDir = tempStateDir(t);
   att.capabilityArgs = { portMappings: [{ hostPort: 18055, containerPort: 8055, protocol: 'tcp' }], mac: '02:42:0a:58:37:09' };
   const types = [...required, ...(firewallWhy === undefined ? ['firewall'] : [])];
   const list: NetConfList = {

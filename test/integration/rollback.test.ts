@@ -158,7 +158,6 @@ for (const sc of CREATE_SCENARIOS) {
  */
 class FailingFirewall implements FirewallDriver {
   readonly name = 'failing';
-  teardowns = 0;
   readonly #portsOnly: boolean;
   constructor(options: { portsOnly?: boolean } = {}) {
     this.#portsOnly = options.portsOnly ?? false;
@@ -168,7 +167,6 @@ class FailingFirewall implements FirewallDriver {
     return Promise.reject(new Error(`injected at firewall setup of ${net.name}`));
   }
   teardownNetwork(): Promise<void> {
-    this.teardowns++;
     return Promise.resolve();
   }
   setupPorts(): Promise<void> {

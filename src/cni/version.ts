@@ -1,0 +1,22 @@
+/**
+ * The CNI VERSION command, apart from the engine: runtimes call it before every ADD and DEL
+ * (podman does), and loading the engine (SQLite, the native addon) would cost that call more than
+ * Node's own start-up.
+ * @module
+ */
+import { SUPPORTED_VERSIONS } from './config.js';
+import { CNI_ERR, CniError } from './errors.js';
+import type { CniHandler } from './skel.js';
+
+export const LATEST_VERSION = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1] ?? '1.1.0';
+
+export const version: CniHandler = async (_env, stdin) => {
+  let requested: string = LATEST_VERSION;
+  try {
+    const v = (JSON.parse(stdin === '' ? '{}' : stdin) as { cniVersion?: unknown }).cniVersion;
+    if (typeof v === 'string' && v !== '') requested = v;
+  } catch (err) {
+    throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode version request', err instanceof Error ? err.message : String(err));
+  }
+  return { cniVersion: requested, supportedVersions: [...SUPPORTED_VERSIONS] };
+};
