@@ -230,8 +230,14 @@ export class Ctnet {
     const ref = parseNetnsRef(container);
     const containerId = options.containerId ?? container;
     const ns = Netns.open(ref);
+    let inside: RtnlHandle;
+    try {
+      inside = ns.openHandle();
+    } catch (err) {
+      ns.close();
+      throw err;
+    }
     const ctx = this.#ctx;
-    const inside = ns.openHandle();
     const rb = new Rollback();
     try {
       const links = inside.linkList();

@@ -7,7 +7,7 @@ import { InvalidConfigError } from '../errors.js';
 import { defaultGateway, validateGateway } from '../ipam/allocator.js';
 import { type Cidr, formatCidr, parseCidr } from '../inet/cidr.js';
 import { formatIp, type IpAddress, parseIp } from '../inet/ip.js';
-import type { DriverName } from '../state/records.js';
+import type { DriverName, NetworkRecord } from '../state/records.js';
 import { validateIfName, validateNetworkName } from '../validate/names.js';
 import type { NetworkSpec } from './types.js';
 
@@ -16,13 +16,8 @@ export interface PlannedSubnet {
   gateway: IpAddress;
 }
 
-export interface NetworkPlan {
-  name: string;
-  driver: DriverName;
-  bridge: string | null;
-  mtu: number;
-  nat: boolean;
-  internal: boolean;
+/** A network record to be, with its subnets parsed. */
+export interface NetworkPlan extends Omit<NetworkRecord, 'id' | 'created' | 'subnets'> {
   subnets: PlannedSubnet[];
 }
 

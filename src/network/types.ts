@@ -2,7 +2,7 @@
  * The engine's public value types: what callers pass in and what they get back.
  * @module
  */
-import type { DriverName, PortRecord } from '../state/records.js';
+import type { DriverName, NetworkRecord, PortRecord } from '../state/records.js';
 import type { PortSpec } from './ports.js';
 
 export type { PortRecord as PublishedPort } from '../state/records.js';
@@ -28,17 +28,7 @@ export interface NetworkSpec {
 }
 
 /** A network as ctnet keeps it. */
-export interface Network {
-  id: string;
-  name: string;
-  driver: DriverName;
-  bridge: string | null;
-  mtu: number;
-  nat: boolean;
-  internal: boolean;
-  subnets: { subnet: string; gateway: string }[];
-  created: string;
-}
+export type Network = NetworkRecord;
 
 /** Options of `connect`; each mirrors a `ctnet connect` flag. */
 export interface ConnectOptions {
