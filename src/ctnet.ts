@@ -5,6 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ConflictError, InvalidConfigError, NotFoundError, TeardownError, wrapError } from './errors.js';
@@ -28,7 +29,7 @@ import type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec }
 import type { DriverName, EndpointRecord, NetworkRecord, PortRecord } from './state/records.js';
 import { withFileLock } from './state/file-lock.js';
 import { describePort, StateStore } from './state/store.js';
-import { validateIfName } from './validate/names.js';
+import { validateIfName, validateNetworkName } from './validate/names.js';
 
 const debug = debuglog('ctnet');
 
@@ -79,6 +80,7 @@ export class Ctnet {
   readonly #store: StateStore;
   readonly #firewall: FirewallDriver;
   readonly #firewallLock: string;
+  readonly #lockDir: string;
   readonly #onStep: ((step: string) => void | Promise<void>) | undefined;
   readonly #drivers: Record<DriverName, NetworkDriver> = { bridge: new BridgeDriver(), ptp: new PtpDriver() };
   #host: RtnlHandle | undefined;
@@ -86,6 +88,8 @@ export class Ctnet {
   private constructor(store: StateStore, stateDir: string, options: CtnetOptions) {
     this.#store = store;
     this.#firewallLock = join(stateDir, 'firewall.lock');
+    this.#lockDir = join(stateDir, 'locks');
+    mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
     this.#firewall = options.firewall ?? new NftFirewallDriver();
     this.#onStep = options.onStep;
   }
@@ -115,6 +119,11 @@ export class Ctnet {
   async createNetwork(spec: NetworkSpec): Promise<Network> {
     const id = newId();
     const plan = planNetwork(spec, id);
+    // Exclusive until the bridge and firewall exist: a connect arriving meanwhile waits for them.
+    return this.#withNetworkLock(plan.name, 'exclusive', () => this.#createNetwork(plan, id));
+  }
+
+  async #createNetwork(plan: NetworkPlan, id: string): Promise<Network> {
     const ctx = this.#ctx;
     const record: NetworkRecord = {
       id,
@@ -130,7 +139,7 @@ export class Ctnet {
     // ctnet's own networks first: their bridges and routes are host objects too, and "network
     // "x" already exists" says more than "bridge "ct-x" is already used by an existing interface".
     this.#checkStateConflicts(plan);
-    this.#checkHostConflicts(ctx.host, plan.bridge, plan.subnets.map((s) => s.cidr), spec.name);
+    this.#checkHostConflicts(ctx.host, plan.bridge, plan.subnets.map((s) => s.cidr), plan.name);
     this.#store.transaction(() => {
       // Again under the write lock: another process may have created a network since.
       this.#checkStateConflicts(plan);
@@ -156,6 +165,11 @@ export class Ctnet {
 
   /** Remove a network that has no endpoints. Equivalent to: `ctnet network rm NAME`. */
   async removeNetwork(name: string): Promise<void> {
+    validateNetworkName(name);
+    await this.#withNetworkLock(name, 'exclusive', () => this.#removeNetwork(name));
+  }
+
+  async #removeNetwork(name: string): Promise<void> {
     const net = this.#store.transaction(() => {
       const found = this.#requireNetwork(name);
       const endpoints = this.#store.listEndpoints({ networkId: found.id });
@@ -206,7 +220,12 @@ export class Ctnet {
    * Equivalent to: `ctnet connect NETWORK CONTAINER [--ip IP] [--ifname IF] [--mac MAC]`.
    */
   async connect(networkName: string, container: string, options: ConnectOptions = {}): Promise<AttachedEndpoint> {
-    const net = this.#requireNetwork(networkName);
+    this.#requireNetwork(networkName);
+    // Shared: connects run side by side, but never while the network is still being made or removed.
+    return this.#withNetworkLock(networkName, 'shared', () => this.#connect(this.#requireNetwork(networkName), container, options));
+  }
+
+  async #connect(net: NetworkRecord, container: string, options: ConnectOptions): Promise<AttachedEndpoint> {
     const requested = parseRequestedIps(net, options.ips ?? []);
     if (options.ifname !== undefined) validateIfName(options.ifname);
     let mac: string;
@@ -320,6 +339,11 @@ export class Ctnet {
    */
   #withFirewall(fn: (fw: FirewallDriver) => Promise<void>): Promise<void> {
     return withFileLock(this.#firewallLock, () => fn(this.#firewall));
+  }
+
+  /** A per-network reader/writer lock across processes: create and remove exclusive, connect shared. */
+  #withNetworkLock<T>(name: string, mode: 'shared' | 'exclusive', fn: () => Promise<T>): Promise<T> {
+    return withFileLock(join(this.#lockDir, `network-${name}.lock`), fn, { shared: mode === 'shared' });
   }
 
   #requireNetwork(name: string): NetworkRecord {

@@ -81,7 +81,9 @@ async function ensureNetwork(ct: Ctnet, conf: CniNetConf): Promise<Network> {
     } catch (err) {
       // Another ADD created it meanwhile: check it as if it had been there.
       net = ct.listNetworks().find((n) => n.name === conf.name);
-      if (!(err instanceof ConflictError) || net === undefined) throw err;
+      if (!(err instanceof ConflictError)) throw err;
+      // A subnet or bridge name that another network or host interface has: the config is at fault.
+      if (net === undefined) throw new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', err.message);
     }
   }
   const conflicts = configConflicts(conf, net);

@@ -1,7 +1,7 @@
 /**
- * An exclusive advisory lock on a file, shared by every ctnet process using one state directory.
- * It serialises changes that must not interleave across processes but cannot sit inside a SQLite
- * transaction, such as an nftables read-then-write.
+ * Advisory locks on files (flock), shared by every ctnet process using one state directory. They
+ * serialise changes that must not interleave across processes but cannot sit inside a SQLite
+ * transaction: an nftables read-then-write, or a network being set up while a container joins it.
  * @module
  */
 import { closeSync, openSync } from 'node:fs';
@@ -9,8 +9,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fromSystemError, TimeoutError } from '../errors.js';
 import { native } from '../native/binding.js';
 
-/** Run `fn` while holding the lock on `path` (created if missing); waits up to `timeoutMs` for it. */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+export interface FileLockOptions {
+  /** Several shared holders may hold the lock at once; an exclusive one excludes everybody. */
+  shared?: boolean;
+  /** How long to wait for the lock; default 30 s. */
+  timeoutMs?: number;
+}
+
+/** Run `fn` while holding the lock on `path` (created if missing). */
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const exclusive = options.shared !== true;
   let fd: number;
   try {
     fd = openSync(path, 'a', 0o600);
@@ -20,7 +29,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
   try {
     const deadline = Date.now() + timeoutMs;
     // Polling keeps the event loop free; a blocking flock would stall every other task meanwhile.
-    for (let delay = 1; !native.flock(fd, true, false); delay = Math.min(delay * 2, 20)) {
+    for (let delay = 1; !native.flock(fd, exclusive, false); delay = Math.min(delay * 2, 20)) {
       if (Date.now() > deadline) throw new TimeoutError(`lock ${path}: still held by another process after ${timeoutMs} ms`);
       await sleep(delay);
     }

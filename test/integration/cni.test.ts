@@ -17,6 +17,7 @@ import {
   type CniExecResult,
   containerSnapshot,
   ctnetStateDir,
+  foreignLink,
   type IpAddrInfo,
   ipJson,
   type IpLink,
@@ -606,10 +607,7 @@ test('driver ptp through CNI: no bridge, the host veth holds the gateway', { ski
 
 test(
   'ADD while another process is still creating the network waits for it or fails without code 3',
-  {
-    skip,
-    todo: 'engine bug: Ctnet.createNetwork commits the network record before the bridge exists, so a concurrent connect fails with "bridge ... is missing"',
-  },
+  { skip },
   async (t) => {
     const { stateDir, ns, conf } = await setup(t, 'cni29', 29);
     let add: Promise<CniExecResult> | undefined;
@@ -641,4 +639,30 @@ test('ADD into a namespace that does not exist is code 3 and leaves no attachmen
   const err = cniError(await cniExec(stateDir, { ...cniEnv('ADD', 'ctr-nons', undefined), CNI_NETNS: '/run/netns/does-not-exist' }, conf), 3);
   assert.match(err.details ?? '', /does-not-exist/);
   assert.deepEqual(await ctnetLs(stateDir), []);
+});
+
+test('ADD of a new network whose subnet or bridge another network or interface has is code 7 and changes nothing', { skip }, async (t) => {
+  const { stateDir, ns, conf } = await setup(t, 'cni31', 31);
+  const ns2 = await newNetns(t, 'k');
+  await addOk(stateDir, conf, cniEnv('ADD', 'ctr-first', ns));
+  // A host route that is no ctnet network's.
+  await foreignLink(t, 'cniforeign32');
+  await sh('ip', ['addr', 'add', '10.88.32.1/24', 'dev', 'cniforeign32']);
+  await sh('ip', ['link', 'set', 'cniforeign32', 'up']);
+  await sh('ip', ['link', 'set', 'cniforeign32p', 'up']);
+  await waitForDad([ns, ns2]);
+  const host = await stableHostSnapshot();
+  const cases: Array<[what: string, conf: Record<string, unknown>, mention: RegExp]> = [
+    ['a subnet inside another ctnet network\'s', netconf('cni31b', 0, { stateDir, subnets: ['10.88.31.128/25'] }), /10\.88\.31\./],
+    ['a subnet the host routes', netconf('cni32', 32, { stateDir }), /10\.88\.32\.0\/24/],
+    ['a bridge name an interface has', netconf('cni33', 33, { stateDir, bridge: 'cniforeign32' }), /cniforeign32/],
+  ];
+  for (const [what, c, mention] of cases) {
+    const err = cniError(await cniExec(stateDir, cniEnv('ADD', 'ctr-second', ns2), c));
+    assert.equal(err.code, 7, `${what}: ${JSON.stringify(err)}`);
+    assert.match(err.details ?? '', mention, what);
+  }
+  assert.equal(await stableHostSnapshot(), host, 'the host is unchanged');
+  assert.deepEqual((await ctnetNetworks(stateDir)).map((n) => n.name), ['cni31']);
+  assert.equal(await containerIf(ns2, 'eth0'), undefined);
 });
