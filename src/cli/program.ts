@@ -3,7 +3,7 @@
  * @module
  */
 import { Command } from '@commander-js/extra-typings';
-import { Ctnet } from '../ctnet.js';
+import type { Ctnet } from '../ctnet.js';
 
 export function createProgram(version: string) {
   return new Command()
@@ -30,14 +30,13 @@ export interface GlobalOptions {
   stateDir?: string;
 }
 
-/** The engine for one CLI invocation, closed by the caller. */
-export function openEngine(opts: GlobalOptions): Ctnet {
-  return Ctnet.open(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir });
-}
-
-/** Run `fn` with an engine that is closed afterwards, whatever happens. */
+/**
+ * Run `fn` with an engine that is closed afterwards, whatever happens. The engine (SQLite, the
+ * native addon) is loaded here rather than at start-up, so `--help` and `--version` stay quick.
+ */
 export async function withEngine<T>(opts: GlobalOptions, fn: (ct: Ctnet) => Promise<T> | T): Promise<T> {
-  const ct = openEngine(opts);
+  const { Ctnet } = await import('../ctnet.js');
+  const ct = Ctnet.open(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir });
   try {
     return await fn(ct);
   } finally {

@@ -14,7 +14,7 @@
  *    and crun write to fixed places there (/var/lib/containers/cache, /run/crun) that must not
  *    appear on the real host. /run/netns, the sandbox's tmpfs, is moved back on top.
  * Later test files in the same sandbox see none of it. Cgroups are global, not namespaced: the
- * cgroups podman makes under `--cgroup-parent` are removed again in close().
+ * empty cgroups left under `--cgroup-parent` (its own and conmon's) are removed in close().
  *
  * `ip netns exec` must not wrap podman (it remounts /sys and hides the cgroup mounts).
  * Set CTNET_PODMAN_DEBUG=1 to run every podman command with `--log-level=debug`.
@@ -27,6 +27,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
 import { REPO_ROOT, removeAllCtnetObjects, sandboxSkipReason, sh } from './sandbox.js';
 
 export const IMAGE = 'localhost/bb:latest';
@@ -228,16 +229,13 @@ export class PodmanLab {
   readonly #holder: ChildProcess;
   readonly #env: NodeJS.ProcessEnv;
   readonly #debug = process.env['CTNET_PODMAN_DEBUG'] === '1';
-  readonly #containerIds = new Set<string>();
-  readonly #cgroupParentExisted: Set<string>;
   readonly #tablesBefore: Set<string>;
 
-  private constructor(dir: string, holder: ChildProcess, tablesBefore: Set<string>, cgroupParentExisted: Set<string>) {
+  private constructor(dir: string, holder: ChildProcess, tablesBefore: Set<string>) {
     this.dir = dir;
     this.stateDir = join(dir, 'ctnet-state');
     this.#holder = holder;
     this.#tablesBefore = tablesBefore;
-    this.#cgroupParentExisted = cgroupParentExisted;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       CONTAINERS_CONF: join(dir, 'containers.conf'),
@@ -257,14 +255,13 @@ export class PodmanLab {
     writeFileSync(join(dir, 'storage.conf'), storageConf(dir));
     writeFileSync(join(dir, 'net', `${CT_NET.name}.conflist`), JSON.stringify(ctnetConflist(join(dir, 'ctnet-state'))));
     writeFileSync(join(dir, 'net', `${REF_NET.name}.conflist`), JSON.stringify(referenceConflist(join(dir, 'host-local'))));
-    // conmon runs the cleanup (and with it CNI DEL) with a reduced environment without PATH, so the
-    // plugin is a wrapper with absolute paths rather than a symlink to a `#!/usr/bin/env node` script.
+    // conmon runs the cleanup (and with it CNI DEL) with a reduced environment, so the plugin is a
+    // wrapper with absolute paths rather than a `#!/usr/bin/env node` script that needs node on PATH.
     writeFileSync(join(dir, 'plugins', 'ctnet'), `#!/bin/sh\nexec ${process.execPath} ${join(REPO_ROOT, 'bin/ctnet-cni.js')} "$@"\n`, { mode: 0o755 });
 
     const tablesBefore = new Set(await nftTables());
-    const cgroupParentExisted = new Set(cgroupMounts().filter((m) => existsSync(join(m, CGROUP_PARENT))));
     const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', HOLDER_SH, 'ctnet-podman-lab', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const lab = new PodmanLab(dir, holder, tablesBefore, cgroupParentExisted);
+    const lab = new PodmanLab(dir, holder, tablesBefore);
     try {
       await lab.#waitReady();
       const tar = await buildRootfsTar(dir);
@@ -290,7 +287,7 @@ export class PodmanLab {
     });
   }
 
-  /** Run `podman ARGS` inside the lab; never throws. */
+  /** Run `podman ARGS` inside the lab; throws only when the lab or nsenter is gone, not when podman fails. */
   async run(args: readonly string[]): Promise<PodmanResult> {
     const pid = this.#holder.pid;
     if (pid === undefined || this.#holder.exitCode !== null) throw new Error('podman lab namespace is gone');
@@ -303,7 +300,6 @@ export class PodmanLab {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const [code] = (await once(child, 'close')) as [number | null];
     const ms = performance.now() - started;
-    if (args[0] === 'run' && /^[0-9a-f]{64}$/.test(stdout.trim())) this.#containerIds.add(stdout.trim());
     if (this.#debug) process.stderr.write(`podman ${args.join(' ')} (${ms.toFixed(0)} ms, exit ${String(code)})\n${stderr}`);
     return { code: code ?? -1, stdout, stderr, ms };
   }
@@ -346,15 +342,19 @@ export class PodmanLab {
     }
     await removeAllCtnetObjects(this.stateDir).catch((err: unknown) => failures.push(String(err)));
     await sh('ip', ['link', 'del', REF_NET.bridge]).catch(() => undefined);
+    // The reference plugins leave their iptables(-nft) tables behind; ctnet removes its own table
+    // with its last network, and a leftover one is for ctnet's own tests to find.
     for (const table of await nftTables()) {
-      if (this.#tablesBefore.has(table)) continue;
+      if (this.#tablesBefore.has(table) || table === 'inet ctnet') continue;
       const [family, name] = table.split(' ');
       await sh('nft', ['delete', 'table', family ?? '', name ?? '']).catch((err: unknown) => failures.push(String(err)));
     }
+    // crun removes a container's cgroup with the container, but not CGROUP_PARENT nor conmon's
+    // cgroup below it (nor anything a killed run left). rmdir only removes empty cgroups: one
+    // that still holds a process (another run's) stays.
     for (const mount of cgroupMounts()) {
       const parent = join(mount, CGROUP_PARENT);
-      for (const id of this.#containerIds) rmdirQuiet(join(parent, `libpod-${id}`));
-      if (this.#cgroupParentExisted.has(mount) || !existsSync(parent)) continue;
+      if (!existsSync(parent)) continue;
       for (const entry of readdirSync(parent, { withFileTypes: true })) if (entry.isDirectory()) rmdirQuiet(join(parent, entry.name));
       rmdirQuiet(parent);
     }
@@ -385,6 +385,27 @@ export async function ctnetPortElements(): Promise<string[]> {
 export async function ctnetVeths(): Promise<string[]> {
   const ls = JSON.parse(await sh('ip', ['-j', '-d', 'link', 'show'])) as { ifname: string; linkinfo?: { info_kind?: string } }[];
   return ls.filter((l) => l.linkinfo?.info_kind === 'veth' && l.ifname.startsWith('ct')).map((l) => l.ifname);
+}
+
+/**
+ * Rows of ctnet's state database that belong to containers (endpoints, address allocations,
+ * published ports), read directly so that a leak behind `ctnet ls` shows too.
+ */
+export function ctnetContainerRows(stateDir: string): { endpoints: number; allocations: number; ports: number } {
+  const db = new Database(join(stateDir, 'ctnet.db'), { readonly: true, fileMustExist: true });
+  try {
+    const count = (table: string): number => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    return { endpoints: count('endpoints'), allocations: count('allocations'), ports: count('published_ports') };
+  } finally {
+    db.close();
+  }
+}
+
+/** Addresses in the sandbox (every link) inside `cidr24` (an a.b.c.0/24 prefix), as `ifname addr/len`. */
+export async function sandboxAddressesIn(cidr24: string): Promise<string[]> {
+  const prefix = cidr24.replace(/0\/24$/, '');
+  const ls = JSON.parse(await sh('ip', ['-j', 'addr', 'show'])) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[];
+  return ls.flatMap((l) => l.addr_info.filter((a) => a.local.startsWith(prefix)).map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`));
 }
 
 const HTTP_GET_JS = `

@@ -12,9 +12,10 @@
  * the private podman setup.
  */
 import { strict as assert } from 'node:assert';
+import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { cliOk, withUplink } from '../helpers/sandbox.js';
-import { CT_NET, ctnetPortElements, ctnetVeths, httpGet, httpGetFrom, INDEX_HTML, median, PodmanLab, podmanSkipReason, REF_NET } from '../helpers/podman.js';
+import { CT_NET, ctnetContainerRows, ctnetPortElements, ctnetVeths, httpGet, httpGetFrom, INDEX_HTML, median, PodmanLab, podmanSkipReason, REF_NET, sandboxAddressesIn } from '../helpers/podman.js';
 
 const skip = podmanSkipReason();
 if (skip !== undefined) console.log(`# podman.test: skipped: ${skip}`);
@@ -98,6 +99,10 @@ test('podman with ctnet as its CNI plugin', { skip, timeout: 180_000 }, async (t
     assert.deepEqual(await ctnetVeths(), []);
     assert.deepEqual(await ctnetPortElements(), []);
     assert.deepEqual(await endpoints(lab), []);
+    assert.deepEqual(ctnetContainerRows(lab.stateDir), { endpoints: 0, allocations: 0, ports: 0 });
+    // Only the network's gateway is left in the subnet; no namespace file is left either.
+    assert.deepEqual(await sandboxAddressesIn(CT_NET.subnet), [`${CT_NET.bridge} ${CT_NET.gateway}/24`]);
+    assert.deepEqual(readdirSync('/run/netns').filter((f) => f.startsWith('netns-')), []);
     assert.equal(await httpGet('127.0.0.1', HOST_PORT, 500), undefined, 'the published port is gone');
     // The port is free again for the next container.
     await start('again', ['httpd', '-f', '-p', '80', '-h', '/www'], ['-p', `${HOST_PORT}:80`]);
@@ -121,12 +126,13 @@ test('podman with ctnet as its CNI plugin', { skip, timeout: 180_000 }, async (t
   });
 
   await t.test("a container that exits by itself is torn down by conmon's cleanup (reduced environment)", async () => {
-    await start('brief', ['sleep', '1'], ['-p', `${HOST_PORT}:80`]);
+    await start('brief', ['sleep', '2'], ['-p', `${HOST_PORT}:80`]);
     assert.equal((await endpoints(lab)).length, 1);
     const gone = await eventually(async () => ((await endpoints(lab)).length === 0 ? true : undefined), 8000);
     assert.equal(gone, true, 'the endpoint is still there 8 s after the container exited');
     assert.deepEqual(await ctnetVeths(), []);
     assert.deepEqual(await ctnetPortElements(), []);
+    assert.deepEqual(ctnetContainerRows(lab.stateDir), { endpoints: 0, allocations: 0, ports: 0 });
     await lab.ok(['rm', 'brief']);
   });
 

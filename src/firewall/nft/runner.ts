@@ -3,7 +3,7 @@
  * nft and the only place that turns nft's stderr into an errno name.
  * @module
  */
-import { execFile, type ExecFileException } from 'node:child_process';
+import type { ExecFileException } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -115,6 +115,8 @@ export class ExecNftRunner implements NftRunner {
 
   async #exec(args: string[], what: string): Promise<string> {
     const nft = await this.#nftPath();
+    // Loaded on first use: most CLI invocations (connect without ports, ls) never run nft.
+    const { execFile } = await import('node:child_process');
     return new Promise((resolve, reject) => {
       execFile(
         nft,
