@@ -361,7 +361,7 @@ describe('StateStore concurrency', () => {
         store.insertEndpoint({
           id: 'ep-' + me + '-' + i, networkId, container: 'c-' + me + '-' + i, netns: '/run/netns/x',
           ifname: 'eth0', hostIfname: 'veth' + me + '-' + i, mac: '02:00:00:00:00:00',
-          addresses: ['10.68.' + Math.floor(n / 256) + '.' + (n % 256) + '/16'], owner: 'cli',
+          addresses: ['10.68.' + Math.floor(n / 256) + '.' + (n % 256) + '/16'], ports: [], owner: 'cli',
           created: new Date().toISOString(),
         });
       });
