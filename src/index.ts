@@ -10,6 +10,7 @@ export { parsePortSpec } from './network/ports.js';
 export {
   createNamedNetns,
   deleteNamedNetns,
+  execInNetns,
   listNamedNetns,
   Netns,
   NETNS_RUN_DIR,

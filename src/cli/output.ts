@@ -2,8 +2,9 @@
  * Rendering for the CLI: aligned tables for people, JSON for scripts, one line per error.
  * @module
  */
+// errors.js is the library's error module (re-exported by index.js), light enough to load at start-up.
 import { CtnetError, TeardownError } from '../errors.js';
-import type { PublishedPort } from '../network/types.js';
+import type { PublishedPort } from '../index.js';
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {

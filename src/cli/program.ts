@@ -3,7 +3,18 @@
  * @module
  */
 import { Command } from '@commander-js/extra-typings';
-import type { Ctnet } from '../ctnet.js';
+import type { Ctnet } from '../index.js';
+
+/** The library's public API, as the CLI uses it. */
+export type Library = typeof import('../index.js');
+
+/**
+ * Load the library. It is loaded when a command first needs it rather than at start-up, so
+ * `--help` and `--version` never load SQLite, the native addon or the engine.
+ */
+export function loadLibrary(): Promise<Library> {
+  return import('../index.js');
+}
 
 export function createProgram(version: string) {
   return new Command()
@@ -30,12 +41,9 @@ export interface GlobalOptions {
   stateDir?: string;
 }
 
-/**
- * Run `fn` with an engine that is closed afterwards, whatever happens. The engine (SQLite, the
- * native addon) is loaded here rather than at start-up, so `--help` and `--version` stay quick.
- */
+/** Run `fn` with an engine that is closed afterwards, whatever happens. */
 export async function withEngine<T>(opts: GlobalOptions, fn: (ct: Ctnet) => Promise<T> | T): Promise<T> {
-  const { Ctnet } = await import('../ctnet.js');
+  const { Ctnet } = await loadLibrary();
   const ct = Ctnet.open(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir });
   try {
     return await fn(ct);

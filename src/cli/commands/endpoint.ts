@@ -1,8 +1,7 @@
 /** `ctnet connect`, `ctnet disconnect` and `ctnet ls`. @module */
-import { parsePortSpec } from '../../network/ports.js';
-import type { Endpoint, PortSpec } from '../../network/types.js';
+import type { Endpoint } from '../../index.js';
 import { formatPorts, printJson, printTable } from '../output.js';
-import { type Program, withEngine } from '../program.js';
+import { loadLibrary, type Program, withEngine } from '../program.js';
 
 const ENDPOINT_HEADERS = ['CONTAINER', 'NETWORK', 'IFNAME', 'ADDRESSES', 'MAC', 'PORTS'];
 
@@ -22,15 +21,17 @@ export function register(program: Program): void {
     .option(
       '-p, --publish <mapping>',
       'publish a port: [HOSTIP:]HOSTPORT[-END]:PORT[-END][/tcp|udp] (repeatable)',
-      (v: string, prev: PortSpec[]) => [...prev, parsePortSpec(v)],
-      [] as PortSpec[],
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
     )
     .action(async (network, container, opts, cmd) => {
       const g = cmd.optsWithGlobals();
+      const { parsePortSpec } = await loadLibrary();
+      const ports = opts.publish.map((p) => parsePortSpec(p));
       const ep = await withEngine(g, (ct) =>
         ct.connect(network, container, {
           ips: opts.ip,
-          ports: opts.publish,
+          ports,
           ...(opts.ifname === undefined ? {} : { ifname: opts.ifname }),
           ...(opts.mac === undefined ? {} : { mac: opts.mac }),
         }),

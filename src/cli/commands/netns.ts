@@ -1,7 +1,6 @@
 /** `ctnet netns add|del|ls` and `ctnet exec NETNS -- CMD...`. @module */
-import { createNamedNetns, deleteNamedNetns, execInNetns, listNamedNetns, Netns, parseNetnsRef } from '../../netns/netns.js';
 import { printJson, printTable } from '../output.js';
-import type { Program } from '../program.js';
+import { loadLibrary, type Program } from '../program.js';
 
 export function register(program: Program): void {
   const netns = program.command('netns').description('manage named network namespaces (shared with ip netns)');
@@ -9,19 +8,19 @@ export function register(program: Program): void {
     .command('add')
     .description('create a named network namespace')
     .argument('<name>')
-    .action((name) => createNamedNetns(name));
+    .action(async (name) => (await loadLibrary()).createNamedNetns(name));
   netns
     .command('del')
     .alias('rm')
     .description('delete a named network namespace')
     .argument('<name>')
-    .action((name) => deleteNamedNetns(name));
+    .action(async (name) => (await loadLibrary()).deleteNamedNetns(name));
   netns
     .command('ls')
     .alias('list')
     .description('list named network namespaces')
-    .action((_opts, cmd) => {
-      const names = listNamedNetns();
+    .action(async (_opts, cmd) => {
+      const names = (await loadLibrary()).listNamedNetns();
       if (cmd.optsWithGlobals().json === true) printJson(names);
       else if (names.length > 0) printTable(['NAME'], names.map((n) => [n]));
     });
@@ -30,7 +29,8 @@ export function register(program: Program): void {
     .description('run a command inside a network namespace')
     .argument('<netns>', 'named netns, netns path or pid:N')
     .argument('<command...>', 'the command and its arguments (after --)')
-    .action((spec, command) => {
-      execInNetns(Netns.open(parseNetnsRef(spec)), command);
+    .action(async (spec, command) => {
+      const lib = await loadLibrary();
+      lib.execInNetns(lib.Netns.open(lib.parseNetnsRef(spec)), command);
     });
 }

@@ -1,6 +1,6 @@
 /** `ctnet network create|rm|ls|inspect`. @module */
 import { InvalidOptionArgumentError } from '@commander-js/extra-typings';
-import type { Network } from '../../network/types.js';
+import type { Network } from '../../index.js';
 import { printJson, printTable } from '../output.js';
 import { type Program, withEngine } from '../program.js';
 
