@@ -192,7 +192,7 @@ export class Ctnet {
     } catch (err) {
       failures.push(err);
     }
-    if (failures.length > 0) throw new TeardownError(failures, `remove network "${name}": ${failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ')}`);
+    if (failures.length > 0) throw TeardownError.summarize(`remove network "${name}"`, failures);
   }
 
   /** Every network, by name. Equivalent to: `ctnet network ls`. */

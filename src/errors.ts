@@ -92,10 +92,19 @@ export function systemErrorCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
+/**
+ * The message of `err`, or its text when it is no `Error`, for one clause of a longer message.
+ * @example
+ * errorMessage(new Error('disk full')); // 'disk full'
+ */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Wrap an error thrown by a system call (native addon or node:fs) with one clause of context. */
 export function fromSystemError(context: string, err: unknown): SystemError {
   const code = systemErrorCode(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return new SystemError(`${context}: ${message}`, { cause: err, ...(code === undefined ? {} : { errnoName: code }) });
 }
 
@@ -204,6 +213,11 @@ export class TeardownError extends AggregateError {
     super(flatten(errors), message);
     this.name = 'TeardownError';
     Object.defineProperty(this, kCtnetError, { value: true });
+  }
+
+  /** One error for several failures of one teardown: `remove network "n": first; second`. */
+  static summarize(context: string, failures: readonly unknown[]): TeardownError {
+    return new TeardownError(failures, `${context}: ${failures.map(errorMessage).join('; ')}`);
   }
 }
 

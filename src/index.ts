@@ -33,6 +33,7 @@ export type { Cidr } from './inet/cidr.js';
 export {
   ConflictError,
   CtnetError,
+  errorMessage,
   InvalidConfigError,
   IpamExhaustedError,
   isAlreadyExists,

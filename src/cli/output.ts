@@ -3,7 +3,7 @@
  * @module
  */
 // errors.js is the library's error module (re-exported by index.js), light enough to load at start-up.
-import { CtnetError, TeardownError } from '../errors.js';
+import { CtnetError, errorMessage, TeardownError } from '../errors.js';
 import type { PublishedPort } from '../index.js';
 
 /** Columns padded to their widest cell; the last column is not padded. */
@@ -29,7 +29,7 @@ export function exitCodeOf(err: unknown): number {
 
 /** Print an error as one line on stderr (`--json`: one JSON object with message and code). */
 export function printError(err: unknown, json: boolean): void {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   if (json) {
     const code = err instanceof CtnetError || err instanceof TeardownError ? err.code : 'CTNET_INTERNAL';
     process.stderr.write(`${JSON.stringify({ error: message, code })}\n`);
@@ -39,10 +39,18 @@ export function printError(err: unknown, json: boolean): void {
 }
 
 /**
- * Published ports as people write them, consecutive ports folded into ranges:
+ * Published ports as people write them, IPv4 first, consecutive ports folded into ranges:
  * `0.0.0.0:8080-8081->80-81/tcp, [::]:8080->80/tcp`.
  */
-export function formatPorts(ports: readonly PublishedPort[]): string {
+export function formatPorts(unsorted: readonly PublishedPort[]): string {
+  // Sorted, so that `-p 8080:80 -p 8081:81` folds on a dual-stack network (its records alternate families).
+  const ports = [...unsorted].sort(
+    (a, b) =>
+      a.family - b.family ||
+      (a.hostIp ?? '').localeCompare(b.hostIp ?? '') ||
+      a.protocol.localeCompare(b.protocol) ||
+      a.hostPort - b.hostPort,
+  );
   const out: string[] = [];
   let i = 0;
   while (i < ports.length) {

@@ -5,6 +5,7 @@
  */
 import type { NetworkSpec, PortSpec } from '../index.js';
 import { CNI_ERR, CniError } from './errors.js';
+import { errorMessage } from '../errors.js';
 
 /** Spec versions ctnet-cni speaks. */
 export const SUPPORTED_VERSIONS = ['1.0.0', '1.1.0'] as const;
@@ -89,7 +90,7 @@ export function parseNetConf(text: string): CniNetConf {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode network configuration', err instanceof Error ? err.message : String(err));
+    throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode network configuration', errorMessage(err));
   }
   if (!isObject(raw)) throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode network configuration', 'expected a JSON object');
   const cniVersion = optString(raw, 'cniVersion') ?? '';

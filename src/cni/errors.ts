@@ -2,7 +2,7 @@
  * CNI error results: the spec's well-known codes and the translation of ctnet's errors into them.
  * @module
  */
-import { CtnetError, TeardownError } from '../errors.js';
+import { CtnetError, errorMessage, TeardownError } from '../errors.js';
 
 /** Well-known error codes of the CNI specification (SPEC.md "Error"). */
 export const CNI_ERR = {
@@ -36,7 +36,7 @@ export class CniError extends Error {
 /** The code a ctnet error maps to: bad input is 7, a lock or busy database 11, the rest 999. */
 export function toCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   if (err instanceof CtnetError || err instanceof TeardownError) {
     switch (err.code) {
       case 'CTNET_INVALID_CONFIG':

@@ -5,20 +5,21 @@
  */
 import { access, constants } from 'node:fs/promises';
 import {
+  type AttachedEndpoint,
   ConflictError,
   Ctnet,
-  type AttachedEndpoint,
   type Endpoint,
-  type Network,
+  errorMessage,
   formatCidr,
+  formatIp,
   isNotFound,
   Netns,
+  type Network,
   parseCidr,
+  parseIp,
   parseNetnsRef,
   RtnlHandle,
   TeardownError,
-  parseIp,
-  formatIp,
 } from '../index.js';
 import { CNI_ERR, CniError } from './errors.js';
 import {
@@ -152,7 +153,7 @@ const add: CniHandler = async (env, stdin) => {
       // earns it; anything else missing (a bridge another process is still making) is ours.
       const nsMissing = await access(env.netns).then(() => false, () => true);
       if (isNotFound(err) && nsMissing) {
-        throw new CniError(CNI_ERR.UNKNOWN_CONTAINER, 'container unknown', err instanceof Error ? err.message : String(err));
+        throw new CniError(CNI_ERR.UNKNOWN_CONTAINER, 'container unknown', errorMessage(err));
       }
       throw err;
     }
@@ -234,7 +235,7 @@ const status: CniHandler = async (env, stdin) => {
   try {
     openEngine(conf, env.vars).close();
   } catch (err) {
-    throw new CniError(CNI_ERR.NOT_AVAILABLE, 'plugin not available', err instanceof Error ? err.message : String(err));
+    throw new CniError(CNI_ERR.NOT_AVAILABLE, 'plugin not available', errorMessage(err));
   }
   const found = await Promise.any(['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].map((p) => access(p, constants.X_OK))).then(
     () => true,
@@ -261,7 +262,7 @@ const gc: CniHandler = async (env, stdin) => {
         if (!isNotFound(err)) failures.push(err);
       }
     }
-    if (failures.length > 0) throw new TeardownError(failures, `gc of network "${conf.name}": ${failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ')}`);
+    if (failures.length > 0) throw TeardownError.summarize(`gc of network "${conf.name}"`, failures);
   });
   return undefined;
 };

@@ -4,6 +4,7 @@
  * @module
  */
 import { CNI_ERR, CniError, toCniError } from './errors.js';
+import { errorMessage } from '../errors.js';
 
 /** Everything the plugin reads from and writes to its process, injectable for tests. */
 export interface CniIo {
@@ -81,7 +82,7 @@ export async function runCni(io: CniIo, handlers: Record<CniCommand, CniHandler>
     try {
       stdin = await io.readStdin();
     } catch (err) {
-      throw new CniError(CNI_ERR.IO_FAILURE, 'failed to read network configuration', err instanceof Error ? err.message : String(err));
+      throw new CniError(CNI_ERR.IO_FAILURE, 'failed to read network configuration', errorMessage(err));
     }
     const env = readEnv(io.env, command);
     const out = await handlers[env.command](env, stdin);

@@ -7,6 +7,7 @@
 import { SUPPORTED_VERSIONS } from './config.js';
 import { CNI_ERR, CniError } from './errors.js';
 import type { CniHandler } from './skel.js';
+import { errorMessage } from '../errors.js';
 
 export const LATEST_VERSION = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1] ?? '1.1.0';
 
@@ -16,7 +17,7 @@ export const version: CniHandler = async (_env, stdin) => {
     const v = (JSON.parse(stdin === '' ? '{}' : stdin) as { cniVersion?: unknown }).cniVersion;
     if (typeof v === 'string' && v !== '') requested = v;
   } catch (err) {
-    throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode version request', err instanceof Error ? err.message : String(err));
+    throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode version request', errorMessage(err));
   }
   return { cniVersion: requested, supportedVersions: [...SUPPORTED_VERSIONS] };
 };

@@ -64,10 +64,18 @@ export function parsePortSpec(text: string): PortSpec {
   const [hostPort, hostPortEnd] = parseRange(parts[0] ?? '', 'host port', text);
   const [containerPort, containerPortEnd] = parseRange(parts[1] ?? '', 'container port', text);
   const spec: PortSpec = { protocol, hostPort, containerPort };
-  if (hostIp !== undefined && hostIp !== '') spec.hostIp = formatIp(parseIp(hostIp));
+  if (hostIp !== undefined && hostIp !== '') spec.hostIp = formatIp(parseHostIp(hostIp, text));
   if (hostPortEnd !== undefined) spec.hostPortEnd = hostPortEnd;
   if (containerPortEnd !== undefined) spec.containerPortEnd = containerPortEnd;
   return spec;
+}
+
+function parseHostIp(text: string, spec: string): IpAddress {
+  try {
+    return parseIp(text);
+  } catch (err) {
+    throw new InvalidConfigError(`invalid port mapping "${spec}": host address "${text}" is not an IP address`, { cause: err });
+  }
 }
 
 /**
@@ -76,9 +84,16 @@ export function parsePortSpec(text: string): PortSpec {
  */
 export function expandPorts(specs: readonly PortSpec[], families: ReadonlySet<4 | 6>): PortRecord[] {
   const out: PortRecord[] = [];
-  const seen = new Set<string>();
+  // Host addresses taken per `family/protocol/port` ('*': every address, which collides with any one).
+  const seen = new Map<string, Set<string>>();
   for (const spec of specs) {
     const text = describeSpec(spec);
+    // CNI portMappings reach here without parsePortSpec's checks.
+    for (const port of [spec.hostPort, spec.hostPortEnd, spec.containerPort, spec.containerPortEnd]) {
+      if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+        throw new InvalidConfigError(`invalid port mapping "${text}": ${port} is not a port number (1-65535)`);
+      }
+    }
     const hostEnd = spec.hostPortEnd ?? spec.hostPort;
     const containerEnd = spec.containerPortEnd ?? spec.containerPort;
     if (hostEnd < spec.hostPort || containerEnd < spec.containerPort) {
@@ -89,23 +104,30 @@ export function expandPorts(specs: readonly PortSpec[], families: ReadonlySet<4 
       throw new InvalidConfigError(`invalid port mapping "${text}": host and container ranges differ in length`);
     }
     if (count > MAX_PORTS_PER_SPEC) throw new InvalidConfigError(`invalid port mapping "${text}": more than ${MAX_PORTS_PER_SPEC} ports`);
-    const hostIp = spec.hostIp === undefined ? undefined : parseIp(spec.hostIp);
+    const hostIp = spec.hostIp === undefined ? undefined : parseHostIp(spec.hostIp, text);
     const fams = hostIp === undefined ? [...families] : [hostIp.family];
     if (hostIp !== undefined && !families.has(hostIp.family)) {
       throw new InvalidConfigError(`invalid port mapping "${text}": the network has no IPv${hostIp.family} subnet`);
     }
+    // 0.0.0.0 or [::] means every address of that family (as in Docker), not a host address of its own.
+    const recordIp = hostIp === undefined || hostIp.value === 0n ? null : formatIp(hostIp);
     for (const family of fams) {
       for (let i = 0; i < count; i++) {
         const rec: PortRecord = {
           family,
           protocol: spec.protocol,
-          hostIp: hostIp === undefined ? null : formatIp(hostIp),
+          hostIp: recordIp,
           hostPort: spec.hostPort + i,
           containerPort: spec.containerPort + i,
         };
-        const key = `${family}/${rec.protocol}/${rec.hostIp ?? '*'}/${rec.hostPort}`;
-        if (seen.has(key)) throw new InvalidConfigError(`invalid port mapping "${text}": host port ${rec.hostPort}/${rec.protocol} is given twice`);
-        seen.add(key);
+        const key = `${family}/${rec.protocol}/${rec.hostPort}`;
+        const ip = rec.hostIp ?? '*';
+        const taken = seen.get(key) ?? new Set<string>();
+        if (taken.has(ip) || taken.has('*') || (ip === '*' && taken.size > 0)) {
+          throw new InvalidConfigError(`invalid port mapping "${text}": host port ${rec.hostPort}/${rec.protocol} is given twice`);
+        }
+        taken.add(ip);
+        seen.set(key, taken);
         out.push(rec);
       }
     }
@@ -183,7 +205,9 @@ export function boundSocketFor(port: PortRecord, sockets: readonly HostSocket[])
   return sockets.find((s) => {
     if (s.protocol !== port.protocol || s.port !== port.hostPort) return false;
     const wildcard = s.ip.value === 0n;
-    if (s.family !== port.family && !(wildcard && s.family === 6)) return false;
-    return wildcard || want === undefined || (s.family === want.family && s.ip.value === want.value);
+    // An IPv6 socket on an IPv4-mapped address (::ffff:a.b.c.d) takes IPv4 connections to a.b.c.d.
+    const ip: IpAddress = s.family === 6 && s.ip.value >> 32n === 0xffffn ? { family: 4, value: s.ip.value & 0xffffffffn } : s.ip;
+    if (ip.family !== port.family && !(wildcard && s.family === 6)) return false;
+    return wildcard || want === undefined || (ip.family === want.family && ip.value === want.value);
   });
 }

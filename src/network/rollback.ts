@@ -3,7 +3,7 @@
  * succeeds; on failure undo everything in reverse order, so nothing is left half made.
  * @module
  */
-import { TeardownError } from '../errors.js';
+import { errorMessage, TeardownError } from '../errors.js';
 
 interface UndoStep {
   what: string;
@@ -33,12 +33,12 @@ export class Rollback {
       try {
         await step.undo();
       } catch (err) {
-        failures.push(new Error(`undo ${step.what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+        failures.push(new Error(`undo ${step.what}: ${errorMessage(err)}`, { cause: err }));
       }
     }
     this.#steps.length = 0;
     if (failures.length === 0) return cause;
-    const text = cause instanceof Error ? cause.message : String(cause);
+    const text = errorMessage(cause);
     return new TeardownError([cause, ...failures], `${text} (and rollback left something behind: ${failures.map((f) => (f as Error).message).join('; ')})`);
   }
 }

@@ -7,7 +7,8 @@ import { describe, it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { ConflictError, NotFoundError, StateError } from '../errors.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
-import { STATE_DB_FILE, STATE_SCHEMA_VERSION, StateStore } from './store.js';
+import { STATE_SCHEMA_VERSION } from './schema.js';
+import { STATE_DB_FILE, StateStore } from './store.js';
 
 /** A fresh state directory, removed when the test ends. */
 function tempDir(t: TestContext): string {

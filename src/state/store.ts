@@ -9,8 +9,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConflictError, NotFoundError, StateError } from '../errors.js';
-import type { DriverName, EndpointOwner, EndpointRecord, NetworkRecord, PortRecord, SubnetRecord } from './records.js';
+import { ConflictError, errorMessage, NotFoundError, StateError } from '../errors.js';
+import type { EndpointRecord, NetworkRecord, PortRecord } from './records.js';
+import { toEndpoint, toNetwork, type EndpointRow, type NetworkRow } from './rows.js';
+import { migrate } from './schema.js';
 
 /** File name of the database inside the state directory. */
 export const STATE_DB_FILE = 'ctnet.db';
@@ -18,112 +20,11 @@ export const STATE_DB_FILE = 'ctnet.db';
 /** How long a process waits for another one's write transaction before giving up, in ms. */
 const BUSY_TIMEOUT_MS = 30_000;
 
-/**
- * Schema steps. Step `i` moves `PRAGMA user_version` from `i` to `i + 1`. Append only: a step that
- * has been released must never change, because databases in the field have already run it.
- */
-const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE networks (
-    id       TEXT PRIMARY KEY,
-    name     TEXT NOT NULL UNIQUE,
-    driver   TEXT NOT NULL CHECK (driver IN ('bridge', 'ptp')),
-    -- two networks on one Linux bridge would tear it down under each other
-    bridge   TEXT UNIQUE,
-    mtu      INTEGER NOT NULL,
-    nat      INTEGER NOT NULL CHECK (nat IN (0, 1)),
-    internal INTEGER NOT NULL CHECK (internal IN (0, 1)),
-    subnets  TEXT NOT NULL,  -- JSON array of {subnet, gateway}
-    created  TEXT NOT NULL
-  ) STRICT;
-
-  CREATE TABLE endpoints (
-    id          TEXT PRIMARY KEY,
-    -- RESTRICT: dropping endpoint rows with their network would forget kernel objects that ctnet
-    -- still owns, and gc could no longer find them
-    network_id  TEXT NOT NULL REFERENCES networks (id) ON DELETE RESTRICT,
-    container   TEXT NOT NULL,
-    netns       TEXT NOT NULL,
-    ifname      TEXT NOT NULL,
-    host_ifname TEXT NOT NULL,
-    mac         TEXT NOT NULL,
-    addresses   TEXT NOT NULL,  -- JSON array of "address/prefix"
-    ports       TEXT NOT NULL,  -- JSON array of PortRecord
-    owner       TEXT NOT NULL CHECK (owner IN ('cli', 'cni')),
-    created     TEXT NOT NULL,
-    -- a runtime may attach one container to a network more than once, each time with another
-    -- interface (CNI); the CLI allows one attachment per container and checks that itself
-    UNIQUE (network_id, container, ifname)
-  ) STRICT;
-  CREATE INDEX endpoints_container ON endpoints (container);
-  CREATE INDEX endpoints_netns ON endpoints (netns);
-
-  -- One row per address in use; the primary key is what makes an address taken.
-  CREATE TABLE allocations (
-    network_id  TEXT NOT NULL REFERENCES networks (id) ON DELETE CASCADE,
-    address     TEXT NOT NULL,  -- without prefix
-    endpoint_id TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
-    PRIMARY KEY (network_id, address)
-  ) STRICT, WITHOUT ROWID;
-  -- the cascade from endpoints looks rows up by endpoint_id
-  CREATE INDEX allocations_endpoint ON allocations (endpoint_id);
-
-  -- One row per published host port; the primary key makes a port taken. host_ip '' is every
-  -- local address of the family, which also collides with each specific address (checked in code).
-  CREATE TABLE published_ports (
-    family      INTEGER NOT NULL CHECK (family IN (4, 6)),
-    protocol    TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),
-    host_ip     TEXT NOT NULL,
-    host_port   INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
-    endpoint_id TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
-    PRIMARY KEY (family, protocol, host_ip, host_port)
-  ) STRICT, WITHOUT ROWID;
-  CREATE INDEX published_ports_endpoint ON published_ports (endpoint_id);
-
-  -- Where the next address search starts, per subnet, so freed addresses are not reused at once.
-  CREATE TABLE ipam_cursor (
-    network_id TEXT NOT NULL REFERENCES networks (id) ON DELETE CASCADE,
-    subnet     TEXT NOT NULL,
-    last       TEXT NOT NULL,
-    PRIMARY KEY (network_id, subnet)
-  ) STRICT, WITHOUT ROWID;
-  `,
-];
-
-/** Schema version this build of ctnet writes. */
-export const STATE_SCHEMA_VERSION = MIGRATIONS.length;
-
 /** Filter for {@link StateStore.listEndpoints}; every field given must match. */
 export interface EndpointFilter {
   networkId?: string;
   container?: string;
   netns?: string;
-}
-
-interface NetworkRow {
-  id: string;
-  name: string;
-  driver: string;
-  bridge: string | null;
-  mtu: number;
-  nat: number;
-  internal: number;
-  subnets: string;
-  created: string;
-}
-
-interface EndpointRow {
-  id: string;
-  network_id: string;
-  container: string;
-  netns: string;
-  ifname: string;
-  host_ifname: string;
-  mac: string;
-  addresses: string;
-  ports: string;
-  owner: string;
-  created: string;
 }
 
 interface EndpointQuery {
@@ -260,7 +161,7 @@ export class StateStore {
       return new StateStore(db);
     } catch (err) {
       db?.close();
-      throw new StateError(`open state database "${path}": ${describe(err)}`, { cause: err });
+      throw new StateError(`open state database "${path}": ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -543,30 +444,6 @@ export class StateStore {
   }
 }
 
-/** Bring the schema to {@link STATE_SCHEMA_VERSION}, running each missing step once. */
-function migrate(db: Db): void {
-  const target = MIGRATIONS.length;
-  const current = userVersion(db);
-  if (current > target) {
-    throw new StateError(`database schema version ${current} is newer than this ctnet supports (${target})`);
-  }
-  if (current === target) return;
-  db.transaction(() => {
-    // Read again under the write lock: another process may have migrated while this one waited.
-    const from = userVersion(db);
-    if (from >= target) return;
-    for (const step of MIGRATIONS.slice(from)) db.exec(step);
-    // PRAGMA takes no bound parameters; target is our own integer
-    db.pragma(`user_version = ${target}`);
-  }).immediate();
-}
-
-function userVersion(db: Db): number {
-  const v = db.pragma('user_version', { simple: true });
-  if (typeof v !== 'number') throw new StateError(`unexpected user_version ${String(v)}`);
-  return v;
-}
-
 function sqliteCode(err: unknown): string | undefined {
   return err instanceof Database.SqliteError ? err.code : undefined;
 }
@@ -575,97 +452,10 @@ function networkNotFound(id: string, cause: unknown): NotFoundError {
   return new NotFoundError(`network with id "${id}" not found`, { cause });
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** `10.68.0.2/24` → `10.68.0.2`; allocations are per address, whatever prefix the interface has. */
 function stripPrefix(cidr: string): string {
   const slash = cidr.indexOf('/');
   return slash === -1 ? cidr : cidr.slice(0, slash);
-}
-
-// ---- rows → records; the database is shared with other ctnet versions, so check what comes back ----
-
-const DRIVERS: readonly string[] = ['bridge', 'ptp'] satisfies DriverName[];
-const OWNERS: readonly string[] = ['cli', 'cni'] satisfies EndpointOwner[];
-
-function toNetwork(row: NetworkRow): NetworkRecord {
-  if (!DRIVERS.includes(row.driver)) {
-    throw new StateError(`network "${row.name}" has unknown driver "${row.driver}"`);
-  }
-  return {
-    id: row.id,
-    name: row.name,
-    driver: row.driver as DriverName,
-    bridge: row.bridge,
-    mtu: row.mtu,
-    nat: row.nat === 1,
-    internal: row.internal === 1,
-    subnets: parseSubnets(row),
-    created: row.created,
-  };
-}
-
-function parseSubnets(row: NetworkRow): SubnetRecord[] {
-  const value = parseJson(row.subnets, `subnets of network "${row.name}"`);
-  if (!Array.isArray(value)) throw new StateError(`subnets of network "${row.name}" are not a list`);
-  return value.map((item: unknown): SubnetRecord => {
-    if (
-      typeof item === 'object' &&
-      item !== null &&
-      'subnet' in item &&
-      'gateway' in item &&
-      typeof item.subnet === 'string' &&
-      typeof item.gateway === 'string'
-    ) {
-      return { subnet: item.subnet, gateway: item.gateway };
-    }
-    throw new StateError(`subnets of network "${row.name}" hold an invalid entry: ${JSON.stringify(item)}`);
-  });
-}
-
-function toEndpoint(row: EndpointRow): EndpointRecord {
-  if (!OWNERS.includes(row.owner)) {
-    throw new StateError(`endpoint "${row.id}" has unknown owner "${row.owner}"`);
-  }
-  const addresses = parseJson(row.addresses, `addresses of endpoint "${row.id}"`);
-  if (!Array.isArray(addresses) || !addresses.every((a: unknown): a is string => typeof a === 'string')) {
-    throw new StateError(`addresses of endpoint "${row.id}" are not a list of strings`);
-  }
-  return {
-    id: row.id,
-    networkId: row.network_id,
-    container: row.container,
-    netns: row.netns,
-    ifname: row.ifname,
-    hostIfname: row.host_ifname,
-    mac: row.mac,
-    addresses,
-    ports: parsePorts(row),
-    owner: row.owner as EndpointOwner,
-    created: row.created,
-  };
-}
-
-function parsePorts(row: EndpointRow): PortRecord[] {
-  const ports = parseJson(row.ports, `ports of endpoint "${row.id}"`);
-  if (!Array.isArray(ports) || !ports.every(isPortRecord)) {
-    throw new StateError(`ports of endpoint "${row.id}" are not a list of port records`);
-  }
-  return ports;
-}
-
-function isPortRecord(v: unknown): v is PortRecord {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
-  return (
-    (r['family'] === 4 || r['family'] === 6) &&
-    (r['protocol'] === 'tcp' || r['protocol'] === 'udp') &&
-    (r['hostIp'] === null || typeof r['hostIp'] === 'string') &&
-    typeof r['hostPort'] === 'number' &&
-    typeof r['containerPort'] === 'number'
-  );
 }
 
 /** Only the known fields, so extra properties of the caller's objects are not stored. */
@@ -677,12 +467,4 @@ function portFields(p: PortRecord): PortRecord {
 export function describePort(p: Pick<PortRecord, 'family' | 'protocol' | 'hostIp' | 'hostPort'>): string {
   const ip = p.hostIp ?? (p.family === 4 ? '0.0.0.0' : '::');
   return `${p.hostPort}/${p.protocol} on ${p.family === 6 ? `[${ip}]` : ip}`;
-}
-
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new StateError(`${what} are not valid JSON: ${describe(err)}`, { cause: err });
-  }
 }

@@ -1,0 +1,278 @@
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { InvalidConfigError } from '../errors.js';
+import { formatIp, parseIp } from '../inet/ip.js';
+import type { PortRecord } from '../state/records.js';
+import { boundSocketFor, expandPorts, type HostSocket, MAX_PORTS_PER_SPEC, parsePortSpec, parseProcNet, type PortSpec } from './ports.js';
+
+/** Asserts that `fn` throws an InvalidConfigError whose message contains every one of `parts`. */
+function assertInvalid(fn: () => unknown, ...parts: string[]): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof InvalidConfigError, `expected InvalidConfigError, got ${String(err)}`);
+    assert.equal(err.code, 'CTNET_INVALID_CONFIG');
+    for (const part of parts) assert.ok(err.message.includes(part), `message ${JSON.stringify(err.message)} names ${JSON.stringify(part)}`);
+    return true;
+  });
+}
+
+const V4 = new Set<4 | 6>([4]);
+const V6 = new Set<4 | 6>([6]);
+const DUAL = new Set<4 | 6>([4, 6]);
+
+test('parsePortSpec() reads the mappings people write', async (t) => {
+  const cases: Array<[text: string, spec: PortSpec]> = [
+    ['8080:80', { protocol: 'tcp', hostPort: 8080, containerPort: 80 }],
+    ['8080:80/tcp', { protocol: 'tcp', hostPort: 8080, containerPort: 80 }],
+    ['127.0.0.1:8080:80/udp', { protocol: 'udp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 }],
+    ['[fd00::1]:8080:80', { protocol: 'tcp', hostIp: 'fd00::1', hostPort: 8080, containerPort: 80 }],
+    // The host address is kept in canonical form, whatever way it was written.
+    ['[FD00:0:0::0001]:8080:80', { protocol: 'tcp', hostIp: 'fd00::1', hostPort: 8080, containerPort: 80 }],
+    ['8000-8002:9000-9002', { protocol: 'tcp', hostPort: 8000, hostPortEnd: 8002, containerPort: 9000, containerPortEnd: 9002 }],
+    ['1:65535', { protocol: 'tcp', hostPort: 1, containerPort: 65535 }],
+    ['53:53/UDP', { protocol: 'udp', hostPort: 53, containerPort: 53 }],
+    ['8080:80/Tcp', { protocol: 'tcp', hostPort: 8080, containerPort: 80 }],
+    // An empty host address is no address: every local address.
+    [':8080:80', { protocol: 'tcp', hostPort: 8080, containerPort: 80 }],
+  ];
+  for (const [text, spec] of cases) {
+    await t.test(text, () => {
+      assert.deepEqual(parsePortSpec(text), spec);
+    });
+  }
+});
+
+test('parsePortSpec() refuses malformed mappings, naming the mapping', async (t) => {
+  const cases: Array<[text: string, why: string]> = [
+    ['80', 'HOSTPORT:PORT'],
+    ['a:b', 'not a port number'],
+    ['0:80', 'not a port number'],
+    ['8080:0', 'not a port number'],
+    ['70000:80', 'not a port number'],
+    ['8080:65536', 'not a port number'],
+    ['8080:80/sctp', 'protocol "sctp"'],
+    ['8080:80/', 'is not tcp or udp'],
+    ['[::1:8080:80', '[IPV6]:HOSTPORT:PORT'],
+    ['1.2.3:8080:80', 'host address "1.2.3"'],
+    ['300.1.1.1:8080:80', 'host address'],
+    ['[fd00::zz]:8080:80', 'host address'],
+    ['::1:8080:80', 'HOSTPORT:PORT'],
+    ['1.2.3.4:1:8080:80', 'HOSTPORT:PORT'],
+    ['[fd00::1]:1:8080:80', 'HOSTPORT:PORT'],
+    ['8080-:80', 'not a port number'],
+    ['-8080:80', 'not a port number'],
+    ['8080:80-', 'not a port number'],
+    ['+80:80', 'not a port number'],
+    ['8080:80/tcp/udp', 'not a port number'],
+    ['', 'HOSTPORT:PORT'],
+  ];
+  for (const [text, why] of cases) {
+    await t.test(JSON.stringify(text), () => {
+      assertInvalid(() => parsePortSpec(text), `"${text}"`, why);
+    });
+  }
+});
+
+function rec(family: 4 | 6, hostPort: number, containerPort: number, hostIp: string | null = null, protocol: 'tcp' | 'udp' = 'tcp'): PortRecord {
+  return { family, protocol, hostIp, hostPort, containerPort };
+}
+
+test('expandPorts() gives one record per port, ranges expanded in order', () => {
+  assert.deepEqual(expandPorts([parsePortSpec('8000-8002:9000-9002')], V4), [rec(4, 8000, 9000), rec(4, 8001, 9001), rec(4, 8002, 9002)]);
+  assert.deepEqual(expandPorts([parsePortSpec('8080:80'), parsePortSpec('8443:443'), parsePortSpec('53:53/udp')], V4), [
+    rec(4, 8080, 80),
+    rec(4, 8443, 443),
+    rec(4, 53, 53, null, 'udp'),
+  ]);
+  // A one-port range is a port.
+  assert.deepEqual(expandPorts([parsePortSpec('8080-8080:80-80')], V4), [rec(4, 8080, 80)]);
+  assert.deepEqual(expandPorts([], DUAL), []);
+});
+
+test('expandPorts(): without a host address, every family of the network; with one, only its family', () => {
+  assert.deepEqual(expandPorts([parsePortSpec('8080:80')], DUAL), [rec(4, 8080, 80), rec(6, 8080, 80)]);
+  assert.deepEqual(expandPorts([parsePortSpec('8080-8081:80-81/udp')], DUAL), [
+    rec(4, 8080, 80, null, 'udp'),
+    rec(4, 8081, 81, null, 'udp'),
+    rec(6, 8080, 80, null, 'udp'),
+    rec(6, 8081, 81, null, 'udp'),
+  ]);
+  assert.deepEqual(expandPorts([parsePortSpec('8080:80')], V6), [rec(6, 8080, 80)]);
+  assert.deepEqual(expandPorts([parsePortSpec('127.0.0.1:8080:80')], DUAL), [rec(4, 8080, 80, '127.0.0.1')]);
+  assert.deepEqual(expandPorts([parsePortSpec('[fd00::1]:8080:80')], DUAL), [rec(6, 8080, 80, 'fd00::1')]);
+});
+
+test('expandPorts(): 0.0.0.0 and [::] mean every address of that family only', () => {
+  assert.deepEqual(expandPorts([parsePortSpec('0.0.0.0:8080:80')], DUAL), [rec(4, 8080, 80)]);
+  assert.deepEqual(expandPorts([parsePortSpec('[::]:8080:80')], DUAL), [rec(6, 8080, 80)]);
+  // And it collides with the same port on one address, like any every-address mapping.
+  assertInvalid(() => expandPorts([parsePortSpec('0.0.0.0:8080:80'), parsePortSpec('127.0.0.1:8080:81')], V4), 'given twice');
+});
+
+test('expandPorts() refuses a host address of a family the network does not have', () => {
+  assertInvalid(() => expandPorts([parsePortSpec('[fd00::1]:8080:80')], V4), '[fd00::1]:8080:80/tcp', 'no IPv6 subnet');
+  assertInvalid(() => expandPorts([parsePortSpec('127.0.0.1:8080:80')], V6), '127.0.0.1:8080:80/tcp', 'no IPv4 subnet');
+});
+
+test('expandPorts() refuses ranges of different lengths and reversed ranges, naming the mapping', () => {
+  assertInvalid(() => expandPorts([parsePortSpec('8000-8002:9000-9001')], V4), '8000-8002:9000-9001/tcp', 'differ in length');
+  // A range on one side only is a range of different length too.
+  assertInvalid(() => expandPorts([parsePortSpec('8000-8002:80')], V4), '8000-8002:80/tcp', 'differ in length');
+  assertInvalid(() => expandPorts([parsePortSpec('8080:80-82')], V4), '8080:80-82/tcp', 'differ in length');
+  assertInvalid(() => expandPorts([parsePortSpec('8002-8000:9002-9000')], V4), '8002-8000:9002-9000/tcp', 'end before it starts');
+  assertInvalid(() => expandPorts([parsePortSpec('8000-8002:9002-9000')], V4), '8000-8002:9002-9000/tcp', 'end before it starts');
+});
+
+test('expandPorts() refuses a host port given twice, within or across mappings', () => {
+  assertInvalid(() => expandPorts([parsePortSpec('8080:80'), parsePortSpec('8080:81')], V4), '8080:81/tcp', 'host port 8080/tcp is given twice');
+  assertInvalid(() => expandPorts([parsePortSpec('8000-8005:9000-9005'), parsePortSpec('8005-8006:80-81')], V4), '8005-8006:80-81/tcp', 'host port 8005/tcp');
+  assertInvalid(() => expandPorts([parsePortSpec('127.0.0.1:8080:80'), parsePortSpec('127.0.0.1:8080:81')], V4), 'given twice');
+  // Every address and one address overlap, in either order.
+  assertInvalid(() => expandPorts([parsePortSpec('8080:80'), parsePortSpec('127.0.0.1:8080:81')], V4), 'given twice');
+  assertInvalid(() => expandPorts([parsePortSpec('127.0.0.1:8080:81'), parsePortSpec('8080:80')], V4), 'given twice');
+  // Different protocols, addresses or families are different host ports.
+  assert.equal(expandPorts([parsePortSpec('8080:80'), parsePortSpec('8080:80/udp')], V4).length, 2);
+  assert.equal(expandPorts([parsePortSpec('127.0.0.1:8080:80'), parsePortSpec('198.51.100.2:8080:81')], V4).length, 2);
+  assert.deepEqual(expandPorts([parsePortSpec('127.0.0.1:8080:80'), parsePortSpec('[fd00::1]:8080:81')], DUAL), [
+    rec(4, 8080, 80, '127.0.0.1'),
+    rec(6, 8080, 81, 'fd00::1'),
+  ]);
+  // The same container port behind two host ports is fine.
+  assert.equal(expandPorts([parsePortSpec('8080:80'), parsePortSpec('8081:80')], V4).length, 2);
+});
+
+test(`expandPorts() refuses a mapping of more than ${MAX_PORTS_PER_SPEC} ports`, () => {
+  const last = MAX_PORTS_PER_SPEC;
+  assert.equal(expandPorts([parsePortSpec(`1-${last}:1-${last}`)], V4).length, MAX_PORTS_PER_SPEC);
+  assertInvalid(() => expandPorts([parsePortSpec(`1-${last + 1}:1-${last + 1}`)], V4), `1-${last + 1}:1-${last + 1}/tcp`, `more than ${MAX_PORTS_PER_SPEC} ports`);
+});
+
+test('expandPorts() checks specs that did not come through parsePortSpec (CNI portMappings)', () => {
+  const spec = (s: Partial<PortSpec>): PortSpec => ({ protocol: 'tcp', hostPort: 8080, containerPort: 80, ...s });
+  assertInvalid(() => expandPorts([spec({ hostPort: 0 })], V4), 'not a port number');
+  assertInvalid(() => expandPorts([spec({ hostPort: 70000 })], V4), 'not a port number');
+  assertInvalid(() => expandPorts([spec({ containerPort: 8.5 })], V4), 'not a port number');
+  assertInvalid(() => expandPorts([spec({ containerPort: -1 })], V4), 'not a port number');
+  assertInvalid(() => expandPorts([spec({ hostIp: 'not-an-ip' })], V4), 'host address "not-an-ip"');
+  // Host addresses are stored in canonical form.
+  assert.deepEqual(expandPorts([spec({ hostIp: 'FD00:0::1' })], V6), [rec(6, 8080, 80, 'fd00::1')]);
+});
+
+// Captured from /proc/net on a Linux 6.x host, trimmed: listening sockets, connections and
+// sockets in other states. Addresses are 32-bit words in host (little-endian) byte order.
+const PROC_TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 21011 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18007 1 0000000000000000 100 0 0 10 0
+   2: 026433C6:46A3 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 30100 1 0000000000000000 100 0 0 10 0
+   3: 026433C6:1F90 016433C6:C350 01 00000000:00000000 02:000AFC5B 00000000     0        0 30412 2 0000000000000000 20 4 30 10 -1
+   4: 0100007F:9C40 0100007F:0277 06 00000000:00000000 03:00001234 00000000     0        0 0 3 0000000000000000
+   5: 0100007F:0277 0100007F:9C41 08 00000000:00000000 00:00000000 00000000     0        0 30555 1 0000000000000000 20 4 30 10 -1
+`;
+
+const PROC_TCP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19001 1 0000000000000000 100 0 0 10 0
+   1: 00000000000000000000000001000000:1F91 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19002 1 0000000000000000 100 0 0 10 0
+   2: 000000FD000000000000000001000000:0050 000000FD000000000000000002000000:D431 01 00000000:00000000 02:00000E10 00000000     0        0 19003 2 0000000000000000 20 4 31 10 -1
+   3: 0000000000000000FFFF00000100007F:1F92 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 19004 1 0000000000000000 100 0 0 10 0
+`;
+
+const PROC_UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  221: 00000000:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 20001 2 0000000000000000 0
+  300: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 20002 2 0000000000000000 0
+  301: 026433C6:B3F2 08080808:0035 01 00000000:00000000 00:00000000 00000000  1000        0 20003 2 0000000000000000 0
+`;
+
+const PROC_UDP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  100: 00000000000000000000000000000000:14E9 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 21001 2 0000000000000000 0
+`;
+
+function show(sockets: readonly HostSocket[]): string[] {
+  return sockets.map((s) => `${s.family}/${s.protocol} ${s.family === 6 ? `[${formatIp(s.ip)}]` : formatIp(s.ip)}:${s.port}`);
+}
+
+test('parseProcNet() reads listening TCP sockets and skips every other state', () => {
+  assert.deepEqual(show(parseProcNet(PROC_TCP, 4, 'tcp')), ['4/tcp 0.0.0.0:8080', '4/tcp 127.0.0.1:631', '4/tcp 198.51.100.2:18083']);
+  assert.deepEqual(show(parseProcNet(PROC_TCP6, 6, 'tcp')), ['6/tcp [::]:22', '6/tcp [::1]:8081', '6/tcp [::ffff:127.0.0.1]:8082']);
+  const [first] = parseProcNet(PROC_TCP, 4, 'tcp');
+  assert.deepEqual(first, { family: 4, protocol: 'tcp', ip: parseIp('0.0.0.0'), port: 8080 });
+  const [, loopback6] = parseProcNet(PROC_TCP6, 6, 'tcp');
+  assert.deepEqual(loopback6, { family: 6, protocol: 'tcp', ip: parseIp('::1'), port: 8081 });
+});
+
+test('parseProcNet() reads unconnected UDP sockets (state 07) and skips connected ones', () => {
+  assert.deepEqual(show(parseProcNet(PROC_UDP, 4, 'udp')), ['4/udp 0.0.0.0:53', '4/udp 127.0.0.53:53']);
+  assert.deepEqual(show(parseProcNet(PROC_UDP6, 6, 'udp')), ['6/udp [::]:5353']);
+});
+
+test('parseProcNet() on a table without sockets, or empty text, gives nothing', () => {
+  assert.deepEqual(parseProcNet(`${PROC_TCP.split('\n')[0] ?? ''}\n`, 4, 'tcp'), []);
+  assert.deepEqual(parseProcNet('', 4, 'tcp'), []);
+  // The TCP LISTEN state is not UDP's "unconnected": the protocol picks the state.
+  assert.deepEqual(parseProcNet(PROC_UDP, 4, 'tcp'), []);
+  assert.deepEqual(parseProcNet(PROC_TCP, 4, 'udp'), []);
+});
+
+function sock(text: string, port: number, protocol: 'tcp' | 'udp' = 'tcp'): HostSocket {
+  const ip = parseIp(text);
+  return { family: ip.family, protocol, ip, port };
+}
+
+test('boundSocketFor(): an IPv4 wildcard socket blocks every-address and one-address mappings of its port', () => {
+  const wild = sock('0.0.0.0', 18099);
+  assert.equal(boundSocketFor(rec(4, 18099, 80), [wild]), wild);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, '198.51.100.2'), [wild]), wild);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, '127.0.0.1'), [wild]), wild);
+  // Not IPv6: a v4 socket does not take v6 connections.
+  assert.equal(boundSocketFor(rec(6, 18099, 80), [wild]), undefined);
+  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::1'), [wild]), undefined);
+});
+
+test('boundSocketFor(): a socket on one address blocks that address and every-address, nothing else', () => {
+  const one = sock('127.0.0.1', 18099);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, '127.0.0.1'), [one]), one);
+  assert.equal(boundSocketFor(rec(4, 18099, 80), [one]), one);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, '198.51.100.2'), [one]), undefined);
+  assert.equal(boundSocketFor(rec(6, 18099, 80), [one]), undefined);
+  const one6 = sock('fd00::1', 18099);
+  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::1'), [one6]), one6);
+  assert.equal(boundSocketFor(rec(6, 18099, 80), [one6]), one6);
+  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::2'), [one6]), undefined);
+  assert.equal(boundSocketFor(rec(4, 18099, 80), [one6]), undefined);
+});
+
+test('boundSocketFor(): an IPv6 wildcard socket blocks IPv4 too (it may take v4-mapped connections)', () => {
+  const wild6 = sock('::', 18099);
+  assert.equal(boundSocketFor(rec(6, 18099, 80), [wild6]), wild6);
+  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::1'), [wild6]), wild6);
+  assert.equal(boundSocketFor(rec(4, 18099, 80), [wild6]), wild6);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, '198.51.100.2'), [wild6]), wild6);
+});
+
+test('boundSocketFor(): another protocol or port does not collide', () => {
+  const sockets = [sock('0.0.0.0', 18099), sock('::', 18099), sock('127.0.0.1', 18098, 'udp')];
+  assert.equal(boundSocketFor(rec(4, 18099, 80, null, 'udp'), sockets), undefined);
+  assert.equal(boundSocketFor(rec(6, 18099, 80, null, 'udp'), sockets), undefined);
+  assert.equal(boundSocketFor(rec(4, 18098, 80), sockets), undefined);
+  assert.equal(boundSocketFor(rec(4, 18097, 80, null, 'udp'), sockets), undefined);
+  assert.equal(boundSocketFor(rec(4, 18098, 80, null, 'udp'), sockets), sockets[2]);
+  assert.equal(boundSocketFor(rec(4, 18099, 80), []), undefined);
+});
+
+test('boundSocketFor() with sockets parsed from /proc/net text', () => {
+  const sockets = [...parseProcNet(PROC_TCP, 4, 'tcp'), ...parseProcNet(PROC_TCP6, 6, 'tcp'), ...parseProcNet(PROC_UDP, 4, 'udp')];
+  // 0.0.0.0:8080 listens; the connection from 198.51.100.2:8080 is not a listener.
+  assert.deepEqual(show([boundSocketFor(rec(4, 8080, 80, '198.51.100.2'), sockets)].filter((s) => s !== undefined)), ['4/tcp 0.0.0.0:8080']);
+  // [::]:22 takes IPv4 too.
+  assert.deepEqual(show([boundSocketFor(rec(4, 22, 22), sockets)].filter((s) => s !== undefined)), ['6/tcp [::]:22']);
+  // 127.0.0.1:631 does not block 198.51.100.2:631; 127.0.0.53:53/udp blocks every-address 53/udp only.
+  assert.equal(boundSocketFor(rec(4, 631, 631, '198.51.100.2'), sockets), undefined);
+  assert.equal(boundSocketFor(rec(4, 53, 53, null, 'tcp'), sockets), undefined);
+  assert.ok(boundSocketFor(rec(4, 53, 53, null, 'udp'), sockets) !== undefined);
+  // [::ffff:127.0.0.1]:8082 is an IPv6 socket that takes IPv4 connections to 127.0.0.1.
+  assert.ok(boundSocketFor(rec(4, 8082, 80, '127.0.0.1'), sockets) !== undefined);
+  assert.ok(boundSocketFor(rec(4, 8082, 80), sockets) !== undefined);
+  assert.equal(boundSocketFor(rec(4, 8082, 80, '198.51.100.2'), sockets), undefined);
+  // Nothing listens on 18080, and a TIME_WAIT or ESTABLISHED row on a port does not count.
+  assert.equal(boundSocketFor(rec(4, 18080, 80), sockets), undefined);
+  assert.equal(boundSocketFor(rec(4, 40000, 80), sockets), undefined);
+  assert.equal(boundSocketFor(rec(6, 80, 80, 'fd00::1'), sockets), undefined);
+});

@@ -1,0 +1,106 @@
+/**
+ * The schema of the state database and its migrations: each step runs once per database, in
+ * order, and `PRAGMA user_version` records how far a database has come.
+ * @module
+ */
+import type Database from 'better-sqlite3';
+import { StateError } from '../errors.js';
+
+/**
+ * Schema steps. Step `i` moves `PRAGMA user_version` from `i` to `i + 1`. Append only: a step that
+ * has been released must never change, because databases in the field have already run it.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE networks (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL UNIQUE,
+    driver   TEXT NOT NULL CHECK (driver IN ('bridge', 'ptp')),
+    -- two networks on one Linux bridge would tear it down under each other
+    bridge   TEXT UNIQUE,
+    mtu      INTEGER NOT NULL,
+    nat      INTEGER NOT NULL CHECK (nat IN (0, 1)),
+    internal INTEGER NOT NULL CHECK (internal IN (0, 1)),
+    subnets  TEXT NOT NULL,  -- JSON array of {subnet, gateway}
+    created  TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE endpoints (
+    id          TEXT PRIMARY KEY,
+    -- RESTRICT: dropping endpoint rows with their network would forget kernel objects that ctnet
+    -- still owns, and gc could no longer find them
+    network_id  TEXT NOT NULL REFERENCES networks (id) ON DELETE RESTRICT,
+    container   TEXT NOT NULL,
+    netns       TEXT NOT NULL,
+    ifname      TEXT NOT NULL,
+    host_ifname TEXT NOT NULL,
+    mac         TEXT NOT NULL,
+    addresses   TEXT NOT NULL,  -- JSON array of "address/prefix"
+    ports       TEXT NOT NULL,  -- JSON array of PortRecord
+    owner       TEXT NOT NULL CHECK (owner IN ('cli', 'cni')),
+    created     TEXT NOT NULL,
+    -- a runtime may attach one container to a network more than once, each time with another
+    -- interface (CNI); the CLI allows one attachment per container and checks that itself
+    UNIQUE (network_id, container, ifname)
+  ) STRICT;
+  CREATE INDEX endpoints_container ON endpoints (container);
+  CREATE INDEX endpoints_netns ON endpoints (netns);
+
+  -- One row per address in use; the primary key is what makes an address taken.
+  CREATE TABLE allocations (
+    network_id  TEXT NOT NULL REFERENCES networks (id) ON DELETE CASCADE,
+    address     TEXT NOT NULL,  -- without prefix
+    endpoint_id TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
+    PRIMARY KEY (network_id, address)
+  ) STRICT, WITHOUT ROWID;
+  -- the cascade from endpoints looks rows up by endpoint_id
+  CREATE INDEX allocations_endpoint ON allocations (endpoint_id);
+
+  -- One row per published host port; the primary key makes a port taken. host_ip '' is every
+  -- local address of the family, which also collides with each specific address (checked in code).
+  CREATE TABLE published_ports (
+    family      INTEGER NOT NULL CHECK (family IN (4, 6)),
+    protocol    TEXT NOT NULL CHECK (protocol IN ('tcp', 'udp')),
+    host_ip     TEXT NOT NULL,
+    host_port   INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+    endpoint_id TEXT NOT NULL REFERENCES endpoints (id) ON DELETE CASCADE,
+    PRIMARY KEY (family, protocol, host_ip, host_port)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX published_ports_endpoint ON published_ports (endpoint_id);
+
+  -- Where the next address search starts, per subnet, so freed addresses are not reused at once.
+  CREATE TABLE ipam_cursor (
+    network_id TEXT NOT NULL REFERENCES networks (id) ON DELETE CASCADE,
+    subnet     TEXT NOT NULL,
+    last       TEXT NOT NULL,
+    PRIMARY KEY (network_id, subnet)
+  ) STRICT, WITHOUT ROWID;
+  `,
+];
+
+/** Schema version this build of ctnet writes. */
+export const STATE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Bring the schema to {@link STATE_SCHEMA_VERSION}, running each missing step once. */
+export function migrate(db: Database.Database): void {
+  const target = MIGRATIONS.length;
+  const current = userVersion(db);
+  if (current > target) {
+    throw new StateError(`database schema version ${current} is newer than this ctnet supports (${target})`);
+  }
+  if (current === target) return;
+  db.transaction(() => {
+    // Read again under the write lock: another process may have migrated while this one waited.
+    const from = userVersion(db);
+    if (from >= target) return;
+    for (const step of MIGRATIONS.slice(from)) db.exec(step);
+    // PRAGMA takes no bound parameters; target is our own integer
+    db.pragma(`user_version = ${target}`);
+  }).immediate();
+}
+
+function userVersion(db: Database.Database): number {
+  const v = db.pragma('user_version', { simple: true });
+  if (typeof v !== 'number') throw new StateError(`unexpected user_version ${String(v)}`);
+  return v;
+}
