@@ -11,11 +11,11 @@ import { debuglog } from 'node:util';
 import { ConflictError, InvalidConfigError, NotFoundError, TeardownError, wrapError } from './errors.js';
 import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from './firewall/driver.js';
 import { NftFirewallDriver } from './firewall/nft/nft-driver.js';
-import { cidrOverlaps, formatCidr, parseCidr } from './inet/cidr.js';
+import { cidrContains, cidrOverlaps, formatCidr, parseCidr } from './inet/cidr.js';
 import { formatIp, type IpAddress, parseIp } from './inet/ip.js';
 import { assertUnicastMac, formatMac, parseMac, randomMac } from './inet/mac.js';
 import { allocateAddress } from './ipam/allocator.js';
-import { RT_TABLE_MAIN } from './netlink/constants.js';
+import { RT_TABLE_MAIN, RTN_LOCAL } from './netlink/constants.js';
 import { RtnlHandle } from './netlink/rtnl/handle.js';
 import { Netns, parseNetnsRef, writeSysctl } from './netns/netns.js';
 import { BridgeDriver } from './network/bridge-driver.js';
@@ -238,14 +238,7 @@ export class Ctnet {
     }
     const families = new Set(net.subnets.map((sub) => parseCidr(sub.subnet).family));
     const ports = expandPorts(options.ports ?? [], families);
-    if (ports.length > 0) {
-      if (net.internal) throw new InvalidConfigError(`network "${net.name}" is internal: nothing can be published from it`);
-      const sockets = hostSockets();
-      for (const port of ports) {
-        const holder = boundSocketFor(port, sockets);
-        if (holder !== undefined) throw new ConflictError(`port ${describePort(port)} is already in use on the host by a listening socket`);
-      }
-    }
+    this.#checkPublishable(net, ports);
     const ref = parseNetnsRef(container);
     const containerId = options.containerId ?? container;
     const ns = Netns.open(ref);
@@ -437,6 +430,29 @@ export class Ctnet {
             throw new ConflictError(`subnet "${formatCidr(mine.cidr)}" overlaps subnet "${theirs.subnet}" of network "${other.name}"`);
           }
         }
+      }
+    }
+  }
+
+  /** Refuse ports that cannot be published: an internal network, a foreign host address, a bound socket. */
+  #checkPublishable(net: NetworkRecord, ports: readonly PortRecord[]): void {
+    const [first] = ports;
+    if (first === undefined) return;
+    if (net.internal) throw new InvalidConfigError(`cannot publish port ${describePort(first)}: network "${net.name}" is internal`);
+    // Published ports match `fib daddr type local`, so an address is usable exactly when a local
+    // route covers it (127.0.0.0/8 does for every loopback address, not only 127.0.0.1).
+    const host = this.#ctx.host;
+    const localRoutes = ([4, 6] as const).flatMap((f) => host.routeList(f)).filter((r) => r.type === RTN_LOCAL && r.dst !== undefined);
+    const isLocal = (ip: string): boolean => {
+      const addr = parseIp(ip);
+      return localRoutes.some((r) => r.dst !== undefined && cidrContains({ family: r.family, network: r.dst.ip.value, prefix: r.dst.prefix }, addr));
+    };
+    const foreign = ports.find((p) => p.hostIp !== null && !isLocal(p.hostIp));
+    if (foreign !== undefined) throw new InvalidConfigError(`cannot publish port ${describePort(foreign)}: ${foreign.hostIp ?? ''} is not an address of this host`);
+    const sockets = hostSockets();
+    for (const port of ports) {
+      if (boundSocketFor(port, sockets) !== undefined) {
+        throw new ConflictError(`port ${describePort(port)} is already in use on the host by a listening socket`);
       }
     }
   }

@@ -168,9 +168,8 @@ function parseRuntimeConfig(rc: unknown): CniNetConf['runtime'] {
 function parsePortMapping(m: unknown, i: number): PortSpec {
   const where = `runtimeConfig.portMappings[${i}]`;
   if (!isObject(m)) throw invalid(`"${where}" must be an object`);
-  const hostPort = m['hostPort'];
-  const containerPort = m['containerPort'];
-  if (typeof hostPort !== 'number' || typeof containerPort !== 'number') throw invalid(`"${where}" needs numeric hostPort and containerPort`);
+  const hostPort = portField(m, 'hostPort', where);
+  const containerPort = portField(m, 'containerPort', where);
   const protocol = (m['protocol'] ?? 'tcp') as unknown;
   if (protocol !== 'tcp' && protocol !== 'udp') throw invalid(`"${where}.protocol" must be "tcp" or "udp"`);
   const hostIP = m['hostIP'];
@@ -178,6 +177,14 @@ function parsePortMapping(m: unknown, i: number): PortSpec {
   const spec: PortSpec = { protocol, hostPort, containerPort };
   if (hostIP !== undefined && hostIP !== '') spec.hostIp = hostIP;
   return spec;
+}
+
+function portField(m: Json, key: string, where: string): number {
+  const port = m[key];
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw invalid(`"${where}.${key}" must be a port number from 1 to 65535, not ${JSON.stringify(port) ?? 'undefined'}`);
+  }
+  return port;
 }
 
 function parseValidAttachments(v: unknown): CniAttachmentRef[] | undefined {

@@ -545,3 +545,110 @@ export async function withUplink6(t: TestContext, serverIp = 'fd00:203:0:113::10
   });
   return { world, uplinkIp, worldIp, serverIp };
 }
+
+const UDP_ECHO_JS = `
+const dgram = require('node:dgram');
+const [host, port] = process.argv.slice(1);
+const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+s.on('message', (m, r) => s.send(JSON.stringify({ from: r.address, got: m.toString() }), r.port, r.address));
+s.bind(Number(port), host, () => process.stdout.write('ready\\n'));
+`;
+
+const UDP_CLIENT_JS = `
+const dgram = require('node:dgram');
+const [host, port, msg, ms] = process.argv.slice(1);
+const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+setTimeout(() => { process.stderr.write('timeout'); process.exit(3); }, Number(ms));
+s.on('message', (m) => { process.stdout.write(m.toString()); process.exit(0); });
+s.on('error', (e) => { process.stderr.write(e.code || String(e)); process.exit(2); });
+s.send(msg, Number(port), host);
+`;
+
+/** Start `node -e SCRIPT ARGS` in namespace `ns` (undefined: the sandbox) and wait for its `ready` line. */
+async function readyChild(t: TestContext, ns: string | undefined, script: string, args: readonly string[], what: string): Promise<ChildProcess> {
+  const argv = ['-e', script, ...args];
+  const child: ChildProcess = ns === undefined ? spawn('node', argv) : spawn('ip', ['netns', 'exec', ns, 'node', ...argv]);
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolveReady, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) resolveReady();
+    });
+    child.on('exit', (code) => reject(new Error(`${what} in ${ns ?? 'sandbox'} exited with ${String(code)}`)));
+  });
+  return child;
+}
+
+/**
+ * A UDP server in namespace `ns` (undefined: the sandbox) that answers each datagram with
+ * `{ from, got }`: the client's address as it saw it and the datagram. Stopped after the test.
+ */
+export async function udpEchoServer(t: TestContext, ns: string | undefined, host: string, port: number): Promise<void> {
+  await readyChild(t, ns, UDP_ECHO_JS, [host, String(port)], 'udp echo server');
+}
+
+/** Send one datagram from `ns` to host:port: the echo server's answer, or undefined after `timeoutMs`. */
+export async function udpRequest(ns: string | undefined, host: string, port: number, timeoutMs = 1000, msg = 'hello'): Promise<{ from: string; got: string } | undefined> {
+  const argv = ['-e', UDP_CLIENT_JS, host, String(port), msg, String(timeoutMs)];
+  try {
+    const out = ns === undefined ? await sh('node', argv) : await nsExec(ns, 'node', argv);
+    return JSON.parse(out) as { from: string; got: string };
+  } catch {
+    return undefined;
+  }
+}
+
+const TCP_PORTS_JS = `
+const net = require('node:net');
+const [host, ...ports] = process.argv.slice(1);
+let left = ports.length;
+for (const port of ports) {
+  const srv = net.createServer((s) => { s.on('data', (d) => s.end(JSON.stringify({ from: s.remoteAddress, got: d.toString(), port: s.localPort }))); });
+  srv.listen(Number(port), host, () => { if (--left === 0) process.stdout.write('ready\\n'); });
+}
+`;
+
+/**
+ * One process in namespace `ns` with a TCP server on each of `ports`, answering like tcpServer()
+ * plus the port the connection arrived on (`{ from, got, port }`, see tcpPortRequest()).
+ * Stopped after the test.
+ */
+export async function tcpPortsServer(t: TestContext, ns: string | undefined, host: string, ports: readonly number[]): Promise<void> {
+  await readyChild(t, ns, TCP_PORTS_JS, [host, ...ports.map(String)], 'tcp servers');
+}
+
+/** tcpRequest() to a tcpPortsServer(): the answer with the server's port, or undefined. */
+export async function tcpPortRequest(ns: string | undefined, host: string, port: number): Promise<{ from: string; got: string; port?: number } | undefined> {
+  return tcpRequest(ns, host, port);
+}
+
+const LISTENER_JS = `
+const net = require('node:net');
+const dgram = require('node:dgram');
+const [proto, host, port] = process.argv.slice(1);
+const ready = () => process.stdout.write('ready\\n');
+if (proto === 'udp') dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4').bind(Number(port), host, ready);
+else net.createServer(() => undefined).listen(Number(port), host, ready);
+`;
+
+/**
+ * A process in the sandbox itself holding `host:port` (a listening TCP socket, or a bound UDP
+ * socket), as any program on the host would. Resolves with its pid; `stop()` kills it by that pid
+ * and waits for it to exit (it is also killed after the test).
+ */
+export async function hostListener(t: TestContext, protocol: 'tcp' | 'udp', host: string, port: number): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const child = await readyChild(t, undefined, LISTENER_JS, [protocol, host, String(port)], `${protocol} listener on ${host}:${port}`);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`listener on ${host}:${port} has no pid`);
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  return {
+    pid,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
+      await exited;
+    },
+  };
+}
