@@ -4,18 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { CommanderError } from '@commander-js/extra-typings';
-import { register as registerEndpoint } from './commands/endpoint.js';
-import { register as registerNetns } from './commands/netns.js';
-import { register as registerNetwork } from './commands/network.js';
+import { buildProgram } from './build.js';
 import { exitCodeOf, printError } from './output.js';
-import { createProgram } from './program.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-const program = createProgram(pkg.version).exitOverride();
-registerNetns(program);
-registerNetwork(program);
-registerEndpoint(program);
+const program = buildProgram(pkg.version);
 
 try {
   await program.parseAsync(process.argv);

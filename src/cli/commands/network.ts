@@ -4,8 +4,9 @@ import type { Network } from '../../index.js';
 import { printJson, printTable } from '../output.js';
 import { type Program, withEngine } from '../program.js';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+// No default value: commander counts a default as given, and --subnet is required.
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function parseMtu(value: string): number {
@@ -34,7 +35,7 @@ export function register(program: Program): void {
     .command('create')
     .description('create a network')
     .argument('<name>')
-    .requiredOption('--subnet <cidr>', 'subnet (repeat once for the other IP family)', collect, [] as string[])
+    .requiredOption('--subnet <cidr>', 'subnet (repeat once for the other IP family)', collect)
     .option('--gateway <ip>', 'gateway address (default: the first host address)')
     .option('--driver <driver>', 'bridge or ptp', parseDriver, 'bridge' as const)
     .option('--bridge <ifname>', 'Linux bridge name (bridge driver)')
