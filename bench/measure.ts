@@ -5,7 +5,7 @@
  * @module
  */
 import { msSince } from './stats.js';
-import { type Cleanup, names, netnsAdd, netnsDel, sh } from './util.js';
+import { type Cleanup, names, ownNetns, sh } from './util.js';
 
 export interface AddDelSamples {
   add: number[];
@@ -21,6 +21,14 @@ export interface AddDelSpec {
   del(i: number, ns: string): unknown;
   /** Interface the attach makes in the container (checked after the attaches). */
   ifname?: string;
+  /** A further check after the attaches (untimed), e.g. that a port was published. */
+  verify?: () => void;
+}
+
+/** Throws unless the firewall ruleset (nftables, iptables-nft included) mentions host port `port`. */
+export function checkPortPublished(port: number): void {
+  const rules = sh('nft', ['list', 'ruleset']);
+  if (!new RegExp(`\\b${port}\\b`).test(rules)) throw new Error(`host port ${port} appears nowhere in the ruleset after the attaches`);
 }
 
 /** The container's IPv4 address on `ifname` and its default route, or an error saying what is missing. */
@@ -35,8 +43,7 @@ export function checkAttached(ns: string, ifname = 'eth0'): string {
 
 export async function measureAddDel(spec: AddDelSpec): Promise<AddDelSamples> {
   const all = names(spec.prefix, spec.n);
-  netnsAdd(all);
-  spec.c.push(`delete namespaces ${spec.prefix}*`, () => netnsDel(all));
+  ownNetns(spec.c, all);
   const attached = new Set<number>();
   spec.c.push(`detach what ${spec.prefix}* still has`, async () => {
     const errors: string[] = [];
@@ -57,6 +64,7 @@ export async function measureAddDel(spec: AddDelSpec): Promise<AddDelSamples> {
     attached.add(i);
   }
   if (all[0] !== undefined) checkAttached(all[0], spec.ifname);
+  spec.verify?.();
   for (const [i, ns] of all.entries()) {
     const t = process.hrtime.bigint();
     await spec.del(i, ns);

@@ -4,7 +4,7 @@
  */
 
 /** Units a row's samples are in. */
-export type Unit = 'ms' | 'us' | 'Gbit/s' | 'MiB' | 'count';
+export type Unit = 'ms' | 'us' | 'Gbit/s' | 'MiB' | 'ratio';
 
 /** One line of the table: every sample, in `unit`. */
 export interface Row {

@@ -3,7 +3,7 @@
  * bulk, the ctnet executables, and a cleanup stack that runs even when a row fails.
  * @module
  */
-import { execFile, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { execFile, spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -69,6 +69,15 @@ export function netnsDel(names: readonly string[]): void {
   ipBatch(present.map((n) => `netns del ${n}`), { force: true });
 }
 
+/**
+ * Create named namespaces owned by cleanup stack `c`. Their deletion is registered before they are
+ * made, so a batch that fails half way (a name already taken) still leaves none of them behind.
+ */
+export function ownNetns(c: Cleanup, list: readonly string[]): void {
+  c.push(`delete namespaces ${list[0] ?? ''}..${list[list.length - 1] ?? ''}`, () => netnsDel(list));
+  netnsAdd(list);
+}
+
 /** `count` names `prefix0`, `prefix1`, ... */
 export function names(prefix: string, count: number, from = 0): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${from + i}`);
@@ -123,19 +132,23 @@ export class Cleanup {
   }
 }
 
-/** Run `body` with a cleanup stack; cleanup failures are thrown after the body's own error, if any. */
+/**
+ * Run `body` with a cleanup stack that runs whatever happens. When the body failed, its error is
+ * the one thrown (cleanup failures are printed); when only the cleanup failed, that is thrown, so
+ * the row is reported as failed rather than leaving things behind silently.
+ */
 export async function withCleanup<T>(body: (c: Cleanup) => Promise<T>): Promise<T> {
   const c = new Cleanup();
   let result: T;
   try {
     result = await body(c);
-  } finally {
+  } catch (err) {
     const failures = await c.run();
-    if (failures.length > 0) {
-      // Printed here too: when the body failed, its error is the one that propagates.
-      console.error(`bench: cleanup failed: ${failures.join('; ')}`);
-    }
+    if (failures.length > 0) console.error(`bench: cleanup after a failure also failed: ${failures.join('; ')}`);
+    throw err;
   }
+  const failures = await c.run();
+  if (failures.length > 0) throw new Error(`cleanup failed: ${failures.join('; ')}`);
   return result;
 }
 
@@ -184,4 +197,58 @@ export function dropNewForeignTables(before: readonly string[]): string[] {
     runSync('nft', ['delete', 'table', ...t.split(' ')]);
   }
   return leftovers;
+}
+
+export interface Background {
+  pid: number;
+  /** Stop it (SIGKILL, by pid) and wait for it to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start a long-running command (inside named namespace `ns` through `ip netns exec`, which execs
+ * it under the same pid, or in the sandbox itself when `ns` is undefined) and wait until its stdout
+ * or stderr shows `ready`.
+ */
+export async function startBackground(ns: string | undefined, cmd: string, args: readonly string[], ready: string, timeoutMs = 10_000): Promise<Background> {
+  const argv = ns === undefined ? [cmd, ...args] : ['ip', 'netns', 'exec', ns, cmd, ...args];
+  const child = spawn(argv[0] ?? cmd, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: nodeEnv() });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${argv.join(' ')}`);
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  let out = '';
+  await new Promise<void>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} not ready after ${timeoutMs} ms: ${out.trim()}`)), timeoutMs);
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (out.includes(ready)) {
+        clearTimeout(timer);
+        resolveReady();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${argv.join(' ')} exited with ${String(code)} before it was ready: ${out.trim()}`));
+    });
+  }).catch((err: unknown) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw err;
+  });
+  // Keep draining its output so it never blocks on a full pipe.
+  child.stdout.resume();
+  child.stderr.resume();
+  return {
+    pid,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A compiled helper script of the bench (dist/bench/clients/NAME.js). */
+export function clientScript(name: string): string {
+  return join(REPO_ROOT, 'dist/bench/clients', `${name}.js`);
 }

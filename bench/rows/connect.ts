@@ -1,0 +1,271 @@
+/**
+ * Connect / disconnect latency of one container, N sequential attaches then N sequential detaches,
+ * for ctnet (library in-process, CLI, CNI plugin; with and without a published port) and what it is
+ * compared with: the seed article's recipe with one `ip` process per step, the reference CNI
+ * plugins (`bridge`+`host-local`, `bridge`+`portmap`) and netavark 1.4, all exec'd as a runtime
+ * execs them. Every network exists before the timing starts (ctnet's is created, the plugins' bridges
+ * by one untimed warm-up attach), so each row times the steady state of a network in use.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ctnet } from '../../src/index.js';
+import { type ConfList, ConfListRunner, type PluginConf } from '../cni.js';
+import { checkPortPublished, measureAddDel } from '../measure.js';
+import { chooseFirewall, Netavark, type NetavarkNetwork, networkOptions } from '../netavark.js';
+import { NETAVARK, toolSkipReason } from '../tools.js';
+import type { Group, GroupContext } from '../types.js';
+import { type Cleanup, CNI_PLUGIN, cliSync, dropNewForeignTables, hostIp, ip, ownNetns, nftTables, runSync, withCleanup } from '../util.js';
+
+/** Host ports published by the port rows: each row its own range, one port per container. */
+const PORT_BASE = { lib: 24000, cni: 25000, portmap: 22000, netavark: 23000 } as const;
+
+/** The verbs each kind of row uses for attach and detach. */
+const VERBS = { ctnet: ['connect', 'disconnect'], cni: ['ADD', 'DEL'], netavark: ['setup', 'teardown'] } as const;
+
+function addRows(ctx: GroupContext, id: string, name: string, s: { add: number[]; del: number[] }, verbs: readonly [string, string], note?: string): void {
+  ctx.add({ id: `${id}.add`, name: `${name}: ${verbs[0]}`, unit: 'ms', samples: s.add, ...(note === undefined ? {} : { note }) });
+  ctx.add({ id: `${id}.del`, name: `${name}: ${verbs[1]}`, unit: 'ms', samples: s.del });
+}
+
+/** After a ctnet row: its nftables table must be gone with its last network. */
+function checkCtnetTableGone(ctx: GroupContext, row: string): void {
+  if (nftTables().includes('inet ctnet')) ctx.note(`${row}: table inet ctnet still present after the row's last network was removed`);
+}
+
+async function libraryRow(ctx: GroupContext, withPort: boolean): Promise<void> {
+  const id = withPort ? 'connect.lib-port' : 'connect.lib';
+  const net = withPort ? 'blibp' : 'blib';
+  await withCleanup(async (c) => {
+    const ct = Ctnet.open({ stateDir: join(ctx.dir, net) });
+    c.push('close library', () => ct.close());
+    await ct.createNetwork({ name: net, subnets: [withPort ? '10.109.0.0/16' : '10.101.0.0/16'], bridge: `bb-${net}` });
+    c.push(`remove network ${net}`, () => ct.removeNetwork(net));
+    const s = await measureAddDel({
+      n: ctx.n,
+      prefix: withPort ? 'clp' : 'cl',
+      c,
+      add: (i, ns) => ct.connect(net, ns, withPort ? { ports: [{ protocol: 'tcp', hostPort: PORT_BASE.lib + i, containerPort: 80 }] } : {}),
+      del: (_i, ns) => ct.disconnect(net, ns),
+      ...(withPort ? { verify: () => checkPortPublished(PORT_BASE.lib) } : {}),
+    });
+    addRows(ctx, id, withPort ? 'ctnet library, 1 port' : 'ctnet library', s, VERBS.ctnet, 'in-process, one Ctnet instance');
+  });
+  checkCtnetTableGone(ctx, id);
+}
+
+async function cliRow(ctx: GroupContext): Promise<void> {
+  const state = join(ctx.dir, 'cli');
+  await withCleanup(async (c) => {
+    cliSync(state, ['network', 'create', 'bcli', '--subnet', '10.102.0.0/16', '--bridge', 'bb-cli']);
+    c.push('ctnet network rm bcli', () => cliSync(state, ['network', 'rm', 'bcli']));
+    const s = await measureAddDel({
+      n: ctx.n,
+      prefix: 'cc',
+      c,
+      add: (_i, ns) => cliSync(state, ['connect', 'bcli', ns]),
+      del: (_i, ns) => cliSync(state, ['disconnect', 'bcli', ns]),
+    });
+    addRows(ctx, 'connect.cli', 'ctnet CLI', s, VERBS.ctnet, 'one `ctnet` process per operation');
+  });
+  checkCtnetTableGone(ctx, 'connect.cli');
+}
+
+async function ctnetCniRow(ctx: GroupContext, withPort: boolean): Promise<void> {
+  const id = withPort ? 'connect.cni-port' : 'connect.cni';
+  const net = withPort ? 'bcnip' : 'bcni';
+  const stateDir = join(ctx.dir, net);
+  const plugin: PluginConf = {
+    type: 'ctnet',
+    bridge: `bb-${net}`,
+    subnets: [withPort ? '10.110.0.0/16' : '10.103.0.0/16'],
+    stateDir,
+    capabilities: { portMappings: true },
+  };
+  const list: ConfList = { cniVersion: '1.0.0', name: net, plugins: [plugin] };
+  const runner = new ConfListRunner(list, { ctnet: CNI_PLUGIN });
+  const base = withPort ? PORT_BASE.cni : 0;
+  await withCleanup(async (c) => {
+    c.push(`remove network ${net}`, async () => {
+      const ct = Ctnet.open({ stateDir });
+      try {
+        if (ct.listNetworks().some((x) => x.name === net)) await ct.removeNetwork(net);
+      } finally {
+        ct.close();
+      }
+    });
+    warmUp(c, (ns) => runner.add(att(ns, 'warm', withPort ? base + 999 : 0)), (ns) => runner.del(att(ns, 'warm', 0)), `warm${net}`);
+    const s = await measureAddDel({
+      n: ctx.n,
+      prefix: withPort ? 'cnp' : 'cn',
+      c,
+      add: (i, ns) => runner.add(att(ns, `${net}-${i}`, withPort ? base + i : 0)),
+      del: (i, ns) => runner.del(att(ns, `${net}-${i}`, 0)),
+      ...(withPort ? { verify: () => checkPortPublished(base) } : {}),
+    });
+    addRows(ctx, id, withPort ? 'ctnet-cni, 1 port' : 'ctnet-cni', s, VERBS.cni, 'exec\'d as a runtime does; network made by an untimed first ADD');
+  });
+  checkCtnetTableGone(ctx, id);
+}
+
+/** The CNI attachment of container `id` in named namespace `ns`, with one port when `hostPort` > 0. */
+function att(ns: string, id: string, hostPort: number): { containerId: string; netns: string; ifname: string; capabilityArgs: Record<string, unknown> } {
+  return {
+    containerId: id,
+    netns: `/run/netns/${ns}`,
+    ifname: 'eth0',
+    capabilityArgs: hostPort > 0 ? { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] } : {},
+  };
+}
+
+/**
+ * One untimed attach that stays for the whole row, so the network (bridge, firewall chains) exists
+ * before the first timed sample: as with ctnet's networks, and as on a host that runs containers.
+ */
+function warmUp(c: Cleanup, add: (ns: string) => unknown, del: (ns: string) => unknown, ns: string): void {
+  ownNetns(c, [ns]);
+  add(ns);
+  c.push(`detach ${ns}`, () => del(ns));
+}
+
+function seedRow(ctx: GroupContext): Promise<void> {
+  return withCleanup(async (c) => {
+    ip('link', 'add', 'bb-seed', 'type', 'bridge');
+    c.push('delete bridge bb-seed', () => ip('link', 'del', 'bb-seed'));
+    ip('addr', 'add', '10.104.0.1/16', 'dev', 'bb-seed');
+    ip('link', 'set', 'bb-seed', 'up');
+    const s = await measureAddDel({
+      n: ctx.n,
+      prefix: 'cs',
+      c,
+      add: (i, ns) => {
+        const host = `sv${i}`;
+        ip('link', 'add', host, 'type', 'veth', 'peer', 'name', `${host}p`);
+        ip('link', 'set', `${host}p`, 'netns', ns);
+        ip('-n', ns, 'link', 'set', `${host}p`, 'name', 'eth0');
+        ip('-n', ns, 'addr', 'add', `${hostIp('10.104', i + 2)}/16`, 'dev', 'eth0');
+        ip('-n', ns, 'link', 'set', 'eth0', 'up');
+        ip('-n', ns, 'link', 'set', 'lo', 'up');
+        ip('link', 'set', host, 'master', 'bb-seed');
+        ip('link', 'set', host, 'up');
+        ip('-n', ns, 'route', 'add', 'default', 'via', '10.104.0.1');
+      },
+      del: (i) => ip('link', 'del', `sv${i}`),
+    });
+    addRows(ctx, 'connect.seed', 'seed recipe, one `ip` per step', s, VERBS.ctnet, '9 `ip` processes per connect, 1 per disconnect');
+  });
+}
+
+/** The reference bridge plugin's config as podman 4.x writes it for a CNI network. */
+function bridgePlugin(bridge: string, subnet: string, gateway: string, dataDir: string): PluginConf {
+  return {
+    type: 'bridge',
+    bridge,
+    isGateway: true,
+    ipMasq: true,
+    hairpinMode: true,
+    ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet, gateway }]], dataDir },
+  };
+}
+
+async function referenceRow(ctx: GroupContext, withPortmap: boolean): Promise<void> {
+  const reason = toolSkipReason('reference CNI plugins') ?? toolSkipReason('iptables');
+  const id = withPortmap ? 'connect.ref-portmap' : 'connect.ref-bridge';
+  if (reason !== undefined) {
+    ctx.skip(id, reason);
+    return;
+  }
+  const bridge = withPortmap ? 'bb-refpm' : 'bb-ref';
+  const subnet = withPortmap ? '10.106' : '10.105';
+  const dataDir = join(ctx.dir, `host-local-${bridge}`);
+  mkdirSync(dataDir, { recursive: true });
+  const plugins: PluginConf[] = [bridgePlugin(bridge, `${subnet}.0.0/16`, `${subnet}.0.1`, dataDir)];
+  if (withPortmap) plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
+  const runner = new ConfListRunner({ cniVersion: '1.0.0', name: withPortmap ? 'brefpm' : 'bref', plugins });
+  const base = withPortmap ? PORT_BASE.portmap : 0;
+  await withCleanup(async (c) => {
+    c.push(`delete bridge ${bridge}`, () => runSync('ip', ['link', 'del', bridge]));
+    warmUp(c, (ns) => runner.add(att(ns, `warm-${bridge}`, withPortmap ? base + 999 : 0)), (ns) => runner.del(att(ns, `warm-${bridge}`, 0)), `warm${bridge}`);
+    const s = await measureAddDel({
+      n: ctx.n,
+      prefix: withPortmap ? 'crp' : 'cr',
+      c,
+      add: (i, ns) => runner.add(att(ns, `${bridge}-${i}`, withPortmap ? base + i : 0)),
+      del: (i, ns) => runner.del(att(ns, `${bridge}-${i}`, 0)),
+      ...(withPortmap ? { verify: () => checkPortPublished(base) } : {}),
+    });
+    const name = withPortmap ? 'CNI bridge+portmap, 1 port' : 'CNI bridge+host-local';
+    addRows(ctx, id, name, s, VERBS.cni, 'reference plugins (Debian), ipMasq+hairpin as podman configures them');
+  });
+}
+
+async function netavarkRow(ctx: GroupContext, withPort: boolean): Promise<void> {
+  const id = withPort ? 'connect.netavark-port' : 'connect.netavark';
+  const reason = toolSkipReason('netavark') ?? toolSkipReason('iptables');
+  if (reason !== undefined) {
+    ctx.skip(id, reason);
+    return;
+  }
+  const base = withPort ? '10.108' : '10.107';
+  const net: NetavarkNetwork = { name: withPort ? 'bnvp' : 'bnv', bridge: withPort ? 'bb-nvp' : 'bb-nv', subnet: `${base}.0.0/16`, gateway: `${base}.0.1` };
+  const configDir = join(ctx.dir, `netavark-${net.name}`);
+  mkdirSync(configDir, { recursive: true });
+  const ports = (i: number): { hostPort: number; containerPort: number }[] => (withPort ? [{ hostPort: PORT_BASE.netavark + i, containerPort: 80 }] : []);
+  const opts = (i: number, container: string): string => networkOptions(net, container, hostIp(base, i + 2), ports(i));
+  await withCleanup(async (c) => {
+    c.push(`delete bridge ${net.bridge}`, () => runSync('ip', ['link', 'del', net.bridge]));
+    // The anchor container keeps the bridge: netavark deletes it with the network's last container.
+    const anchor = `anchor${net.name}`;
+    ownNetns(c, [anchor]);
+    const anchorOpts = networkOptions(net, anchor, hostIp(base, 60000), withPort ? [{ hostPort: PORT_BASE.netavark + 999, containerPort: 80 }] : []);
+    const { firewall, why } = chooseFirewall((fw) => {
+      try {
+        new Netavark(configDir, fw).setup(`/run/netns/${anchor}`, anchorOpts);
+        return undefined;
+      } catch (err) {
+        return err instanceof Error ? err.message : String(err);
+      }
+    });
+    const nv = new Netavark(configDir, firewall);
+    c.push(`teardown ${anchor}`, () => nv.teardown(`/run/netns/${anchor}`, anchorOpts));
+    if (!withPort) ctx.note(`netavark ${netavarkVersion()}: ${why}; one anchor container keeps its bridge (netavark deletes the bridge with the last container)`);
+    const s = await measureAddDel({
+      n: ctx.n,
+      prefix: withPort ? 'cvp' : 'cv',
+      c,
+      add: (i, ns) => nv.setup(`/run/netns/${ns}`, opts(i, ns)),
+      del: (i, ns) => nv.teardown(`/run/netns/${ns}`, opts(i, ns)),
+      ...(withPort ? { verify: () => checkPortPublished(PORT_BASE.netavark) } : {}),
+    });
+    addRows(ctx, id, withPort ? `netavark, 1 port (${firewall})` : `netavark (${firewall})`, s, VERBS.netavark, 'static_ips given, as podman does');
+  });
+}
+
+function netavarkVersion(): string {
+  const r = runSync(NETAVARK, ['--version']);
+  return r.stdout.trim().replace(/^netavark\s+/, '') || 'unknown version';
+}
+
+export const connectGroup: Group = {
+  name: 'connect',
+  describe: 'connect / disconnect latency, N sequential attaches then N sequential detaches',
+  async run(ctx) {
+    const tablesBefore = nftTables();
+    try {
+      await ctx.attempt('connect.lib', () => libraryRow(ctx, false));
+      await ctx.attempt('connect.cli', () => cliRow(ctx));
+      await ctx.attempt('connect.cni', () => ctnetCniRow(ctx, false));
+      await ctx.attempt('connect.seed', () => seedRow(ctx));
+      await ctx.attempt('connect.ref-bridge', () => referenceRow(ctx, false));
+      await ctx.attempt('connect.netavark', () => netavarkRow(ctx, false));
+      await ctx.attempt('connect.lib-port', () => libraryRow(ctx, true));
+      await ctx.attempt('connect.cni-port', () => ctnetCniRow(ctx, true));
+      await ctx.attempt('connect.ref-portmap', () => referenceRow(ctx, true));
+      await ctx.attempt('connect.netavark-port', () => netavarkRow(ctx, true));
+    } finally {
+      // iptables-nft tables the reference plugins and netavark leave (empty chains): gone before the next group.
+      const left = dropNewForeignTables(tablesBefore);
+      if (left.length > 0) ctx.note(`connect: ctnet left ${left.join(', ')} behind`);
+    }
+  },
+};
