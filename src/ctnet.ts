@@ -362,7 +362,6 @@ export class Ctnet {
         const how = ep.owner === 'cni' ? ` with interface "${ep.ifname}"` : '';
         throw new ConflictError(`container "${ep.containerId}" is already connected to network "${net.name}"${how}`);
       }
-      const taken = this.#store.allocatedAddresses(net.id);
       const cursors: CursorMove[] = [];
       const out: AttachAddress[] = net.subnets.map((s) => {
         const subnet = parseCidr(s.subnet);
@@ -372,7 +371,7 @@ export class Ctnet {
         const ip = allocateAddress({
           subnet,
           gateway,
-          isTaken: (c) => taken.has(formatIp(c)),
+          isTaken: (c) => this.#store.isAllocated(net.id, formatIp(c)),
           ...(last === undefined ? {} : { last: parseIp(last) }),
           ...(want === undefined ? {} : { requested: want }),
         });

@@ -148,8 +148,16 @@ const STRERROR: Readonly<Record<string, string>> = {
   EMSGSIZE: 'Message too long',
 };
 
+/** Linux errnos libuv has no name for, which netlink still answers with. */
+const LINUX_ONLY_ERRNOS: ReadonlyMap<number, readonly [string, string]> = new Map([
+  [54, ['EXFULL', 'Exchange full']], // a bridge with no free port number
+  [132, ['ERFKILL', 'Operation not possible due to RF-kill']],
+]);
+
 /** `17` → `{ name: 'EEXIST', text: 'File exists' }`; unknown numbers get a generic name. */
 export function describeErrno(errno: number): { name: string; text: string } {
+  const extra = LINUX_ONLY_ERRNOS.get(Math.abs(errno));
+  if (extra !== undefined) return { name: extra[0], text: extra[1] };
   const entry = errnoMap.get(-Math.abs(errno));
   if (entry === undefined) return { name: `E${Math.abs(errno)}`, text: 'Unknown error' };
   // libuv names 95 ENOTSUP; the kernel headers and iproute2 call it EOPNOTSUPP.

@@ -6,7 +6,7 @@
 import { parseCidr } from '../inet/cidr.js';
 import { parseIp } from '../inet/ip.js';
 import { formatMac, randomMac } from '../inet/mac.js';
-import { NotFoundError } from '../errors.js';
+import { ConflictError, NetlinkError, NotFoundError } from '../errors.js';
 import type { NetworkRecord } from '../state/records.js';
 import type { Attachment, AttachResult, DriverContext, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
@@ -51,7 +51,16 @@ export class BridgeDriver implements NetworkDriver {
     if (bridge === undefined) {
       throw new NotFoundError(`bridge ${name} of network "${net.name}" is missing; remove and create the network again`);
     }
-    const port = await createVeth(ctx, att, { mtu: net.mtu, masterIndex: bridge.index }, rb);
+    let port: number;
+    try {
+      port = await createVeth(ctx, att, { mtu: net.mtu, masterIndex: bridge.index }, rb);
+    } catch (err) {
+      // The kernel numbers bridge ports with 10 bits and answers EXFULL when none is left.
+      if (err instanceof NetlinkError && err.errnoName === 'EXFULL') {
+        throw new ConflictError(`bridge ${name} of network "${net.name}" is full: a Linux bridge takes at most 1023 ports`, { cause: err });
+      }
+      throw err;
+    }
     // A container reaching its own published port through the host comes back in on the port it
     // left by; with br_netfilter loaded the bridge drops that unless the port is in hairpin mode.
     ctx.host.bridgePortSet(port, { hairpin: true });

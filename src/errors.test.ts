@@ -1,0 +1,74 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import {
+  CtnetError,
+  describeErrno,
+  InvalidConfigError,
+  isAlreadyExists,
+  isNotFound,
+  NetlinkError,
+  NotFoundError,
+  TeardownError,
+  wrapError,
+} from './errors.js';
+
+describe('describeErrno()', () => {
+  it('names errnos as the kernel headers do, with strerror text', () => {
+    assert.deepEqual(describeErrno(17), { name: 'EEXIST', text: 'File exists' });
+    assert.deepEqual(describeErrno(-19), { name: 'ENODEV', text: 'No such device' });
+    assert.deepEqual(describeErrno(95), { name: 'EOPNOTSUPP', text: 'Operation not supported' });
+  });
+
+  it('knows Linux errnos libuv does not (a full bridge answers EXFULL)', () => {
+    assert.deepEqual(describeErrno(54), { name: 'EXFULL', text: 'Exchange full' });
+  });
+
+  it('gives unknown numbers a generic name', () => {
+    assert.equal(describeErrno(4000).name, 'E4000');
+  });
+});
+
+describe('NetlinkError', () => {
+  it('says op, object, errno name, text and the kernel extack', () => {
+    const err = new NetlinkError({ op: 'RTM_NEWLINK', object: 'veth-ab12', errno: 17 });
+    assert.equal(err.message, 'RTM_NEWLINK veth-ab12 failed: EEXIST (File exists)');
+    assert.equal(err.code, 'CTNET_NETLINK');
+    assert.equal(err.errnoName, 'EEXIST');
+    assert.ok(isAlreadyExists(err));
+    const ext = new NetlinkError({ op: 'RTM_NEWLINK', object: 'd0', errno: 95, extack: 'Unknown device type' });
+    assert.equal(ext.message, 'RTM_NEWLINK d0 failed: EOPNOTSUPP (Operation not supported): Unknown device type');
+  });
+
+  it('ENODEV and ENOENT are not-found', () => {
+    assert.ok(isNotFound(new NetlinkError({ op: 'RTM_DELLINK', object: 'x', errno: 19 })));
+    assert.ok(!isNotFound(new NetlinkError({ op: 'RTM_DELLINK', object: 'x', errno: 1 })));
+  });
+});
+
+describe('wrapError()', () => {
+  it('adds one clause of context and keeps class and code', () => {
+    const err = wrapError('connect net1 to mybridge', new NetlinkError({ op: 'RTM_NEWLINK', object: 'veth-ab12', errno: 17 }));
+    assert.ok(err instanceof NetlinkError);
+    assert.equal(err.message, 'connect net1 to mybridge: RTM_NEWLINK veth-ab12 failed: EEXIST (File exists)');
+  });
+});
+
+describe('CtnetError branding', () => {
+  it('instanceof CtnetError holds for every subclass and for errors of another copy of the package', () => {
+    assert.ok(new InvalidConfigError('x') instanceof CtnetError);
+    const foreign = Object.defineProperty(new Error('x'), Symbol.for('ctnet.error'), { value: true });
+    assert.ok(foreign instanceof CtnetError);
+    assert.ok(!(new Error('x') instanceof CtnetError));
+    assert.ok(!(new InvalidConfigError('x') instanceof NotFoundError));
+  });
+});
+
+describe('TeardownError', () => {
+  it('flattens nested teardown errors and summarizes them in one line', () => {
+    const inner = TeardownError.summarize('inner', [new Error('a'), new Error('b')]);
+    const outer = TeardownError.summarize('remove network "n"', [inner, new Error('c')]);
+    assert.equal(outer.errors.length, 3);
+    assert.equal(outer.code, 'CTNET_TEARDOWN');
+    assert.equal(outer.message, 'remove network "n": inner: a; b; c');
+  });
+});
