@@ -102,6 +102,7 @@ export class Ctnet {
   close(): void {
     this.#host?.close();
     this.#host = undefined;
+    this.#firewall.close?.();
     this.#store.close();
   }
 

@@ -81,4 +81,9 @@ export interface FirewallDriver {
    * removed.
    */
   teardownPorts(ep: FirewallEndpoint): Promise<void>;
+  /**
+   * Releases what the driver keeps open between calls (the nftables driver's netlink socket).
+   * The driver stays usable: it opens again what it needs.
+   */
+  close?(): void;
 }

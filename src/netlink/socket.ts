@@ -17,6 +17,7 @@ import {
   NLMSG_NOOP,
   RTM_NAMES,
 } from './constants.js';
+import { BatchAnswers, type BatchMessage, batchSummary, encodeBatch } from './batch.js';
 import { decodeError, decodeMessages, encodeMessage, type NetlinkMessage } from './message.js';
 
 const debug = debuglog('ctnet');
@@ -80,6 +81,43 @@ export class NetlinkSocket {
         }
       }
     }
+  }
+
+  /**
+   * Send `messages` as ONE datagram and wait for the answer to each message flagged NLM_F_ACK.
+   * Made for nfnetlink batches (`[NFNL_MSG_BATCH_BEGIN, ..., NFNL_MSG_BATCH_END]`): the kernel
+   * applies them as one transaction and answers only once the whole batch has been processed;
+   * messages without NLM_F_ACK (the markers) are answered only if they fail. The first error the
+   * kernel reports fails the call with a NetlinkError naming that message's op and object.
+   */
+  requestBatch(messages: readonly BatchMessage[]): void {
+    if (this.#closed) throw new TypeError('netlink socket is closed');
+    if (messages.length === 0) return;
+    const firstSeq = (this.#seq + 1) >>> 0;
+    this.#seq = (this.#seq + messages.length) >>> 0;
+    const what = batchSummary(messages);
+    const datagram = encodeBatch(messages, firstSeq);
+    debug('netlink batch %s seq=%d len=%d', what, firstSeq, datagram.length);
+    try {
+      native.netlinkSend(this.#fd, datagram);
+    } catch (err) {
+      throw fromSystemError(`send ${what}`, err);
+    }
+    const answers = new BatchAnswers(messages, firstSeq, this.#portId);
+    const deadline = Date.now() + this.#timeoutMs;
+    while (!answers.done) {
+      // After a failure, take only what is queued already: the kernel answers a batch inside our
+      // sendmsg(), so everything it will say is there, and a marker's failure may be all it says.
+      const failed = answers.failure !== undefined;
+      const remaining = failed ? 0 : deadline - Date.now();
+      const reply = failed || remaining > 0 ? native.netlinkRecv(this.#fd, remaining) : null;
+      if (reply === null) {
+        if (failed) break;
+        throw new TimeoutError(`${what}: no answer from the kernel within ${this.#timeoutMs} ms`);
+      }
+      answers.take(reply);
+    }
+    if (answers.failure !== undefined) throw answers.failure;
   }
 
   close(): void {

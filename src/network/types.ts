@@ -2,7 +2,7 @@
  * The engine's public value types: what callers pass in and what they get back.
  * @module
  */
-import type { DriverName, NetworkRecord, PortRecord } from '../state/records.js';
+import type { DriverName, EndpointRecord, NetworkRecord } from '../state/records.js';
 import type { PortSpec } from './ports.js';
 
 export type { PortRecord as PublishedPort } from '../state/records.js';
@@ -49,23 +49,11 @@ export interface ConnectOptions {
   containerId?: string;
 }
 
-/** One container interface on one network. */
-export interface Endpoint {
-  id: string;
+/** One container interface on one network: its record, with the network named and its gateways. */
+export interface Endpoint extends Omit<EndpointRecord, 'networkId'> {
   network: string;
-  container: string;
-  netns: string;
-  ifname: string;
-  hostIfname: string;
-  mac: string;
-  /** Interface addresses with prefix (`10.68.0.2/24`). */
-  addresses: string[];
   /** Gateways of the network, one per family. */
   gateways: string[];
-  /** Published ports, one entry per host port and family. */
-  ports: PortRecord[];
-  owner: 'cli' | 'cni';
-  created: string;
 }
 
 /** What `connect` returns: the endpoint, and the routes it added in the container. */

@@ -1,17 +1,34 @@
 /**
- * The nftables firewall driver. Each verb builds one batch (`network-rules.ts`, `port-rules.ts`)
- * and applies it as one atomic `nft` transaction; a teardown first reads the table
- * (`table-state.ts`). The table's layout is described in `table.ts`.
+ * The nftables firewall driver. Each network verb builds one batch (`network-rules.ts`) and
+ * applies it as one atomic `nft` transaction; a teardown first reads the table (`table-state.ts`).
+ * Published ports are elements only, so they go over nf_tables netlink (`port-elements.ts`,
+ * `netlink.ts`), with the `nft` batches of `port-rules.ts` as the fallback. The table's layout is
+ * described in `table.ts`.
  * @module
  */
-import { isNotFound, wrapError } from '../../errors.js';
+import { debuglog } from 'node:util';
+import { isNotFound, NetlinkError, TimeoutError, wrapError } from '../../errors.js';
+import type { BatchMessage } from '../../netlink/batch.js';
 import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from '../driver.js';
+import { SocketNftNetlink, type NftNetlink } from './netlink.js';
 import { buildNetworkSetup, buildNetworkTeardown } from './network-rules.js';
+import { portsSetupMessages, portsTeardownMessages } from './port-elements.js';
 import { buildPortsCleanup, buildPortsSetup, buildPortsTeardown } from './port-rules.js';
 import { ExecNftRunner, type NftRunner } from './runner.js';
 import { readTableState, type CtnetTableState } from './table-state.js';
 import { CTNET_TABLE, FAMILY } from './table.js';
 import { validateNetworkId } from './validate.js';
+
+const debug = debuglog('ctnet');
+
+/** Options of {@link NftFirewallDriver}. */
+export interface NftFirewallDriverOptions {
+  /**
+   * Where published-port elements go first. Default: a NETLINK_NETFILTER socket opened on first
+   * use. `null`: always through `nft`, as network changes are.
+   */
+  netlink?: NftNetlink | null;
+}
 
 // A teardown reads the table, then deletes what it saw. If another ctnet process deletes some of
 // it in between, the transaction fails with ENOENT and the fresh listing shows what is left.
@@ -19,7 +36,7 @@ const TEARDOWN_ATTEMPTS = 3;
 
 /**
  * The nftables firewall driver: per-network chains in the table `inet ctnet`, each change one
- * atomic `nft` transaction.
+ * atomic transaction (`nft` for networks, an nf_tables netlink batch for published ports).
  *
  * @example
  * ```ts
@@ -32,9 +49,16 @@ const TEARDOWN_ATTEMPTS = 3;
 export class NftFirewallDriver implements FirewallDriver {
   readonly name = 'nftables';
   readonly #runner: NftRunner;
+  readonly #netlink: NftNetlink | null;
 
-  constructor(runner: NftRunner = new ExecNftRunner()) {
+  constructor(runner: NftRunner = new ExecNftRunner(), options: NftFirewallDriverOptions = {}) {
     this.#runner = runner;
+    this.#netlink = options.netlink === undefined ? new SocketNftNetlink() : options.netlink;
+  }
+
+  /** Closes the netlink socket, if one was opened; the driver opens another when it needs one. */
+  close(): void {
+    this.#netlink?.close();
   }
 
   /** Installs the network's chains, rules and elements in one transaction. */
@@ -67,34 +91,42 @@ export class NftFirewallDriver implements FirewallDriver {
   }
 
   /**
-   * Publishes the endpoint's ports in one transaction, after making sure the table, base chains,
-   * maps and base rules exist. A host port already published with another target fails with EEXIST.
+   * Publishes the endpoint's ports in one transaction: the elements over netlink into the maps a
+   * network setup made. When those are missing (ENOENT) or netlink cannot be used, the `nft` batch
+   * that also makes the table, base chains, maps and base rules does it. A host port already
+   * published with another target fails with EEXIST.
    */
   async setupPorts(ep: FirewallEndpoint): Promise<void> {
-    const cmds = buildPortsSetup(ep);
-    if (cmds.length === 0) return;
+    const context = `publish ports of endpoint "${ep.id}"`;
+    // Both builders check the input the same way, so bad input fails here, before any change.
+    const messages = portsSetupMessages(ep);
+    if (messages.length === 0) return;
+    if (this.#netlink !== null) {
+      try {
+        await this.#netlink.apply(messages);
+        return;
+      } catch (err) {
+        if (!canFallBack(err)) throw wrapError(context, err);
+        debug('%s over netlink failed, using nft: %s', context, err);
+      }
+    }
     try {
-      await this.#runner.run(cmds);
+      await this.#runner.run(buildPortsSetup(ep));
     } catch (err) {
-      throw wrapError(`publish ports of endpoint "${ep.id}"`, err);
+      throw wrapError(context, err);
     }
   }
 
   /**
-   * Deletes the endpoint's keys in one transaction. When something is gone already (ENOENT: the
-   * table, a map or one element), it reads the table and deletes whatever still carries the
-   * endpoint's comment; nothing left counts as done.
+   * Deletes the endpoint's keys in one transaction (over netlink, else through `nft`). When
+   * something is gone already (ENOENT: the table, a map or one element), it reads the table and
+   * deletes whatever still carries the endpoint's comment; nothing left counts as done.
    */
   async teardownPorts(ep: FirewallEndpoint): Promise<void> {
     const context = `unpublish ports of endpoint "${ep.id}"`;
-    const cmds = buildPortsTeardown(ep);
-    if (cmds.length === 0) return;
-    try {
-      await this.#runner.run(cmds);
-      return;
-    } catch (err) {
-      if (!isNotFound(err)) throw wrapError(context, err);
-    }
+    const messages = portsTeardownMessages(ep);
+    if (messages.length === 0) return;
+    if (await this.#deleteKeys(ep, messages, context)) return;
     for (let attempt = 1; ; attempt++) {
       try {
         const cleanup = buildPortsCleanup(ep, await this.#readTable());
@@ -108,6 +140,27 @@ export class NftFirewallDriver implements FirewallDriver {
     }
   }
 
+  // True when the keys are deleted, false when something was gone already (ENOENT).
+  async #deleteKeys(ep: FirewallEndpoint, messages: BatchMessage[], context: string): Promise<boolean> {
+    if (this.#netlink !== null) {
+      try {
+        await this.#netlink.apply(messages);
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        if (!canFallBack(err)) throw wrapError(context, err);
+        debug('%s over netlink failed, using nft: %s', context, err);
+      }
+    }
+    try {
+      await this.#runner.run(buildPortsTeardown(ep));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw wrapError(context, err);
+    }
+  }
+
   async #readTable(): Promise<CtnetTableState | undefined> {
     let listing: unknown;
     try {
@@ -118,4 +171,15 @@ export class NftFirewallDriver implements FirewallDriver {
     }
     return readTableState(listing);
   }
+}
+
+/**
+ * Whether a failed netlink batch should be done again through `nft`: when the kernel found
+ * something missing (ENOENT: `nft` makes the table and maps), or when the socket itself failed
+ * (opening, sending, a datagram over the socket's buffer). Not when the kernel refused the change
+ * (EEXIST, EPERM, ...: `nft` would be refused alike) or did not answer (its state is unknown).
+ */
+function canFallBack(err: unknown): boolean {
+  if (err instanceof NetlinkError) return isNotFound(err);
+  return !(err instanceof TimeoutError) && !(err instanceof TypeError) && !(err instanceof RangeError);
 }

@@ -52,17 +52,8 @@ const PUB_MAPS: readonly string[] = FAMILIES.flatMap((f) =>
  * ```
  */
 export function buildPortsSetup(ep: FirewallEndpoint): NftCommand[] {
-  const ports = validateEndpoint(ep);
+  const ports = validatePublish(ep);
   if (ports.length === 0) return [];
-  const seen = new Set<string>();
-  for (const p of ports) {
-    const id = `${p.mapping.family} ${JSON.stringify(p.key)}`;
-    if (seen.has(id)) {
-      const host = p.mapping.hostIp ?? (p.mapping.family === 4 ? '0.0.0.0' : '[::]');
-      throw new TypeError(`Invalid ports for endpoint "${ep.id}": ${host}:${p.mapping.hostPort}/${p.mapping.protocol} is published twice`);
-    }
-    seen.add(id);
-  }
   const comment = endpointComment(ep.id);
   const cmds: NftCommand[] = [...baseHead(), ...baseShared()];
   for (const [f, kind, group] of groupPorts(ports)) {
@@ -113,8 +104,28 @@ export function buildPortsCleanup(ep: FirewallEndpoint, existing: CtnetTableStat
   return deleteElements(existing.elements.filter((e) => e.comment === comment && PUB_MAPS.includes(e.set)));
 }
 
-// Mappings by family and kind, in a fixed order (4 ip, 4 any, 6 ip, 6 any), skipping empty groups.
-function groupPorts(ports: ParsedPort[]): [Fam, PubKind, ParsedPort[]][] {
+/**
+ * Checks the endpoint's mappings for publishing them: {@link validateEndpoint}, and no host
+ * address, protocol and port twice (one key cannot lead to two targets).
+ *
+ * @throws {TypeError} as {@link buildPortsSetup}.
+ */
+export function validatePublish(ep: FirewallEndpoint): ParsedPort[] {
+  const ports = validateEndpoint(ep);
+  const seen = new Set<string>();
+  for (const p of ports) {
+    const id = `${p.mapping.family} ${JSON.stringify(p.key)}`;
+    if (seen.has(id)) {
+      const host = p.mapping.hostIp ?? (p.mapping.family === 4 ? '0.0.0.0' : '[::]');
+      throw new TypeError(`Invalid ports for endpoint "${ep.id}": ${host}:${p.mapping.hostPort}/${p.mapping.protocol} is published twice`);
+    }
+    seen.add(id);
+  }
+  return ports;
+}
+
+/** Mappings by family and kind, in a fixed order (4 ip, 4 any, 6 ip, 6 any), skipping empty groups. */
+export function groupPorts(ports: ParsedPort[]): [Fam, PubKind, ParsedPort[]][] {
   const groups: [Fam, PubKind, ParsedPort[]][] = [];
   for (const f of FAMILIES) {
     for (const kind of PUB_KINDS) {
