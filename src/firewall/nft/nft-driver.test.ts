@@ -1,9 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { NftError } from '../../errors.js';
+import { NetlinkError, NftError, SystemError, TimeoutError } from '../../errors.js';
+import { FakeNftNetlink, wire } from './fake-netlink.js';
 import { FakeNftRunner } from './fake-runner.js';
 import { buildNetworkTeardown } from './network-rules.js';
 import { NftFirewallDriver } from './nft-driver.js';
+import { portsSetupMessages, portsTeardownMessages } from './port-elements.js';
 import { buildPortsCleanup, buildPortsSetup, buildPortsTeardown } from './port-rules.js';
 import { readTableState } from './table-state.js';
 import {
@@ -94,14 +96,127 @@ describe('NftFirewallDriver', () => {
   });
 });
 
-describe('NftFirewallDriver published ports', () => {
+describe('NftFirewallDriver published ports over netlink', () => {
+  const ep = endpoint(TCP_ANY, UDP_ONE_IP);
+  const setup = (): { runner: FakeNftRunner; netlink: FakeNftNetlink; driver: NftFirewallDriver } => {
+    const runner = new FakeNftRunner();
+    const netlink = new FakeNftNetlink();
+    return { runner, netlink, driver: new NftFirewallDriver(runner, { netlink }) };
+  };
+  // The kernel's answer by errno: 2 ENOENT, 16 EBUSY, 17 EEXIST.
+  const kernel = (errno: number): NetlinkError => new NetlinkError({ op: 'NFT_MSG_NEWSETELEM', object: 'pub4_any_addr tcp . 8080', errno });
+  const socketFailure = (): SystemError => new SystemError('send NFT_MSG_NEWSETELEM: sendto failed: Message too long', { errnoName: 'EMSGSIZE' });
+
+  test('setupPorts() sends the elements as one netlink batch; no nft run, nothing read', async () => {
+    const { runner, netlink, driver } = setup();
+    await driver.setupPorts(ep);
+    assert.deepEqual(netlink.batches, [wire(portsSetupMessages(ep))]);
+    assert.equal(runner.batches.length, 0);
+    assert.deepEqual(runner.listCalls, []);
+  });
+
+  test('setupPorts() without ports or with bad input sends nothing', async () => {
+    const { runner, netlink, driver } = setup();
+    await driver.setupPorts(endpoint());
+    await assert.rejects(driver.setupPorts(endpoint({ ...TCP_ANY, hostPort: 0 })), TypeError);
+    await assert.rejects(driver.setupPorts(endpoint(TCP_ANY, { ...TCP_ANY, containerPort: 81 })), TypeError);
+    assert.equal(netlink.batches.length + runner.batches.length, 0);
+  });
+
+  test('setupPorts() runs the nft batch, which makes the table and maps, when netlink finds them missing', async () => {
+    const { runner, netlink, driver } = setup();
+    netlink.failNextApply(kernel(2));
+    await driver.setupPorts(ep);
+    assert.equal(netlink.batches.length, 1);
+    assert.deepEqual(runner.batches, [buildPortsSetup(ep)]);
+  });
+
+  test('setupPorts() runs the nft batch when the socket cannot be used', async () => {
+    const { runner, netlink, driver } = setup();
+    netlink.failNextApply(socketFailure());
+    await driver.setupPorts(ep);
+    assert.deepEqual(runner.batches, [buildPortsSetup(ep)]);
+  });
+
+  test('setupPorts() reports a refusal by the kernel (EEXIST) or no answer, naming the endpoint, without nft', async () => {
+    for (const failure of [kernel(17), new TimeoutError('no answer')]) {
+      const { runner, netlink, driver } = setup();
+      netlink.failNextApply(failure);
+      await assert.rejects(driver.setupPorts(ep), (err: unknown) => {
+        assert.equal(err, failure);
+        assert.match(String(err), /publish ports of endpoint "e1e2": /);
+        return true;
+      });
+      assert.equal(runner.batches.length, 0);
+    }
+    const { netlink, driver } = setup();
+    netlink.failNextApply(kernel(17));
+    await assert.rejects(driver.setupPorts(ep), {
+      message: 'publish ports of endpoint "e1e2": NFT_MSG_NEWSETELEM pub4_any_addr tcp . 8080 failed: EEXIST (File exists)',
+      errnoName: 'EEXIST',
+    });
+  });
+
+  test('teardownPorts() deletes the keys in one netlink batch; no nft run, nothing read', async () => {
+    const { runner, netlink, driver } = setup();
+    await driver.teardownPorts(ep);
+    assert.deepEqual(netlink.batches, [wire(portsTeardownMessages(ep))]);
+    assert.equal(runner.batches.length, 0);
+    assert.deepEqual(runner.listCalls, []);
+  });
+
+  test('teardownPorts() on ENOENT deletes what still carries its comment, through nft', async () => {
+    const { runner, netlink, driver } = setup();
+    runner.listResult = LISTING_NAT_AND_PORTS;
+    netlink.failNextApply(kernel(2));
+    await driver.teardownPorts(endpoint(TCP_ANY));
+    assert.deepEqual(runner.listCalls, [['table', 'inet', 'ctnet']]);
+    assert.deepEqual(runner.batches, [buildPortsCleanup(endpoint(), readTableState(LISTING_NAT_AND_PORTS))]);
+  });
+
+  test('teardownPorts() on ENOENT with nothing left is done', async () => {
+    const { runner, netlink, driver } = setup();
+    runner.listResult = ENOENT;
+    netlink.failNextApply(kernel(2));
+    await driver.teardownPorts(ep);
+    assert.equal(runner.batches.length, 0);
+    assert.equal(runner.listCalls.length, 1);
+  });
+
+  test('teardownPorts() deletes the keys through nft when the socket cannot be used', async () => {
+    const { runner, netlink, driver } = setup();
+    netlink.failNextApply(socketFailure());
+    await driver.teardownPorts(ep);
+    assert.deepEqual(runner.batches, [buildPortsTeardown(ep)]);
+    assert.deepEqual(runner.listCalls, []);
+  });
+
+  test('teardownPorts() reports other refusals without nft', async () => {
+    const { runner, netlink, driver } = setup();
+    netlink.failNextApply(kernel(16));
+    await assert.rejects(driver.teardownPorts(ep), { errnoName: 'EBUSY', message: /^unpublish ports of endpoint "e1e2": / });
+    assert.equal(runner.batches.length, 0);
+  });
+
+  test('close() closes the netlink side; network changes never use it', async () => {
+    const { runner, netlink, driver } = setup();
+    await driver.setupNetwork(NAT);
+    assert.equal(netlink.batches.length, 0);
+    assert.equal(runner.batches.length, 1);
+    driver.close();
+    assert.equal(netlink.closed, 1);
+  });
+});
+
+describe('NftFirewallDriver published ports through nft (netlink: null)', () => {
   const ep = endpoint(TCP_ANY, UDP_ONE_IP);
   const gone = (): NftError =>
     new NftError('nft transaction failed: Error: Could not process rule: No such file or directory', { stderr: '', errnoName: 'ENOENT' });
+  const driverFor = (runner: FakeNftRunner): NftFirewallDriver => new NftFirewallDriver(runner, { netlink: null });
 
   test('setupPorts() runs the whole setup as one batch and reads nothing', async () => {
     const runner = new FakeNftRunner();
-    await new NftFirewallDriver(runner).setupPorts(ep);
+    await driverFor(runner).setupPorts(ep);
     assert.equal(runner.batches.length, 1);
     assert.deepEqual(runner.batches[0], buildPortsSetup(ep));
     assert.deepEqual(runner.listCalls, []);
@@ -109,20 +224,20 @@ describe('NftFirewallDriver published ports', () => {
 
   test('setupPorts() without ports runs nothing', async () => {
     const runner = new FakeNftRunner();
-    await new NftFirewallDriver(runner).setupPorts(endpoint());
+    await driverFor(runner).setupPorts(endpoint());
     assert.equal(runner.batches.length, 0);
   });
 
   test('setupPorts() rejects bad input before running anything', async () => {
     const runner = new FakeNftRunner();
-    await assert.rejects(new NftFirewallDriver(runner).setupPorts(endpoint({ ...TCP_ANY, hostPort: 0 })), TypeError);
+    await assert.rejects(driverFor(runner).setupPorts(endpoint({ ...TCP_ANY, hostPort: 0 })), TypeError);
     assert.equal(runner.batches.length, 0);
   });
 
   test('setupPorts() names the endpoint when nft fails and keeps the errno', async () => {
     const runner = new FakeNftRunner();
     runner.failNextRun(new NftError('nft transaction failed: Error: Could not process rule: File exists', { stderr: '', errnoName: 'EEXIST' }));
-    await assert.rejects(new NftFirewallDriver(runner).setupPorts(ep), (err: unknown) => {
+    await assert.rejects(driverFor(runner).setupPorts(ep), (err: unknown) => {
       assert.ok(err instanceof NftError);
       assert.equal(err.errnoName, 'EEXIST');
       assert.match(err.message, /^publish ports of endpoint "e1e2": nft transaction failed: /);
@@ -132,14 +247,14 @@ describe('NftFirewallDriver published ports', () => {
 
   test('teardownPorts() deletes the keys in one batch and reads nothing', async () => {
     const runner = new FakeNftRunner();
-    await new NftFirewallDriver(runner).teardownPorts(ep);
+    await driverFor(runner).teardownPorts(ep);
     assert.deepEqual(runner.batches, [buildPortsTeardown(ep)]);
     assert.deepEqual(runner.listCalls, []);
   });
 
   test('teardownPorts() without ports runs nothing', async () => {
     const runner = new FakeNftRunner();
-    await new NftFirewallDriver(runner).teardownPorts(endpoint());
+    await driverFor(runner).teardownPorts(endpoint());
     assert.equal(runner.batches.length, 0);
   });
 
@@ -147,7 +262,7 @@ describe('NftFirewallDriver published ports', () => {
     const runner = new FakeNftRunner();
     runner.listResult = LISTING_NAT_AND_PORTS;
     runner.failNextRun(gone());
-    await new NftFirewallDriver(runner).teardownPorts(endpoint(TCP_ANY));
+    await driverFor(runner).teardownPorts(endpoint(TCP_ANY));
     assert.deepEqual(runner.listCalls, [['table', 'inet', 'ctnet']]);
     assert.equal(runner.batches.length, 2);
     assert.deepEqual(runner.batches[1], buildPortsCleanup(endpoint(), readTableState(LISTING_NAT_AND_PORTS)));
@@ -158,7 +273,7 @@ describe('NftFirewallDriver published ports', () => {
       const runner = new FakeNftRunner();
       runner.listResult = listing;
       runner.failNextRun(gone());
-      await new NftFirewallDriver(runner).teardownPorts(ep);
+      await driverFor(runner).teardownPorts(ep);
       assert.equal(runner.batches.length, 1);
       assert.equal(runner.listCalls.length, 1);
     }
@@ -168,7 +283,7 @@ describe('NftFirewallDriver published ports', () => {
     const runner = new FakeNftRunner();
     runner.listResult = LISTING_NAT_AND_PORTS;
     for (let i = 0; i < 4; i++) runner.failNextRun(gone());
-    await assert.rejects(new NftFirewallDriver(runner).teardownPorts(ep), {
+    await assert.rejects(driverFor(runner).teardownPorts(ep), {
       message: /^unpublish ports of endpoint "e1e2": nft transaction failed: /,
     });
     assert.equal(runner.batches.length, 4);
@@ -178,7 +293,7 @@ describe('NftFirewallDriver published ports', () => {
   test('teardownPorts() does not fall back on other errors', async () => {
     const runner = new FakeNftRunner();
     runner.failNextRun(new NftError('nft transaction failed: busy', { stderr: '', errnoName: 'EBUSY' }));
-    await assert.rejects(new NftFirewallDriver(runner).teardownPorts(ep), { errnoName: 'EBUSY' });
+    await assert.rejects(driverFor(runner).teardownPorts(ep), { errnoName: 'EBUSY' });
     assert.equal(runner.batches.length, 1);
     assert.deepEqual(runner.listCalls, []);
   });

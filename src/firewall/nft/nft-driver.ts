@@ -7,7 +7,7 @@
  * @module
  */
 import { debuglog } from 'node:util';
-import { isNotFound, NetlinkError, TimeoutError, wrapError } from '../../errors.js';
+import { errorMessage, isNotFound, NetlinkError, TimeoutError, wrapError } from '../../errors.js';
 import type { BatchMessage } from '../../netlink/batch.js';
 import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from '../driver.js';
 import { SocketNftNetlink, type NftNetlink } from './netlink.js';
@@ -107,7 +107,7 @@ export class NftFirewallDriver implements FirewallDriver {
         return;
       } catch (err) {
         if (!canFallBack(err)) throw wrapError(context, err);
-        debug('%s over netlink failed, using nft: %s', context, err);
+        debug('%s over netlink failed, using nft: %s', context, errorMessage(err));
       }
     }
     try {
@@ -149,7 +149,7 @@ export class NftFirewallDriver implements FirewallDriver {
       } catch (err) {
         if (isNotFound(err)) return false;
         if (!canFallBack(err)) throw wrapError(context, err);
-        debug('%s over netlink failed, using nft: %s', context, err);
+        debug('%s over netlink failed, using nft: %s', context, errorMessage(err));
       }
     }
     try {

@@ -71,6 +71,19 @@ export function validateNetwork(net: FirewallNetwork): ParsedSubnet[] {
 export function validateEndpoint(ep: FirewallEndpoint): ParsedPort[] {
   validateHexId(ep.id, `endpoint "${ep.id}"`);
   validateHexId(ep.networkId, `the network of endpoint "${ep.id}"`);
+  // A plain address of the family; ctnet's own parser takes no scoped IPv6 address (`fe80::1%eth0`),
+  // which nft could not store anyway. A port range repeats the same two addresses for every port:
+  // parse each once.
+  const checked = new Map<string, boolean>();
+  const isAddressOf = (family: Fam, text: string): boolean => {
+    const key = `${family} ${text}`;
+    let ok = checked.get(key);
+    if (ok === undefined) {
+      ok = isIp(text) && parseIp(text).family === family;
+      checked.set(key, ok);
+    }
+    return ok;
+  };
   return ep.ports.map((p) => {
     const bad = (what: string): TypeError => new TypeError(`Invalid published port for endpoint "${ep.id}": ${what}`);
     if (p.family !== 4 && p.family !== 6) throw bad(`family ${String(p.family)}, expected 4 or 6`);
@@ -84,12 +97,6 @@ export function validateEndpoint(ep: FirewallEndpoint): ParsedPort[] {
       p.hostIp === undefined ? { concat: [p.protocol, p.hostPort] } : { concat: [p.hostIp, p.protocol, p.hostPort] };
     return { mapping: p, kind: p.hostIp === undefined ? 'any' : 'ip', key };
   });
-}
-
-// A plain address of the family; ctnet's own parser takes no scoped IPv6 address (`fe80::1%eth0`),
-// which nft could not store anyway.
-function isAddressOf(family: Fam, text: string): boolean {
-  return isIp(text) && parseIp(text).family === family;
 }
 
 function parseSubnet(text: string): ParsedSubnet | undefined {

@@ -129,18 +129,31 @@ function roundToRegister(n: number): number {
 function fieldBytes(f: NftField): Buffer {
   switch (f.type) {
     case 'ipv4_addr':
-    case 'ipv6_addr': {
-      const family = f.type === 'ipv4_addr' ? 4 : 6;
-      if (!isIp(f.value) || parseIp(f.value).family !== family) {
-        throw new RangeError(`"${f.value}" is not an ${f.type}`);
-      }
-      return ipToBytes(parseIp(f.value));
-    }
+    case 'ipv6_addr':
+      return addressBytes(f.type, f.value);
     case 'inet_proto':
       return uintBytes(f.value, 1, f.type);
     case 'inet_service':
       return uintBytes(f.value, 2, f.type);
   }
+}
+
+// A batch of published ports repeats a few addresses (the host's, the container's) thousands of
+// times, and parsing one (bigint arithmetic) costs more than the rest of its element: keep the last
+// few. The buffers are only ever copied from.
+const ADDRESS_CACHE_SIZE = 64;
+const addressCache = new Map<string, Buffer>();
+
+function addressBytes(type: 'ipv4_addr' | 'ipv6_addr', text: string): Buffer {
+  const key = `${type} ${text}`;
+  const cached = addressCache.get(key);
+  if (cached !== undefined) return cached;
+  const ip = isIp(text) ? parseIp(text) : undefined;
+  if (ip === undefined || ip.family !== (type === 'ipv4_addr' ? 4 : 6)) throw new RangeError(`"${text}" is not an ${type}`);
+  if (addressCache.size >= ADDRESS_CACHE_SIZE) addressCache.clear();
+  const bytes = ipToBytes(ip);
+  addressCache.set(key, bytes);
+  return bytes;
 }
 
 // An unsigned integer in network byte order.

@@ -14,7 +14,7 @@ const UDATA_HDRLEN = 2;
 /**
  * The userdata of an element whose only annotation is `comment`.
  *
- * @throws {RangeError} if the comment holds a NUL or does not fit a TLV (254 bytes of UTF-8).
+ * @throws {RangeError} if the comment holds a NUL or does not fit a TLV (253 bytes of UTF-8).
  * @example
  * ```ts
  * encodeElemComment('ctnet ep e1'); // <Buffer 00 0c 63 74 6e 65 74 20 65 70 20 65 31 00>
@@ -25,7 +25,7 @@ export function encodeElemComment(comment: string): Buffer {
   const value = Buffer.from(`${comment}\0`, 'utf8');
   // The length byte caps the value at 255 bytes; the kernel caps the whole userdata at 256.
   if (value.length > 0xff || UDATA_HDRLEN + value.length > NFT_USERDATA_MAXLEN) {
-    throw new RangeError(`an element comment is at most 254 bytes of UTF-8, got ${value.length - 1}`);
+    throw new RangeError(`an element comment is at most 253 bytes of UTF-8, got ${value.length - 1}`);
   }
   return Buffer.concat([Buffer.from([NFTNL_UDATA_SET_ELEM_COMMENT, value.length]), value]);
 }
