@@ -449,7 +449,7 @@ export class Ctnet {
     };
     const foreign = ports.find((p) => p.hostIp !== null && !isLocal(p.hostIp));
     if (foreign !== undefined) throw new InvalidConfigError(`cannot publish port ${describePort(foreign)}: ${foreign.hostIp ?? ''} is not an address of this host`);
-    const sockets = hostSockets();
+    const sockets = hostSockets(new Set(ports.map((p) => p.protocol)));
     for (const port of ports) {
       if (boundSocketFor(port, sockets) !== undefined) {
         throw new ConflictError(`port ${describePort(port)} is already in use on the host by a listening socket`);

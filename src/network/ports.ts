@@ -180,9 +180,10 @@ export function parseProcNet(text: string, family: 4 | 6, protocol: 'tcp' | 'udp
 }
 
 /** Sockets bound in the calling process's network namespace. */
-export function hostSockets(): HostSocket[] {
+export function hostSockets(protocols: ReadonlySet<'tcp' | 'udp'> = new Set(['tcp', 'udp'])): HostSocket[] {
   const out: HostSocket[] = [];
-  for (const protocol of ['tcp', 'udp'] as const) {
+  // Each table costs a read of the kernel's whole socket list: read only the protocols asked for.
+  for (const protocol of protocols) {
     for (const family of [4, 6] as const) {
       let text: string;
       try {
