@@ -237,6 +237,35 @@ export async function hasCtnetTable(): Promise<boolean> {
   });
 }
 
+/**
+ * Every published-port element of ctnet's table as nft lists it, sorted:
+ * `pub4_any_addr tcp . 18080 -> 10.98.0.2 (ctnet ep ea01)`. No table: none.
+ */
+export async function pubElements(): Promise<string[]> {
+  if (!(await hasCtnetTable())) return [];
+  const doc = JSON.parse(await sh('nft', ['-j', 'list', 'table', 'inet', 'ctnet'])) as { nftables: unknown[] };
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const found: string[] = [];
+  for (const item of doc.nftables) {
+    const map = isObj(item) ? item['map'] : undefined;
+    if (!isObj(map) || !String(map['name']).startsWith('pub') || !Array.isArray(map['elem'])) continue;
+    for (const e of map['elem'] as unknown[]) {
+      if (!Array.isArray(e) || e.length !== 2) throw new Error(`unexpected map element ${JSON.stringify(e)}`);
+      const [key, value] = e as [unknown, unknown];
+      const opts = isObj(key) && isObj(key['elem']) ? key['elem'] : undefined;
+      const val = opts?.['val'] ?? key;
+      const parts = isObj(val) && Array.isArray(val['concat']) ? (val['concat'] as unknown[]) : [val];
+      found.push(`${String(map['name'])} ${parts.map(String).join(' . ')} -> ${String(value)} (${String(opts?.['comment'])})`);
+    }
+  }
+  return found.sort();
+}
+
+/** Delete ctnet's table if it is there (tests that drive the firewall driver directly start clean). */
+export async function dropCtnetTable(): Promise<void> {
+  if (await hasCtnetTable()) await sh('nft', ['delete', 'table', 'inet', 'ctnet']);
+}
+
 /** A route as `ip -j route show table all` prints it. */
 export interface IpRouteEntry extends IpRoute {
   type?: string;

@@ -21,69 +21,19 @@
  * ```
  */
 import { strict as assert } from 'node:assert';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { isAlreadyExists } from '../../src/errors.js';
 import type { FirewallEndpoint, FirewallNetwork, PortMapping } from '../../src/firewall/driver.js';
 import { NftFirewallDriver } from '../../src/firewall/nft/nft-driver.js';
+import { dropCtnetTable, hasCtnetTable, pubElements, sh } from '../helpers/sandbox.js';
 
-const execFileAsync = promisify(execFile);
 
 const inSandbox = process.env['CTNET_SANDBOX'] === '1' && process.getuid?.() === 0;
 const skip = inSandbox ? false : 'needs root inside scripts/sandbox.sh (CTNET_SANDBOX=1): it changes nftables and links';
-
-async function run(cmd: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return stdout;
-}
-
-type Json = Record<string, unknown>;
-
-function isJson(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** One published-port element as nft lists it: `pub4_any_addr tcp . 18080 -> 10.98.0.2 (ctnet ep ea01)`. */
-async function pubElements(): Promise<string[]> {
-  let out: string;
-  try {
-    out = await run('nft', ['-j', 'list', 'table', 'inet', 'ctnet']);
-  } catch {
-    return [];
-  }
-  const doc: unknown = JSON.parse(out);
-  assert.ok(isJson(doc) && Array.isArray(doc['nftables']));
-  const found: string[] = [];
-  for (const item of doc['nftables'] as unknown[]) {
-    const map = isJson(item) ? item['map'] : undefined;
-    if (!isJson(map) || !String(map['name']).startsWith('pub') || !Array.isArray(map['elem'])) continue;
-    for (const e of map['elem'] as unknown[]) {
-      assert.ok(Array.isArray(e) && e.length === 2, `map element ${JSON.stringify(e)}`);
-      const [key, value] = e as [unknown, unknown];
-      const opts = isJson(key) && isJson(key['elem']) ? key['elem'] : undefined;
-      const val = opts?.['val'];
-      const parts = isJson(val) && Array.isArray(val['concat']) ? (val['concat'] as unknown[]) : [val];
-      found.push(`${String(map['name'])} ${parts.map(String).join(' . ')} -> ${String(value)} (${String(opts?.['comment'])})`);
-    }
-  }
-  return found.sort();
-}
-
-async function tableExists(): Promise<boolean> {
-  const doc: unknown = JSON.parse(await run('nft', ['-j', 'list', 'tables']));
-  assert.ok(isJson(doc) && Array.isArray(doc['nftables']));
-  return (doc['nftables'] as unknown[]).some(
-    (i) => isJson(i) && isJson(i['table']) && i['table']['family'] === 'inet' && i['table']['name'] === 'ctnet',
-  );
-}
-
-async function dropCtnetTable(): Promise<void> {
-  if (await tableExists()) await run('nft', ['delete', 'table', 'inet', 'ctnet']);
-}
 
 // Scripts run inside the namespaces: servers that answer with the peer's address, and clients that
 // print the answer, TIMEOUT (packets dropped) or the error code (ECONNREFUSED: the host answered
@@ -126,7 +76,7 @@ const DROP_TIMEOUT_MS = 700;
 /** A client in namespace `ns`, or in the sandbox itself (the host) when `ns` is `host`. */
 async function client(script: string, ns: string, host: string, port: number): Promise<string> {
   const node = [process.execPath, '-e', script, host, String(port), String(DROP_TIMEOUT_MS)];
-  const out = ns === 'host' ? await run(node[0] ?? '', node.slice(1)) : await run('ip', ['netns', 'exec', ns, ...node]);
+  const out = ns === 'host' ? await sh(node[0] ?? '', node.slice(1)) : await sh('ip', ['netns', 'exec', ns, ...node]);
   return out.trim();
 }
 
@@ -182,13 +132,13 @@ const EP_A_ELEMENTS = [
 ];
 
 async function addVethNamespace(ns: string, hostIf: string, addr: string, gateway: string): Promise<void> {
-  await run('ip', ['netns', 'add', ns]);
-  await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-  await run('ip', ['link', 'set', hostIf, 'up']);
-  await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  await run('ip', ['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0']);
-  await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-  await run('ip', ['-n', ns, 'route', 'add', 'default', 'via', gateway]);
+  await sh('ip', ['netns', 'add', ns]);
+  await sh('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+  await sh('ip', ['link', 'set', hostIf, 'up']);
+  await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  await sh('ip', ['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0']);
+  await sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+  await sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', gateway]);
 }
 
 // The sysctl exists (per network namespace) only while the br_netfilter module is loaded.
@@ -213,26 +163,26 @@ function suite(brNetfilter: boolean): void {
     await dropCtnetTable();
     if (brNetfilterLoaded) {
       brNfBefore = readFileSync(BR_NF_PROC, 'utf8').trim();
-      await run('sysctl', ['-q', '-w', `${BR_NF_SYSCTL}=${brNetfilter ? 1 : 0}`]);
+      await sh('sysctl', ['-q', '-w', `${BR_NF_SYSCTL}=${brNetfilter ? 1 : 0}`]);
     }
-    await run('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
-    await run('ip', ['addr', 'add', `${GATEWAY}/24`, 'dev', BRIDGE]);
-    await run('ip', ['link', 'set', BRIDGE, 'up']);
+    await sh('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
+    await sh('ip', ['addr', 'add', `${GATEWAY}/24`, 'dev', BRIDGE]);
+    await sh('ip', ['link', 'set', BRIDGE, 'up']);
     for (const ct of [A, B]) {
       await addVethNamespace(ct.ns, ct.hostIf, ct.addr, GATEWAY);
-      await run('ip', ['link', 'set', ct.hostIf, 'master', BRIDGE]);
-      await run('ip', ['link', 'set', ct.hostIf, 'type', 'bridge_slave', 'hairpin', 'on']);
+      await sh('ip', ['link', 'set', ct.hostIf, 'master', BRIDGE]);
+      await sh('ip', ['link', 'set', ct.hostIf, 'type', 'bridge_slave', 'hairpin', 'on']);
     }
     await addVethNamespace(C.ns, C.hostIf, C.addr, C.gateway);
-    await run('ip', ['addr', 'add', `${C.gateway}/24`, 'dev', C.hostIf]);
+    await sh('ip', ['addr', 'add', `${C.gateway}/24`, 'dev', C.hostIf]);
     await addVethNamespace(UPLINK.ns, UPLINK.hostIf, UPLINK.addr, UPLINK.hostAddr);
-    await run('ip', ['addr', 'add', `${UPLINK.hostAddr}/24`, 'dev', UPLINK.hostIf]);
+    await sh('ip', ['addr', 'add', `${UPLINK.hostAddr}/24`, 'dev', UPLINK.hostIf]);
     // The "other machine" has its default route through the host, so it can address the containers
     // directly and only the firewall decides what reaches them.
     // Per network namespace, so these are the sandbox's settings, not the host's. route_localnet is
     // what the engine sets on a network's interface: DNAT of 127.0.0.1 needs it.
-    await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
-    await run('sysctl', ['-q', '-w', `net.ipv4.conf.${BRIDGE}.route_localnet=1`]);
+    await sh('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+    await sh('sysctl', ['-q', '-w', `net.ipv4.conf.${BRIDGE}.route_localnet=1`]);
     servers.push(await startServer(A.ns, TCP_SERVER, 80));
     servers.push(await startServer(A.ns, UDP_SERVER, 5353));
     servers.push(await startServer(C.ns, TCP_SERVER, 80));
@@ -245,10 +195,10 @@ function suite(brNetfilter: boolean): void {
   after(async () => {
     for (const s of servers) s.kill();
     await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : undefined)));
-    for (const ns of NAMESPACES) await run('ip', ['netns', 'del', ns]).catch(() => '');
-    await run('ip', ['link', 'del', BRIDGE]).catch(() => '');
+    for (const ns of NAMESPACES) await sh('ip', ['netns', 'del', ns]).catch(() => '');
+    await sh('ip', ['link', 'del', BRIDGE]).catch(() => '');
     await dropCtnetTable();
-    if (brNfBefore !== undefined) await run('sysctl', ['-q', '-w', `${BR_NF_SYSCTL}=${brNfBefore}`]);
+    if (brNfBefore !== undefined) await sh('sysctl', ['-q', '-w', `${BR_NF_SYSCTL}=${brNfBefore}`]);
   });
 
   test('the maps hold one address and one port element per mapping, tagged with the endpoint', async () => {
@@ -342,7 +292,7 @@ function suite(brNetfilter: boolean): void {
 
   test('teardownPorts() after someone removed one of its elements removes the rest', async () => {
     await fw.setupPorts(EP_A);
-    await run('nft', ['delete', 'element', 'inet', 'ctnet', 'pub4_any_addr', '{ tcp . 18080 }']);
+    await sh('nft', ['delete', 'element', 'inet', 'ctnet', 'pub4_any_addr', '{ tcp . 18080 }']);
     await fw.teardownPorts(EP_A);
     assert.deepEqual((await pubElements()).filter((e) => e.includes('ea01')), []);
   });
@@ -364,7 +314,7 @@ function suite(brNetfilter: boolean): void {
   test('the table outlives the networks while ports are published, and goes with the last of them', async () => {
     await fw.teardownNetwork(NET_A);
     await fw.teardownNetwork(NET_C);
-    assert.equal(await tableExists(), true);
+    assert.equal(await hasCtnetTable(), true);
     assert.deepEqual(await pubElements(), [
       'pub4_any_addr tcp . 18090 -> 10.97.0.2 (ctnet ep ec03)',
       'pub4_any_port tcp . 18090 -> 80 (ctnet ep ec03)',
@@ -372,7 +322,7 @@ function suite(brNetfilter: boolean): void {
     await fw.teardownPorts(EP_C);
     assert.deepEqual(await pubElements(), []);
     await fw.teardownNetwork(NET_C);
-    assert.equal(await tableExists(), false);
+    assert.equal(await hasCtnetTable(), false);
     await fw.teardownPorts(EP_C);
   });
 }

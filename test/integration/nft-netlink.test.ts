@@ -5,61 +5,20 @@
  * counting runner shows whether the driver ran nft.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { isAlreadyExists, NetlinkError } from '../../src/errors.js';
 import type { FirewallEndpoint, FirewallNetwork, PortMapping } from '../../src/firewall/driver.js';
 import { NftFirewallDriver } from '../../src/firewall/nft/nft-driver.js';
 import { ExecNftRunner, type NftRunner } from '../../src/firewall/nft/runner.js';
 import type { NftCommand } from '../../src/firewall/nft/schema.js';
+import { dropCtnetTable, pubElements, sh } from '../helpers/sandbox.js';
 
-const execFileAsync = promisify(execFile);
 
 const inSandbox = process.env['CTNET_SANDBOX'] === '1' && process.getuid?.() === 0;
 const skip = inSandbox ? false : 'needs root inside scripts/sandbox.sh (CTNET_SANDBOX=1): it changes nftables';
 
-async function nft(args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync('nft', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return stdout;
-}
+const nft = (args: readonly string[]): Promise<string> => sh('nft', args);
 
-type Json = Record<string, unknown>;
-const isJson = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Every published-port element as nft lists it: `pub4_any_addr tcp . 18080 -> 10.98.0.2 (ctnet ep ea01)`. */
-async function pubElements(): Promise<string[]> {
-  let out: string;
-  try {
-    out = await nft(['-j', 'list', 'table', 'inet', 'ctnet']);
-  } catch {
-    return [];
-  }
-  const doc: unknown = JSON.parse(out);
-  assert.ok(isJson(doc) && Array.isArray(doc['nftables']));
-  const found: string[] = [];
-  for (const item of doc['nftables'] as unknown[]) {
-    const map = isJson(item) ? item['map'] : undefined;
-    if (!isJson(map) || !String(map['name']).startsWith('pub') || !Array.isArray(map['elem'])) continue;
-    for (const e of map['elem'] as unknown[]) {
-      assert.ok(Array.isArray(e) && e.length === 2);
-      const [key, value] = e as [unknown, unknown];
-      const opts = isJson(key) && isJson(key['elem']) ? key['elem'] : undefined;
-      const val = opts?.['val'] ?? key;
-      const parts = isJson(val) && Array.isArray(val['concat']) ? (val['concat'] as unknown[]) : [val];
-      found.push(`${String(map['name'])} ${parts.map(String).join(' . ')} -> ${String(value)} (${String(opts?.['comment'])})`);
-    }
-  }
-  return found.sort();
-}
-
-async function tableExists(): Promise<boolean> {
-  return (await nft(['list', 'tables'])).split('\n').includes('table inet ctnet');
-}
-
-async function dropTable(): Promise<void> {
-  if (await tableExists()) await nft(['delete', 'table', 'inet', 'ctnet']);
-}
 
 /** The real runner, counting the transactions it applies. */
 class CountingRunner implements NftRunner {
@@ -87,13 +46,13 @@ describe('published ports over nf_tables netlink (real kernel)', { skip }, () =>
   const viaNft = new NftFirewallDriver(new ExecNftRunner(), { netlink: null });
 
   before(async () => {
-    await dropTable();
+    await dropCtnetTable();
     await fw.setupNetwork(NET);
   });
 
   after(async () => {
     fw.close();
-    await dropTable();
+    await dropCtnetTable();
   });
 
   test('setupPorts() adds, without nft, exactly the elements and comments the nft path adds', async () => {
@@ -184,14 +143,14 @@ describe('published ports over nf_tables netlink (real kernel)', { skip }, () =>
   });
 
   test('without the table, setupPorts() falls back to nft, which makes it; teardown then works over netlink', async () => {
-    await dropTable();
+    await dropCtnetTable();
     await fw.setupPorts(EP);
     assert.equal(runner.runs, 1);
     assert.equal((await pubElements()).length, 8);
     await fw.teardownPorts(EP);
     assert.equal(runner.runs, 1);
     assert.deepEqual(await pubElements(), []);
-    await dropTable();
+    await dropCtnetTable();
     await fw.teardownPorts(EP); // no table: the listing finds nothing
     assert.equal(runner.runs, 1);
   });
