@@ -11,7 +11,7 @@ import { debuglog } from 'node:util';
 import { ConflictError, InvalidConfigError, NotFoundError, TeardownError, wrapError } from './errors.js';
 import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from './firewall/driver.js';
 import { NftFirewallDriver } from './firewall/nft/nft-driver.js';
-import { cidrContains, cidrOverlaps, formatCidr, parseCidr } from './inet/cidr.js';
+import { cidrContains, cidrOverlaps, formatCidr, parseCidr, withoutPrefix } from './inet/cidr.js';
 import { formatIp, type IpAddress, parseIp } from './inet/ip.js';
 import { assertUnicastMac, formatMac, parseMac, randomMac } from './inet/mac.js';
 import { allocateAddress } from './ipam/allocator.js';
@@ -489,7 +489,7 @@ export class Ctnet {
 /** What the firewall needs to publish an endpoint's ports: each port with its container address. */
 function firewallEndpoint(id: string, net: NetworkRecord, addresses: readonly string[], ports: readonly PortRecord[]): FirewallEndpoint {
   const byFamily = new Map(addresses.map((a) => {
-    const ip = parseIp(a.slice(0, a.indexOf('/')));
+    const ip = parseIp(withoutPrefix(a));
     return [ip.family, formatIp(ip)] as const;
   }));
   return {

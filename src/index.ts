@@ -28,7 +28,7 @@ export type { Route, RouteInfo } from './netlink/rtnl/route.js';
 export type { Neighbour, NeighbourInfo } from './netlink/rtnl/neigh.js';
 export { formatIp, parseIp } from './inet/ip.js';
 export type { IpAddress } from './inet/ip.js';
-export { cidrContains, cidrOverlaps, formatCidr, parseCidr } from './inet/cidr.js';
+export { cidrContains, cidrOverlaps, formatCidr, parseCidr, withoutPrefix } from './inet/cidr.js';
 export type { Cidr } from './inet/cidr.js';
 export {
   ConflictError,

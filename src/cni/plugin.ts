@@ -20,6 +20,7 @@ import {
   parseNetnsRef,
   RtnlHandle,
   TeardownError,
+  withoutPrefix,
 } from '../index.js';
 import { CNI_ERR, CniError } from './errors.js';
 import {
@@ -94,11 +95,6 @@ async function ensureNetwork(ct: Ctnet, conf: CniNetConf): Promise<Network> {
   return net;
 }
 
-function stripPrefix(ip: string): string {
-  const slash = ip.indexOf('/');
-  return slash === -1 ? ip : ip.slice(0, slash);
-}
-
 /** The ADD result: host-side interfaces, the container interface, its addresses and routes. */
 export function buildResult(conf: CniNetConf, net: Network, ep: AttachedEndpoint, netns: string): CniResult {
   const prev = conf.prevResult;
@@ -107,7 +103,7 @@ export function buildResult(conf: CniNetConf, net: Network, ep: AttachedEndpoint
   interfaces.push({ name: ep.hostIfname });
   const index = interfaces.push({ name: ep.ifname, mac: ep.mac, mtu: net.mtu, sandbox: netns }) - 1;
   const gatewayOf = (address: string): string | undefined => {
-    const family = parseIp(stripPrefix(address)).family;
+    const family = parseIp(withoutPrefix(address)).family;
     return ep.gateways.find((g) => parseIp(g).family === family);
   };
   return {
@@ -136,7 +132,7 @@ const add: CniHandler = async (env, stdin) => {
   const args = parseCniArgs(env.args);
   return withEngine(conf, env.vars, async (ct) => {
     const net = await ensureNetwork(ct, conf);
-    const ips = [...conf.runtime.ips, ...args.ip].map(stripPrefix);
+    const ips = [...conf.runtime.ips, ...args.ip].map(withoutPrefix);
     const mac = conf.runtime.mac ?? args.mac;
     let ep: AttachedEndpoint;
     try {

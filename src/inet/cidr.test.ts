@@ -13,6 +13,7 @@ import {
   hostRange,
   parseCidr,
   parseIpWithPrefix,
+  withoutPrefix,
 } from './cidr.js';
 import { formatIp, parseIp } from './ip.js';
 
@@ -175,4 +176,10 @@ test('hostRange() refuses subnets without a usable address', async (t) => {
       assert.equal(formatIp(cidrBroadcast(cidr)), broadcast);
     });
   }
+});
+
+test('withoutPrefix() keeps the address part of address/prefix text', () => {
+  assert.equal(withoutPrefix('10.68.0.2/24'), '10.68.0.2');
+  assert.equal(withoutPrefix('fd00:68::2/64'), 'fd00:68::2');
+  assert.equal(withoutPrefix('10.68.0.2'), '10.68.0.2');
 });

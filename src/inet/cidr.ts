@@ -107,6 +107,20 @@ export function parseIpWithPrefix(text: string): IpWithPrefix {
 }
 
 /**
+ * The address part of `address/prefix` text, unparsed; text without a prefix comes back as it is.
+ *
+ * @example
+ * ```ts
+ * withoutPrefix('10.68.0.2/24'); // '10.68.0.2'
+ * withoutPrefix('10.68.0.2');    // '10.68.0.2'
+ * ```
+ */
+export function withoutPrefix(text: string): string {
+  const slash = text.indexOf('/');
+  return slash === -1 ? text : text.slice(0, slash);
+}
+
+/**
  * Format a subnet as `network/prefix`, IPv6 in RFC 5952 form.
  *
  * @example

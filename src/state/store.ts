@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConflictError, errorMessage, NotFoundError, StateError } from '../errors.js';
+import { withoutPrefix } from '../inet/cidr.js';
 import type { EndpointRecord, NetworkRecord, PortRecord } from './records.js';
 import { toEndpoint, toNetwork, type EndpointRow, type NetworkRow } from './rows.js';
 import { migrate } from './schema.js';
@@ -22,6 +23,26 @@ import { migrate } from './schema.js';
 function nativeBindingPath(): string {
   const pkg = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
   return join(dirname(pkg), 'build', 'Release', 'better_sqlite3.node');
+}
+
+/**
+ * Run `fn` again while SQLite answers SQLITE_BUSY, up to the busy timeout. Two processes creating
+ * one new database can meet in the switch to WAL, where SQLite refuses one of them at once instead
+ * of waiting (it would otherwise deadlock), so the busy timeout alone does not cover it.
+ */
+function retryWhileBusy(fn: () => void): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      fn();
+      return;
+    } catch (err) {
+      if (!(sqliteCode(err) ?? '').startsWith('SQLITE_BUSY') || Date.now() > deadline) throw err;
+      // open() is synchronous, so wait without an event loop turn.
+      Atomics.wait(pause, 0, 0, delay);
+    }
+  }
 }
 
 /** File name of the database inside the state directory. */
@@ -164,13 +185,16 @@ export class StateStore {
       // busy_timeout first, so the pragmas and migrations below wait for a process that is
       // creating or migrating the same file instead of failing with SQLITE_BUSY
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      // WAL lets readers run while one process writes; NORMAL is durable across a process crash,
-      // which is what matters here (a power loss also loses every namespace the rows describe)
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      // SQLite enforces foreign keys only when asked, per connection; the cascades depend on it
-      db.pragma('foreign_keys = ON');
-      migrate(db);
+      const opened = db;
+      retryWhileBusy(() => {
+        // WAL lets readers run while one process writes; NORMAL is durable across a process crash,
+        // which is what matters here (a power loss also loses every namespace the rows describe)
+        opened.pragma('journal_mode = WAL');
+        opened.pragma('synchronous = NORMAL');
+        // SQLite enforces foreign keys only when asked, per connection; the cascades depend on it
+        opened.pragma('foreign_keys = ON');
+        migrate(opened);
+      });
       return new StateStore(db);
     } catch (err) {
       db?.close();
@@ -412,7 +436,8 @@ export class StateStore {
       }
     }
     for (const cidr of rec.addresses) {
-      const address = stripPrefix(cidr);
+      // Allocations are per address, whatever prefix the interface has.
+      const address = withoutPrefix(cidr);
       try {
         this.#stmt.insertAllocation.run(rec.networkId, address, rec.id);
       } catch (err) {
@@ -471,12 +496,6 @@ function sqliteCode(err: unknown): string | undefined {
 
 function networkNotFound(id: string, cause: unknown): NotFoundError {
   return new NotFoundError(`network with id "${id}" not found`, { cause });
-}
-
-/** `10.68.0.2/24` → `10.68.0.2`; allocations are per address, whatever prefix the interface has. */
-function stripPrefix(cidr: string): string {
-  const slash = cidr.indexOf('/');
-  return slash === -1 ? cidr : cidr.slice(0, slash);
 }
 
 /** Only the known fields, so extra properties of the caller's objects are not stored. */

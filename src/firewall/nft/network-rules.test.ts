@@ -132,22 +132,25 @@ function without(state: CtnetTableState, id: string): CtnetTableState {
   };
 }
 
+/** The NAT network's teardown: its elements, then its chains flushed and deleted. */
+const NAT_TEARDOWN = [
+  '{"delete":{"element":{"family":"inet","table":"ctnet","name":"fwd_in4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
+  '{"delete":{"element":{"family":"inet","table":"ctnet","name":"fwd_out4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
+  '{"delete":{"element":{"family":"inet","table":"ctnet","name":"nat4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
+  '{"delete":{"element":{"family":"inet","table":"ctnet","name":"subnets4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
+  '{"flush":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-in"}}}',
+  '{"flush":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-out"}}}',
+  '{"flush":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-nat"}}}',
+  '{"delete":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-in"}}}',
+  '{"delete":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-out"}}}',
+  '{"delete":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-nat"}}}',
+];
+
 describe('buildNetworkTeardown()', () => {
   const state = readTableState(LISTING_NAT_AND_INTERNAL);
 
   test('deletes the network elements, then flushes and deletes its chains', () => {
-    assert.deepEqual(lines(buildNetworkTeardown(NAT, state)), [
-      '{"delete":{"element":{"family":"inet","table":"ctnet","name":"fwd_in4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
-      '{"delete":{"element":{"family":"inet","table":"ctnet","name":"fwd_out4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
-      '{"delete":{"element":{"family":"inet","table":"ctnet","name":"nat4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
-      '{"delete":{"element":{"family":"inet","table":"ctnet","name":"subnets4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
-      '{"flush":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-in"}}}',
-      '{"flush":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-out"}}}',
-      '{"flush":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-nat"}}}',
-      '{"delete":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-in"}}}',
-      '{"delete":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-out"}}}',
-      '{"delete":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-nat"}}}',
-    ]);
+    assert.deepEqual(lines(buildNetworkTeardown(NAT, state)), NAT_TEARDOWN);
   });
 
   test('deletes the whole table when the last network goes', () => {
@@ -182,18 +185,7 @@ describe('published ports in the table state', () => {
   const state = readTableState(LISTING_NAT_AND_PORTS);
 
   test('buildNetworkTeardown() of the last network keeps the table while ports are published', () => {
-    assert.deepEqual(lines(buildNetworkTeardown(NAT, state)), [
-      '{"delete":{"element":{"family":"inet","table":"ctnet","name":"fwd_in4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
-      '{"delete":{"element":{"family":"inet","table":"ctnet","name":"fwd_out4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
-      '{"delete":{"element":{"family":"inet","table":"ctnet","name":"nat4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
-      '{"delete":{"element":{"family":"inet","table":"ctnet","name":"subnets4","elem":[{"prefix":{"addr":"10.99.1.0","len":24}}]}}}',
-      '{"flush":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-in"}}}',
-      '{"flush":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-out"}}}',
-      '{"flush":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-nat"}}}',
-      '{"delete":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-in"}}}',
-      '{"delete":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-out"}}}',
-      '{"delete":{"chain":{"family":"inet","table":"ctnet","name":"n-a1b2c3-nat"}}}',
-    ]);
+    assert.deepEqual(lines(buildNetworkTeardown(NAT, state)), NAT_TEARDOWN);
     // One endpoint's ports are enough to keep it.
     assert.equal(buildNetworkTeardown(NAT, withoutEndpoint(state, 'e1e2')).length, 10);
   });
