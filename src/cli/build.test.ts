@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { CommanderError } from '@commander-js/extra-typings';
+import { InvalidConfigError } from '../errors.js';
+import { validateNetnsName } from '../validate/names.js';
 import { buildProgram } from './build.js';
 
 /** What an action would have been called with; the action itself never runs. */
@@ -105,6 +107,59 @@ describe('ctnet command line parsing', () => {
       const err = await usageError(argv);
       assert.equal(err.code, code, argv.join(' '));
       assert.notEqual(err.exitCode, 0);
+    }
+  });
+
+  it('--help and -h anywhere after a command show its help and end without an action', async () => {
+    const cases = [
+      ['netns', 'add', '--help'],
+      ['netns', 'add', '-h'],
+      ['netns', 'add', 'net1', '--help'],
+      ['netns', 'del', '--help'],
+      ['exec', '--help'],
+      ['exec', 'net1', '--help'],
+      ['connect', 'net1', '--help'],
+    ];
+    for (const argv of cases) {
+      const err = await usageError(argv);
+      assert.equal(err.code, 'commander.helpDisplayed', argv.join(' '));
+      assert.equal(err.exitCode, 0, argv.join(' '));
+    }
+  });
+
+  it('an option-like word that is no option is a usage error, not an operand', async () => {
+    const cases = [
+      ['netns', 'add', '-rf'],
+      ['netns', 'add', 'net1', '-rf'],
+      ['netns', 'del', '-rf'],
+      ['exec', '-rf', '--', 'true'],
+      ['connect', '-rf', 'net1'],
+      ['connect', 'net1', 'ctr1', '-rf'],
+    ];
+    for (const argv of cases) {
+      const err = await usageError(argv);
+      assert.equal(err.code, 'commander.unknownOption', argv.join(' '));
+      assert.equal(err.message, "error: unknown option '-rf'");
+      assert.notEqual(err.exitCode, 0);
+    }
+  });
+
+  it('operands after --, "-" and negative numbers reach the action, where the name check refuses them', async () => {
+    const cases: [argv: string[], name: string][] = [
+      [['netns', 'add', '--', '-rf'], '-rf'],
+      [['netns', 'add', '--', '--help'], '--help'],
+      [['netns', 'del', '--', '-rf'], '-rf'],
+      // commander reads a negative number as an operand when no option looks like one
+      [['netns', 'add', '-1'], '-1'],
+      [['netns', 'add', '-'], '-'],
+      [['netns', 'add', 'a\nb'], 'a\nb'],
+      [['netns', 'add', 'a\tb'], 'a\tb'],
+      [['exec', '--', '-rf', 'true'], '-rf'],
+    ];
+    for (const [argv, name] of cases) {
+      const p = await parse(argv);
+      assert.equal(p.args[0], name, argv.join(' '));
+      assert.throws(() => validateNetnsName(name), InvalidConfigError);
     }
   });
 

@@ -5,7 +5,7 @@
  */
 import { InvalidConfigError } from '../errors.js';
 import { defaultGateway, validateGateway } from '../ipam/allocator.js';
-import { type Cidr, formatCidr, parseCidr } from '../inet/cidr.js';
+import { type Cidr, cidrOverlaps, formatCidr, parseCidr } from '../inet/cidr.js';
 import { formatIp, type IpAddress, parseIp } from '../inet/ip.js';
 import type { DriverName, NetworkRecord } from '../state/records.js';
 import { validateIfName, validateNetworkName } from '../validate/names.js';
@@ -26,6 +26,39 @@ const MIN_MTU = 68;
 const MAX_MTU = 65535;
 const DRIVERS: readonly DriverName[] = ['bridge', 'ptp'];
 
+/**
+ * Ranges a container network must not overlap, with what they are. The kernel refuses some as an
+ * interface address and handles others by their kind whatever the routing table says (loopback,
+ * multicast, broadcast); link-local ones only mean something on one link; the rest are never
+ * valid destinations. Every /0 overlaps them, so it is refused too. The first overlap is reported.
+ */
+const RESERVED_RANGES: readonly { range: Cidr; what: string }[] = (
+  [
+    ['0.0.0.0/8', '"this network" addresses'], // RFC 1122: a source address only, never a destination
+    ['127.0.0.0/8', 'loopback addresses'],
+    ['169.254.0.0/16', 'link-local addresses'],
+    ['224.0.0.0/4', 'multicast addresses'],
+    ['240.0.0.0/4', 'reserved addresses and the limited broadcast address'],
+    ['::/128', 'the unspecified address'],
+    ['::1/128', 'the loopback address'],
+    ['::ffff:0:0/96', 'IPv4-mapped addresses'],
+    ['fe80::/10', 'link-local addresses'],
+    ['ff00::/8', 'multicast addresses'],
+  ] satisfies [range: string, what: string][]
+).map(([range, what]) => ({ range: parseCidr(range), what }));
+
+/** Parse a subnet of a network spec and refuse it if it overlaps a reserved range. */
+function parseSubnet(text: string): Cidr {
+  const cidr = parseCidr(text);
+  const reserved = RESERVED_RANGES.find((r) => cidrOverlaps(r.range, cidr));
+  if (reserved !== undefined) {
+    throw new InvalidConfigError(
+      `invalid subnet ${JSON.stringify(text)}: ${reserved.what} (${formatCidr(reserved.range)}) cannot be in a container network`,
+    );
+  }
+  return cidr;
+}
+
 /** Bridge name derived from the network name when it fits, else from the network id. */
 export function defaultBridgeName(networkName: string, networkId: string): string {
   const byName = `ct-${networkName}`;
@@ -43,7 +76,7 @@ export function planNetwork(spec: NetworkSpec, networkId: string): NetworkPlan {
     throw new InvalidConfigError(`invalid driver "${String(driver)}": expected one of ${DRIVERS.join(', ')}`);
   }
   if (spec.subnets.length === 0) throw new InvalidConfigError(`network "${spec.name}" needs at least one subnet`);
-  const cidrs = spec.subnets.map((s) => parseCidr(s));
+  const cidrs = spec.subnets.map(parseSubnet);
   for (const family of [4, 6] as const) {
     const same = cidrs.filter((c) => c.family === family);
     if (same.length > 1) {

@@ -90,22 +90,42 @@ test('validateNetworkName() allows [a-zA-Z0-9][a-zA-Z0-9_.-]* up to 64 character
   }
 });
 
-test('validateNetnsName() follows ip netns add', async (t) => {
-  const valid = ['ctr-1234', 'a', '...', 'with space', 'a:b', 'ü'.repeat(127) + 'x', 'x'.repeat(255)];
+test('validateNetnsName() follows ip netns add, without whitespace, control characters or a leading "-"', async (t) => {
+  const valid = ['ctr-1234', 'a', '...', 'a:b', 'a-', 'x--y', 'a.-b', 'ü'.repeat(127) + 'x', 'x'.repeat(255)];
   for (const name of valid) {
     await t.test(`accepts ${JSON.stringify(name.slice(0, 20))} (${Buffer.byteLength(name)} bytes)`, () => {
       assert.doesNotThrow(() => validateNetnsName(name));
     });
   }
+  const space = (cp: string): string => `must not contain whitespace or control characters, found ${cp}`;
+  const dash = 'must not start with "-", which ip and other tools would read as an option';
   const invalid: Array<[name: string, reason: string]> = [
     ['', 'must not be empty'],
     ['.', 'must not be "." or ".."'],
     ['..', 'must not be "." or ".."'],
     ['a/b', 'must not contain "/"'],
     ['/run/netns/x', 'must not contain "/"'],
-    ['a\u0000b', 'must not contain a NUL character'],
     ['x'.repeat(256), 'longer than 255 bytes'],
     ['ü'.repeat(128), 'longer than 255 bytes'], // 128 characters, 256 bytes
+    ['a\ud800b', 'not valid Unicode text'], // lone surrogate
+    ['-rf', dash],
+    ['--help', dash],
+    ['-', dash],
+    ['-1', dash], // commander passes negative numbers as operands
+    ['with space', space('U+0020')],
+    ['a\nb', space('U+000A')],
+    ['net1\n', space('U+000A')],
+    ['a\tb', space('U+0009')],
+    ['a\rb', space('U+000D')],
+    ['a\vb', space('U+000B')],
+    ['a\fb', space('U+000C')],
+    ['a\u0000b', space('U+0000')],
+    ['a\u001bb', space('U+001B')], // ESC, starts terminal escape sequences
+    ['a\u007fb', space('U+007F')], // DEL
+    ['a\u0085b', space('U+0085')], // NEL, a C1 control
+    ['a\u00a0b', space('U+00A0')], // no-break space
+    ['a\u2028b', space('U+2028')], // line separator
+    ['a\u3000b', space('U+3000')], // ideographic space
   ];
   for (const [name, reason] of invalid) {
     await t.test(`rejects ${JSON.stringify(name.slice(0, 20))}`, () => {

@@ -82,15 +82,26 @@ export function validateNetworkName(name: string): void {
   }
 }
 
+/** Any Unicode whitespace (tab, newline, no-break and ideographic spaces, ...) or control character (NUL, DEL, C1). */
+const SPACE_OR_CONTROL = /[\p{White_Space}\p{Cc}]/u;
+
+/** `U+000A` for "\n". */
+function codePoint(char: string): string {
+  return `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
 /**
- * Check a named network namespace the way iproute2 does for `ip netns add`: not empty, at most 255
- * bytes, not `.` or `..`, no `/`. The name becomes a file under /run/netns, hence the file name
- * rules. NUL is refused as well: it cannot be passed in a path.
+ * Check a named network namespace. The name becomes a file under /run/netns, so it follows the
+ * rules of `ip netns add`: not empty, at most 255 bytes, not `.` or `..`, no `/`. It is also
+ * printed in listings and handed to ip and other tools as one argument, so it must not contain
+ * whitespace or control characters (newline, tab, NUL, DEL, any Unicode space) and must not start
+ * with `-`, which those tools would read as an option.
  *
  * @throws {InvalidConfigError} For example `invalid network namespace name "a/b": must not contain "/"`.
  * @example
  * ```ts
  * validateNetnsName('ctr-1234'); // passes
+ * validateNetnsName('-rf');      // throws: invalid network namespace name "-rf": must not start with "-" ...
  * ```
  */
 export function validateNetnsName(name: string): void {
@@ -99,6 +110,8 @@ export function validateNetnsName(name: string): void {
   const bytes = utf8(what, name);
   if (bytes.length > NETNS_NAME_MAX_BYTES) fail(what, name, `longer than ${NETNS_NAME_MAX_BYTES} bytes`);
   if (name === '.' || name === '..') fail(what, name, 'must not be "." or ".."');
+  if (name.startsWith('-')) fail(what, name, 'must not start with "-", which ip and other tools would read as an option');
   if (name.includes('/')) fail(what, name, 'must not contain "/"');
-  if (name.includes('\0')) fail(what, name, 'must not contain a NUL character');
+  const bad = SPACE_OR_CONTROL.exec(name);
+  if (bad !== null) fail(what, name, `must not contain whitespace or control characters, found ${codePoint(bad[0])}`);
 }

@@ -43,6 +43,31 @@ interface BadCase {
   message: RegExp;
 }
 
+/** A RegExp matching `text` literally. */
+function literal(text: string): RegExp {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+}
+
+/** Subnets that can never be a container network, and the reserved range each is refused for. */
+const RESERVED_SUBNETS: readonly [subnet: string, range: string][] = [
+  ['127.0.0.0/8', 'loopback addresses (127.0.0.0/8)'],
+  ['127.0.0.0/24', 'loopback addresses (127.0.0.0/8)'],
+  ['::1/128', 'the loopback address (::1/128)'],
+  ['169.254.0.0/16', 'link-local addresses (169.254.0.0/16)'],
+  ['fe80::/10', 'link-local addresses (fe80::/10)'],
+  ['fe80::/64', 'link-local addresses (fe80::/10)'],
+  ['224.0.0.0/4', 'multicast addresses (224.0.0.0/4)'],
+  ['239.1.0.0/16', 'multicast addresses (224.0.0.0/4)'],
+  ['ff00::/8', 'multicast addresses (ff00::/8)'],
+  ['0.0.0.0/8', '"this network" addresses (0.0.0.0/8)'],
+  ['240.0.0.0/4', 'reserved addresses and the limited broadcast address (240.0.0.0/4)'],
+  ['255.255.255.0/24', 'reserved addresses and the limited broadcast address (240.0.0.0/4)'],
+  ['0.0.0.0/0', '"this network" addresses (0.0.0.0/8)'],
+  ['::/0', 'the unspecified address (::/128)'],
+  ['::/128', 'the unspecified address (::/128)'],
+  ['::ffff:0:0/96', 'IPv4-mapped addresses (::ffff:0.0.0.0/96)'],
+];
+
 const CASES: readonly BadCase[] = [
   // network create: subnets
   { name: 'subnet with an octet > 255', args: () => ['network', 'create', 'n1', '--subnet', '10.80.300.0/24'], exit: 2, message: /invalid subnet "10\.80\.300\.0\/24"/ },
@@ -57,6 +82,14 @@ const CASES: readonly BadCase[] = [
   { name: 'subnet around another ctnet network', args: () => ['network', 'create', 'n1', '--subnet', '10.80.0.0/16'], exit: 1, message: /overlaps subnet "10\.80\.[16]\.0\/24" of network "(taken|p2p)"/ },
   { name: 'subnet inside another ptp network', args: () => ['network', 'create', 'n1', '--subnet', '10.80.6.0/25'], exit: 1, message: /overlaps subnet "10\.80\.6\.0\/24" of network "p2p"/ },
   { name: 'subnet the host already routes', args: () => ['network', 'create', 'n1', '--subnet', '10.81.5.0/24'], exit: 1, message: /overlaps the host route 10\.81\.0\.0\/16/ },
+  // network create: reserved ranges
+  ...RESERVED_SUBNETS.map(([subnet, range]): BadCase => ({
+    name: `reserved subnet ${subnet}`,
+    args: () => ['network', 'create', 'n1', '--subnet', subnet],
+    exit: 2,
+    message: literal(`invalid subnet "${subnet}": ${range} cannot be in a container network`),
+  })),
+  { name: 'reserved second subnet', args: () => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--subnet', 'fe80::/64'], exit: 2, message: /invalid subnet "fe80::\/64": link-local addresses/ },
   // network create: names and options
   { name: 'duplicate network name', args: () => ['network', 'create', 'taken', '--subnet', '10.80.3.0/24'], exit: 1, message: /network "taken" already exists/ },
   { name: 'network name with a space', args: () => ['network', 'create', 'bad name', '--subnet', '10.80.3.0/24'], exit: 2, message: /invalid network name "bad name"/ },
@@ -106,6 +139,24 @@ const CASES: readonly BadCase[] = [
   { name: 'netns add of an existing name', args: (w) => ['netns', 'add', w.free], exit: 1, message: /network namespace "[^"]+" already exists/ },
   { name: 'netns del of an unknown name', args: (w) => ['netns', 'del', w.missing], exit: 1, message: /network namespace "[^"]+" not found/ },
   { name: 'netns add with a slash', args: () => ['netns', 'add', 'a/b'], exit: 2, message: /invalid network namespace name "a\/b"/ },
+  { name: 'netns add with a newline', args: () => ['netns', 'add', 'a\nb'], exit: 2, message: /invalid network namespace name "a\\nb": must not contain whitespace or control characters, found U\+000A/ },
+  { name: 'netns add with a trailing newline', args: () => ['netns', 'add', 'net1\n'], exit: 2, message: /invalid network namespace name "net1\\n"/ },
+  { name: 'netns add with a tab', args: () => ['netns', 'add', 'a\tb'], exit: 2, message: /invalid network namespace name "a\\tb": must not contain whitespace or control characters, found U\+0009/ },
+  { name: 'netns add with a space', args: () => ['netns', 'add', 'a b'], exit: 2, message: /invalid network namespace name "a b": must not contain whitespace/ },
+  { name: 'netns add with DEL', args: () => ['netns', 'add', 'a\u007fb'], exit: 2, message: /found U\+007F/ },
+  { name: 'netns add -- -rf', args: () => ['netns', 'add', '--', '-rf'], exit: 2, message: /invalid network namespace name "-rf": must not start with "-"/ },
+  { name: 'netns add -- --help', args: () => ['netns', 'add', '--', '--help'], exit: 2, message: /invalid network namespace name "--help": must not start with "-"/ },
+  { name: 'netns add -1 (a negative number is an operand)', args: () => ['netns', 'add', '-1'], exit: 2, message: /invalid network namespace name "-1": must not start with "-"/ },
+  { name: 'netns add -rf', args: () => ['netns', 'add', '-rf'], exit: 2, message: /^ctnet: unknown option '-rf'\n$/ },
+  { name: 'netns del -rf', args: () => ['netns', 'del', '-rf'], exit: 2, message: /^ctnet: unknown option '-rf'\n$/ },
+  { name: 'netns del -- -rf', args: () => ['netns', 'del', '--', '-rf'], exit: 2, message: /invalid network namespace name "-rf": must not start with "-"/ },
+  { name: 'netns del with a newline', args: () => ['netns', 'del', 'a\nb'], exit: 2, message: /invalid network namespace name "a\\nb"/ },
+  { name: 'exec -rf', args: () => ['exec', '-rf', '--', 'true'], exit: 2, message: /^ctnet: unknown option '-rf'\n$/ },
+  { name: 'exec in -- -rf', args: () => ['exec', '--', '-rf', 'true'], exit: 2, message: /invalid network namespace name "-rf": must not start with "-"/ },
+  { name: 'exec in a name with a tab', args: () => ['exec', 'a\tb', '--', 'true'], exit: 2, message: /invalid network namespace name "a\\tb"/ },
+  { name: 'connect a container name with a newline', args: () => ['connect', 'taken', 'a\nb'], exit: 2, message: /invalid network namespace name "a\\nb"/ },
+  { name: 'connect -- -rf', args: () => ['connect', 'taken', '--', '-rf'], exit: 2, message: /invalid network namespace name "-rf": must not start with "-"/ },
+  { name: 'connect -rf', args: () => ['connect', 'taken', 'x', '-rf'], exit: 2, message: /^ctnet: unknown option '-rf'\n$/ },
   // the command line itself
   { name: 'unknown command', args: () => ['frobnicate'], exit: 2, message: /unknown command 'frobnicate'/ },
   { name: 'unknown option', args: () => ['network', 'ls', '--frobnicate'], exit: 2, message: /unknown option '--frobnicate'/ },
@@ -173,6 +224,27 @@ test('refused commands say why, exit non-zero and change nothing', { skip }, asy
       for (const key of Object.keys(before)) assert.equal(after[key], before[key], `${what} changed ${key}`);
     });
   }
+});
+
+test('--help after a command shows its help, exits 0 and changes nothing', { skip }, async (t) => {
+  const stateDir = ctnetStateDir(t);
+  const cases: [args: string[], usage: string][] = [
+    [['netns', 'add', '--help'], 'Usage: ctnet netns add [options] <name>'],
+    [['netns', 'add', 'net1', '-h'], 'Usage: ctnet netns add [options] <name>'],
+    [['netns', 'del', '--help'], 'Usage: ctnet netns del|rm [options] <name>'],
+    [['exec', '--help'], 'Usage: ctnet exec [options] <netns> <command...>'],
+    [['connect', 'net1', '--help'], 'Usage: ctnet connect [options] <network> <container>'],
+  ];
+  const before = await stableHostSnapshot();
+  for (const [args, usage] of cases) {
+    const r = await cli(stateDir, args);
+    const what = `ctnet ${args.join(' ')}`;
+    assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+    assert.equal(r.stdout.split('\n')[0], usage, what);
+    assert.equal(r.stderr, '', what);
+  }
+  // No namespace named "--help" or "-h" (nor anything else) was created.
+  assert.equal(await stableHostSnapshot(), before);
 });
 
 test('--json errors are one JSON object with the error code', { skip }, async (t) => {
