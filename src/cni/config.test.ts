@@ -5,8 +5,9 @@
  */
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { checkVersion, parseCniArgs, parseNetConf, SUPPORTED_VERSIONS } from './config.js';
+import { checkVersion, parseCniArgs, parseNetConf } from './config.js';
 import { CNI_ERR, CniError } from './errors.js';
+import { SUPPORTED_VERSIONS } from './version.js';
 
 /** Assert that `fn` throws a CniError with `code` whose message or details mention `mention`. */
 function assertCniError(fn: () => unknown, code: number, mention?: string): void {
@@ -115,7 +116,6 @@ test('parseNetConf() rejects missing or ill-typed fields with code 7, naming the
     ['nat a string', conf({ nat: 'yes' }), '"nat"'],
     ['internal a number', conf({ internal: 1 }), '"internal"'],
     ['stateDir a number', conf({ stateDir: 1 }), '"stateDir"'],
-    ['prevResult a list', conf({ prevResult: [] }), '"prevResult"'],
     ['runtimeConfig a list', conf({ runtimeConfig: [] }), '"runtimeConfig"'],
     ['portMappings an object', conf({ runtimeConfig: { portMappings: {} } }), 'portMappings'],
     ['portMapping without containerPort', conf({ runtimeConfig: { portMappings: [{ hostPort: 80 }] } }), 'portMappings[0]'],
@@ -129,6 +129,110 @@ test('parseNetConf() rejects missing or ill-typed fields with code 7, naming the
   ];
   for (const [what, text, mention] of cases) {
     await t.test(what, () => assertCniError(() => parseNetConf(text), CNI_ERR.INVALID_CONFIG, mention));
+  }
+});
+
+test('parseNetConf() refuses a relative stateDir with code 7: it would follow the runtime\'s working directory', async (t) => {
+  for (const dir of ['x', './state', 'var/lib/ctnet', '']) {
+    await t.test(JSON.stringify(dir), () =>
+      assertCniError(() => parseNetConf(conf({ stateDir: dir })), CNI_ERR.INVALID_CONFIG, `"stateDir" must be an absolute path, not ${JSON.stringify(dir)}`),
+    );
+  }
+});
+
+/** A prevResult as the reference bridge plugin writes it: host bridge, host veth, container eth0. */
+const goodPrev = {
+  cniVersion: '1.1.0',
+  interfaces: [{ name: 'cni0', mac: '00:11:22:33:44:55' }, { name: 'veth3243' }, { name: 'eth0', mac: '99:88:77:66:55:44', mtu: 1500, sandbox: '/var/run/netns/blue' }],
+  ips: [{ address: '10.1.0.5/16', gateway: '10.1.0.1', interface: 2 }, { address: 'fd10:1::5/64', interface: 2 }],
+  routes: [{ dst: '0.0.0.0/0', gw: '10.1.0.1' }, { dst: '::/0' }],
+  dns: { nameservers: ['10.1.0.1'], domain: 'example.test', search: ['example.test'], options: ['ndots:2'] },
+};
+
+function withPrev(prevResult: unknown): string {
+  return conf({ prevResult });
+}
+
+test('parseNetConf() accepts a spec prevResult and keeps the keys it does not know, at every level', () => {
+  assert.deepEqual(parseNetConf(withPrev(goodPrev)).prevResult, goodPrev);
+  // Other plugins add their own keys (and 0.4.0 results had "version"): they must come back out.
+  const extra = {
+    ...goodPrev,
+    'example.com/annotation': { any: ['thing'] },
+    interfaces: [{ name: 'eth0', sandbox: '/var/run/netns/blue', socketPath: '/run/vhost.sock', pciID: '0000:00:1f.6', vendorKey: 1 }],
+    ips: [{ version: '4', address: '10.1.0.5/16', interface: 0, note: null }],
+    routes: [{ dst: '10.2.0.0/16', gw: '10.1.0.254', mtu: 1400, advmss: 1360, priority: 10, table: 100, scope: 0, extra: true }],
+    dns: { nameservers: ['10.1.0.1'], sortlist: ['10.1.0.0/16'] },
+  };
+  assert.deepEqual(parseNetConf(withPrev(extra)).prevResult, extra);
+  // Every key is optional: an IPAM-style result without interfaces, and an empty one.
+  assert.deepEqual(parseNetConf(withPrev({ cniVersion: '1.1.0', ips: [{ address: '10.1.0.5/16' }] })).prevResult, { cniVersion: '1.1.0', ips: [{ address: '10.1.0.5/16' }] });
+  assert.deepEqual(parseNetConf(withPrev({})).prevResult, {});
+});
+
+test('parseNetConf() refuses a prevResult of the wrong shape with code 7, naming the field and its value', async (t) => {
+  const iface = { name: 'eth0', sandbox: '/var/run/netns/blue' };
+  const cases: Array<[prevResult: unknown, details: string]> = [
+    [[], '"prevResult" must be an object, not []'],
+    ['{}', '"prevResult" must be an object, not "{}"'],
+    [5, '"prevResult" must be an object, not 5'],
+    [null, '"prevResult" must be an object, not null'],
+  ];
+  for (const key of ['interfaces', 'ips', 'routes']) {
+    cases.push(
+      [{ [key]: 5 }, `"prevResult.${key}" must be a list, not 5`],
+      [{ [key]: true }, `"prevResult.${key}" must be a list, not true`],
+      [{ [key]: { 0: {} } }, `"prevResult.${key}" must be a list, not {"0":{}}`],
+      [{ [key]: 'eth0' }, `"prevResult.${key}" must be a list, not "eth0"`],
+      [{ [key]: null }, `"prevResult.${key}" must be a list, not null`],
+      [{ [key]: [5] }, `"prevResult.${key}[0]" must be an object, not 5`],
+      [{ [key]: ['eth0'] }, `"prevResult.${key}[0]" must be an object, not "eth0"`],
+      [{ [key]: [[]] }, `"prevResult.${key}[0]" must be an object, not []`],
+    );
+  }
+  cases.push(
+    [{ interfaces: [{}] }, '"prevResult.interfaces[0].name" is missing'],
+    [{ interfaces: [iface, { name: 5 }] }, '"prevResult.interfaces[1].name" must be a string, not 5'],
+    [{ interfaces: [{ ...iface, mac: 1 }] }, '"prevResult.interfaces[0].mac" must be a string, not 1'],
+    [{ interfaces: [{ ...iface, mtu: '1500' }] }, '"prevResult.interfaces[0].mtu" must be a non-negative integer, not "1500"'],
+    [{ interfaces: [{ ...iface, mtu: -1 }] }, '"prevResult.interfaces[0].mtu" must be a non-negative integer, not -1'],
+    [{ interfaces: [{ ...iface, mtu: 1500.5 }] }, '"prevResult.interfaces[0].mtu" must be a non-negative integer, not 1500.5'],
+    [{ interfaces: [{ ...iface, sandbox: {} }] }, '"prevResult.interfaces[0].sandbox" must be a string, not {}'],
+    [{ ips: [{}] }, '"prevResult.ips[0].address" is missing'],
+    [{ ips: [{ address: 5 }] }, '"prevResult.ips[0].address" must be a string, not 5'],
+    [{ ips: [{ address: '10.1.0.5' }] }, '"prevResult.ips[0].address" must be an IP address with a prefix length (CIDR), not "10.1.0.5"'],
+    [{ ips: [{ address: '10.1.0.5/33' }] }, '"prevResult.ips[0].address" must be an IP address with a prefix length (CIDR), not "10.1.0.5/33"'],
+    [{ ips: [{ address: 'fd10::5/129' }] }, '"prevResult.ips[0].address" must be an IP address with a prefix length (CIDR), not "fd10::5/129"'],
+    [{ ips: [{ address: 'eth0/24' }] }, '"prevResult.ips[0].address" must be an IP address with a prefix length (CIDR), not "eth0/24"'],
+    [{ ips: [{ address: '10.1.0.5/24/1' }] }, '"prevResult.ips[0].address" must be an IP address with a prefix length (CIDR), not "10.1.0.5/24/1"'],
+    [{ ips: [{ address: '10.1.0.5/16', gateway: 10 }] }, '"prevResult.ips[0].gateway" must be a string, not 10'],
+    [{ ips: [{ address: '10.1.0.5/16', gateway: '10.1.0.1/16' }] }, '"prevResult.ips[0].gateway" must be an IP address, not "10.1.0.1/16"'],
+    [{ interfaces: [iface], ips: [{ address: '10.1.0.5/16', interface: '0' }] }, '"prevResult.ips[0].interface" must be a non-negative integer, not "0"'],
+    [{ interfaces: [iface], ips: [{ address: '10.1.0.5/16', interface: -1 }] }, '"prevResult.ips[0].interface" must be a non-negative integer, not -1'],
+    [{ interfaces: [iface], ips: [{ address: '10.1.0.5/16', interface: 0.5 }] }, '"prevResult.ips[0].interface" must be a non-negative integer, not 0.5'],
+    // The index must point at an interface of the same result.
+    [{ interfaces: [iface], ips: [{ address: '10.1.0.5/16', interface: 0 }, { address: '10.1.0.6/16', interface: 1 }] }, '"prevResult.ips[1].interface" must be an index into "prevResult.interfaces" (1 interface), not 1'],
+    [{ ips: [{ address: '10.1.0.5/16', interface: 0 }] }, '"prevResult.ips[0].interface" must be an index into "prevResult.interfaces" (0 interfaces), not 0'],
+    [{ routes: [{}] }, '"prevResult.routes[0].dst" is missing'],
+    [{ routes: [{ dst: 0 }] }, '"prevResult.routes[0].dst" must be a string, not 0'],
+    [{ routes: [{ dst: 'default' }] }, '"prevResult.routes[0].dst" must be an IP address with a prefix length (CIDR), not "default"'],
+    [{ routes: [{ dst: '0.0.0.0/0', gw: ['10.1.0.1'] }] }, '"prevResult.routes[0].gw" must be a string, not ["10.1.0.1"]'],
+    [{ routes: [{ dst: '0.0.0.0/0', gw: 'gateway' }] }, '"prevResult.routes[0].gw" must be an IP address, not "gateway"'],
+    [{ routes: [{ dst: '0.0.0.0/0', mtu: '1400' }] }, '"prevResult.routes[0].mtu" must be a non-negative integer, not "1400"'],
+    [{ routes: [{ dst: '0.0.0.0/0', table: -5 }] }, '"prevResult.routes[0].table" must be a non-negative integer, not -5'],
+    [{ dns: 5 }, '"prevResult.dns" must be an object, not 5'],
+    [{ dns: ['10.1.0.1'] }, '"prevResult.dns" must be an object, not ["10.1.0.1"]'],
+    [{ dns: { nameservers: '10.1.0.1' } }, '"prevResult.dns.nameservers" must be a list, not "10.1.0.1"'],
+    [{ dns: { nameservers: ['10.1.0.1', 53] } }, '"prevResult.dns.nameservers[1]" must be a string, not 53'],
+    [{ dns: { domain: ['example.test'] } }, '"prevResult.dns.domain" must be a string, not ["example.test"]'],
+    [{ dns: { search: 'example.test' } }, '"prevResult.dns.search" must be a list, not "example.test"'],
+    [{ dns: { options: [true] } }, '"prevResult.dns.options[0]" must be a string, not true'],
+    [{ cniVersion: 1 }, '"prevResult.cniVersion" must be a string, not 1'],
+    // A long value is cut short in the details.
+    [{ ips: 'x'.repeat(100) }, `"prevResult.ips" must be a list, not "${'x'.repeat(58)}…`],
+  );
+  for (const [prevResult, details] of cases) {
+    await t.test(details, () => assertCniError(() => parseNetConf(withPrev(prevResult)), CNI_ERR.INVALID_CONFIG, details));
   }
 });
 

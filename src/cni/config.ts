@@ -3,39 +3,88 @@
  * checked once, before anything is changed. The config mirrors `ctnet network create`.
  * @module
  */
-import type { NetworkSpec, PortSpec } from '../index.js';
+import { isAbsolute } from 'node:path';
+import * as v from 'valibot';
+import { type NetworkSpec, parseIp, type PortSpec } from '../index.js';
 import { CNI_ERR, CniError } from './errors.js';
+import { SUPPORTED_VERSIONS } from './version.js';
 import { errorMessage } from '../errors.js';
 
-/** Spec versions ctnet-cni speaks. */
-export const SUPPORTED_VERSIONS = ['1.0.0', '1.1.0'] as const;
-
-export interface CniResultInterface {
-  name: string;
-  mac?: string;
-  mtu?: number;
-  sandbox?: string;
+/** The family of IP address text, or undefined when parseIp refuses it. */
+function ipFamily(text: string): 4 | 6 | undefined {
+  try {
+    return parseIp(text).family;
+  } catch {
+    return undefined;
+  }
 }
 
-export interface CniResultIp {
-  address: string;
-  gateway?: string;
-  interface?: number;
+/** `10.88.0.5/24`, `fd10:88::5/64`: an address and a prefix length that fits its family. */
+function isIpWithPrefix(text: string): boolean {
+  const slash = text.indexOf('/');
+  const family = slash === -1 ? undefined : ipFamily(text.slice(0, slash));
+  const prefix = text.slice(slash + 1);
+  return family !== undefined && /^(?:0|[1-9][0-9]{0,2})$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
-export interface CniResultRoute {
-  dst: string;
-  gw?: string;
-}
+// Every schema's message is what the value must be; prevResultProblem() adds where and what it was.
+const str = v.string('a string');
+const ip = v.pipe(str, v.check((s: string) => ipFamily(s) !== undefined, 'an IP address'));
+const ipWithPrefix = v.pipe(str, v.check(isIpWithPrefix, 'an IP address with a prefix length (CIDR)'));
+const uint = v.pipe(v.number('a non-negative integer'), v.integer('a non-negative integer'), v.minValue(0, 'a non-negative integer'));
+const list = <T extends v.GenericSchema>(item: T) => v.array(item, 'a list');
+/**
+ * A JSON object whose known keys must have their spec types; other keys are kept, because later
+ * plugins in a chain add their own and the result must pass them on.
+ */
+const jsonObject = <E extends v.ObjectEntries>(entries: E) =>
+  // looseObject alone takes an array for an object.
+  v.pipe(v.custom<unknown>(isObject, 'an object'), v.looseObject(entries, 'an object'));
 
-/** The ADD result (SPEC.md "ADD Success"). */
-export interface CniResult {
-  cniVersion: string;
-  interfaces?: CniResultInterface[];
-  ips?: CniResultIp[];
-  routes?: CniResultRoute[];
-  dns?: Record<string, unknown>;
-}
+const interfaceSchema = jsonObject({
+  name: str,
+  mac: v.exactOptional(str),
+  mtu: v.exactOptional(uint),
+  sandbox: v.exactOptional(str),
+  socketPath: v.exactOptional(str),
+  pciID: v.exactOptional(str),
+});
+
+const ipSchema = jsonObject({
+  address: ipWithPrefix,
+  gateway: v.exactOptional(ip),
+  interface: v.exactOptional(uint),
+});
+
+const routeSchema = jsonObject({
+  dst: ipWithPrefix,
+  gw: v.exactOptional(ip),
+  mtu: v.exactOptional(uint),
+  advmss: v.exactOptional(uint),
+  priority: v.exactOptional(uint),
+  table: v.exactOptional(uint),
+  scope: v.exactOptional(uint),
+});
+
+const dnsSchema = jsonObject({
+  nameservers: v.exactOptional(list(str)),
+  domain: v.exactOptional(str),
+  search: v.exactOptional(list(str)),
+  options: v.exactOptional(list(str)),
+});
+
+/** The ADD result (SPEC.md "ADD Success", 1.0.0 and 1.1.0), as ctnet writes it and reads prevResult. */
+const resultSchema = jsonObject({
+  cniVersion: v.exactOptional(str),
+  interfaces: v.exactOptional(list(interfaceSchema)),
+  ips: v.exactOptional(list(ipSchema)),
+  routes: v.exactOptional(list(routeSchema)),
+  dns: v.exactOptional(dnsSchema),
+});
+
+/** The ADD result, typed from its schema so that the type and the check cannot drift apart. */
+export type CniResult = v.InferOutput<typeof resultSchema>;
+export type CniResultInterface = v.InferOutput<typeof interfaceSchema>;
 
 export interface CniAttachmentRef {
   containerID: string;
@@ -128,18 +177,56 @@ export function parseNetConf(text: string): CniNetConf {
       explicit.add(key);
     }
   }
-  const prev = raw['prevResult'];
-  if (prev !== undefined && !isObject(prev)) throw invalid('"prevResult" must be an object');
   return {
     cniVersion,
     name,
     spec,
     explicit,
-    stateDir: optString(raw, 'stateDir'),
-    prevResult: prev === undefined ? undefined : (prev as unknown as CniResult),
+    stateDir: parseStateDir(raw),
+    prevResult: parsePrevResult(raw['prevResult']),
     runtime: parseRuntimeConfig(raw['runtimeConfig']),
     validAttachments: parseValidAttachments(raw['cni.dev/valid-attachments']),
   };
+}
+
+function parseStateDir(conf: Json): string | undefined {
+  const dir = optString(conf, 'stateDir');
+  // A relative path would follow whatever directory the runtime happens to run the plugin in.
+  if (dir !== undefined && !isAbsolute(dir)) throw invalid(`"stateDir" must be an absolute path, not ${JSON.stringify(dir)}`);
+  return dir;
+}
+
+/** A value as the details show it: JSON, cut short. */
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+}
+
+/** The first problem valibot found, with the field it is in: `"prevResult.ips" must be a list, not 5`. */
+function prevResultProblem(issue: v.BaseIssue<unknown>): string {
+  const where = ['prevResult', ...(issue.path ?? []).map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`))].join('');
+  // A required key that is absent is reported on the key, with the message of the object around it.
+  if (issue.path?.at(-1)?.origin === 'key') return `"${where}" is missing`;
+  return `"${where}" must be ${issue.message}, not ${preview(issue.input)}`;
+}
+
+/**
+ * prevResult is checked in full although ctnet reads little of it: ADD copies it into its own
+ * result, and an entry of the wrong shape must be refused here, before anything changes.
+ */
+function parsePrevResult(prev: unknown): CniResult | undefined {
+  if (prev === undefined) return undefined;
+  const parsed = v.safeParse(resultSchema, prev, { abortEarly: true });
+  if (!parsed.success) throw invalid(prevResultProblem(parsed.issues[0]));
+  const result = parsed.output;
+  const count = result.interfaces?.length ?? 0;
+  result.ips?.forEach((entry, i) => {
+    if (entry.interface !== undefined && entry.interface >= count) {
+      const has = `${count} interface${count === 1 ? '' : 's'}`;
+      throw invalid(`"prevResult.ips[${i}].interface" must be an index into "prevResult.interfaces" (${has}), not ${entry.interface}`);
+    }
+  });
+  return result;
 }
 
 function parseRuntimeConfig(rc: unknown): CniNetConf['runtime'] {

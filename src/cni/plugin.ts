@@ -106,7 +106,9 @@ export function buildResult(conf: CniNetConf, net: Network, ep: AttachedEndpoint
     const family = parseIp(withoutPrefix(address)).family;
     return ep.gateways.find((g) => parseIp(g).family === family);
   };
+  // Keys of prevResult that ctnet does not know (dns, other plugins' own) are passed on as they are.
   return {
+    ...prev,
     cniVersion: conf.cniVersion,
     interfaces,
     ips: [
@@ -117,7 +119,6 @@ export function buildResult(conf: CniNetConf, net: Network, ep: AttachedEndpoint
       }),
     ],
     routes: [...(prev?.routes ?? []), ...ep.routes.map((r) => ({ dst: r.dst, gw: r.gateway }))],
-    ...(prev?.dns === undefined ? {} : { dns: prev.dns }),
   };
 }
 

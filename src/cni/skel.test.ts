@@ -378,6 +378,21 @@ test('buildResult() with prevResult keeps its interfaces, ips, routes and dns, a
   assert.equal(prevResult.ips?.length, 1);
 });
 
+test('buildResult() passes on the keys of prevResult it does not know, at the top and in entries', () => {
+  const prevResult: CniResult = {
+    cniVersion: '1.0.0',
+    'example.com/owner': { plugin: 'other' },
+    interfaces: [{ name: 'dummy0', vendorKey: 1 }],
+    ips: [{ version: '4', address: '192.168.77.2/24' }],
+    routes: [{ dst: '192.168.0.0/16', table: 100 }],
+  };
+  const r = buildResult(confWith({ prevResult }), NET, EP, '/run/netns/c1');
+  assert.deepEqual(r['example.com/owner'], { plugin: 'other' });
+  assert.deepEqual(r.interfaces?.[0], { name: 'dummy0', vendorKey: 1 });
+  assert.deepEqual(r.ips?.[0], { version: '4', address: '192.168.77.2/24' });
+  assert.deepEqual(r.routes?.[0], { dst: '192.168.0.0/16', table: 100 });
+});
+
 test('buildResult() answers in the request\'s cniVersion, not the prevResult\'s', () => {
   const r = buildResult(parseNetConf(JSON.stringify({ cniVersion: '1.1.0', name: 'n1', type: 'ctnet', subnets: ['10.88.0.0/24'], prevResult: { cniVersion: '1.0.0' } })), NET, EP, '/run/netns/c1');
   assert.equal(r.cniVersion, '1.1.0');

@@ -4,10 +4,12 @@
  * Node's own start-up.
  * @module
  */
-import { SUPPORTED_VERSIONS } from './config.js';
 import { CNI_ERR, CniError } from './errors.js';
 import type { CniHandler } from './skel.js';
 import { errorMessage } from '../errors.js';
+
+/** Spec versions ctnet-cni speaks. Here rather than in config.ts, which VERSION does not load. */
+export const SUPPORTED_VERSIONS = ['1.0.0', '1.1.0'] as const;
 
 export const LATEST_VERSION = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1] ?? '1.1.0';
 

@@ -666,3 +666,74 @@ test('ADD of a new network whose subnet or bridge another network or interface h
   assert.deepEqual((await ctnetNetworks(stateDir)).map((n) => n.name), ['cni31']);
   assert.equal(await containerIf(ns2, 'eth0'), undefined);
 });
+
+test('ADD with a prevResult of the wrong shape is code 7 naming the field, and changes nothing', { skip }, async (t) => {
+  const { stateDir, ns, conf } = await setup(t, 'cni34', 34);
+  const ns2 = await newNetns(t, 'k');
+  const iface = { name: 'eth0', sandbox: `/run/netns/${ns2}` };
+  const shapes: Array<[prevResult: unknown, field: string]> = [];
+  for (const key of ['ips', 'interfaces', 'routes']) {
+    for (const bad of [5, true, { 0: {} }, 'eth0']) shapes.push([{ cniVersion: '1.1.0', [key]: bad }, `prevResult.${key}`]);
+    shapes.push([{ cniVersion: '1.1.0', [key]: [7] }, `prevResult.${key}[0]`]);
+  }
+  shapes.push(
+    [{ cniVersion: '1.1.0', interfaces: [iface], ips: [{ address: '10.88.34.200/24', interface: 3 }] }, 'prevResult.ips[0].interface'],
+    [{ cniVersion: '1.1.0', ips: [{ address: 10 }] }, 'prevResult.ips[0].address'],
+    [{ cniVersion: '1.1.0', dns: 'nameserver 10.88.34.1' }, 'prevResult.dns'],
+    [[{ cniVersion: '1.1.0' }], 'prevResult'],
+  );
+  const refused = async (what: string): Promise<void> => {
+    for (const [prevResult, field] of shapes) {
+      const err = cniError(await cniExec(stateDir, cniEnv('ADD', 'ctr-badprev', ns2), { ...conf, prevResult }), 7);
+      assert.ok((err.details ?? '').startsWith(`"${field}" `), `${what}, ${JSON.stringify(prevResult)}: ${JSON.stringify(err)} should name ${field}`);
+    }
+  };
+
+  // On a network that does not exist yet, the network is not created.
+  const hostBefore = await stableHostSnapshot();
+  const insideBefore = await containerSnapshot(ns2);
+  await refused('no network yet');
+  assert.equal(await stableHostSnapshot(), hostBefore, 'the host is unchanged');
+  assert.equal(await containerSnapshot(ns2), insideBefore, 'the container has no new interface');
+  assert.deepEqual(await ctnetNetworks(stateDir), []);
+  assert.deepEqual(await ctnetLs(stateDir), []);
+
+  // On an existing network, the container is not attached.
+  const first = await addOk(stateDir, conf, cniEnv('ADD', 'ctr-first', ns));
+  await waitForDad([ns, ns2]);
+  const host = await stableHostSnapshot();
+  const ls = await ctnetLs(stateDir);
+  await refused('network exists');
+  assert.equal(await stableHostSnapshot(), host, 'the host is unchanged');
+  assert.equal(await containerSnapshot(ns2), insideBefore, 'the container has no new interface');
+  assert.equal(await containerIf(ns2, 'eth0'), undefined);
+  assert.deepEqual(await ctnetLs(stateDir), ls, 'ctnet ls shows no new endpoint');
+  assert.deepEqual(ls.map((e) => e.container), ['ctr-first']);
+  // The address a refused ADD would have taken is still free.
+  const second = await addOk(stateDir, conf, cniEnv('ADD', 'ctr-badprev', ns2));
+  assert.notEqual(second.ips[0]?.address, first.ips[0]?.address);
+  assert.ok(await ping(ns2, '10.88.34.1'), 'the same container attaches once its prevResult is right');
+});
+
+test('ADD passes on the prevResult of earlier plugins, keys it does not know included', { skip }, async (t) => {
+  const { stateDir, ns, conf } = await setup(t, 'cni35', 35);
+  const prevResult = {
+    cniVersion: '1.1.0',
+    'example.com/owner': { plugin: 'earlier' },
+    interfaces: [{ name: 'dummy0', vendorKey: 'kept' }],
+    ips: [{ address: '192.0.2.10/24', interface: 0, note: 'kept' }],
+    routes: [{ dst: '198.51.100.0/24', gw: '192.0.2.1', table: 100 }],
+    dns: { nameservers: ['192.0.2.53'], sortlist: ['192.0.2.0/24'] },
+  };
+  const res = await addOk(stateDir, { ...conf, prevResult }, cniEnv('ADD', 'ctr-chain', ns)) as CniResultJson & Record<string, unknown>;
+  assert.deepEqual(res['example.com/owner'], prevResult['example.com/owner']);
+  assert.deepEqual(res.interfaces[0], prevResult.interfaces[0]);
+  assert.deepEqual(res.ips[0], prevResult.ips[0]);
+  assert.deepEqual(res.routes?.[0], prevResult.routes[0]);
+  assert.deepEqual(res.dns, prevResult.dns);
+  // ctnet's own entries follow, and its IP points at its own interface.
+  const { index, iface } = sandboxInterface(res);
+  assert.equal(iface.name, 'eth0');
+  assert.equal(res.ips[1]?.interface, index);
+  assert.deepEqual(inet4(await containerIf(ns, 'eth0')), [res.ips[1]?.address]);
+});
