@@ -15,7 +15,7 @@ fi
 mkdir -p /run/netns
 mount -t tmpfs -o mode=0755 ctnet-netns /run/netns
 state=$(mktemp -d /tmp/ctnet-sandbox.XXXXXX)
-mount -t tmpfs ctnet-state "$state"
+mount -t tmpfs -o mode=0700 ctnet-state "$state"
 export CTNET_STATE_DIR="$state"
 # Children never inherit a CA bundle hint that slows every Node start-up.
 unset NODE_EXTRA_CA_CERTS

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
-import { ConflictError, InvalidConfigError, NotFoundError, TeardownError, wrapError } from './errors.js';
+import { ConflictError, InvalidConfigError, NotFoundError, StateError, TeardownError, wrapError } from './errors.js';
 import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from './firewall/driver.js';
 import { NftFirewallDriver } from './firewall/nft/nft-driver.js';
 import { cidrContains, cidrOverlaps, formatCidr, parseCidr, withoutPrefix } from './inet/cidr.js';
@@ -17,18 +17,20 @@ import { assertUnicastMac, formatMac, parseMac, randomMac } from './inet/mac.js'
 import { allocateAddress } from './ipam/allocator.js';
 import { RT_TABLE_MAIN, RTN_LOCAL } from './netlink/constants.js';
 import { RtnlHandle } from './netlink/rtnl/handle.js';
-import { Netns, parseNetnsRef, writeSysctl } from './netns/netns.js';
+import { Netns, type NetnsRef, parseNetnsRef, readSysctl, writeSysctl } from './netns/netns.js';
 import { BridgeDriver } from './network/bridge-driver.js';
 import { type NetworkPlan, planNetwork, subnetRecords } from './network/config.js';
 import type { AttachAddress, DriverContext, NetworkDriver } from './network/driver.js';
 import { boundSocketFor, expandPorts, hostSockets } from './network/ports.js';
 import { PtpDriver } from './network/ptp-driver.js';
+import { LinkOwnership } from './network/ownership.js';
 import { Rollback } from './network/rollback.js';
 import { ensureLoopbackUp } from './network/veth.js';
 import type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec } from './network/types.js';
-import type { DriverName, EndpointRecord, NetworkRecord, PortRecord } from './state/records.js';
+import type { DriverName, EndpointOwner, EndpointRecord, NetworkRecord, PortRecord } from './state/records.js';
 import { withFileLock } from './state/file-lock.js';
-import { describePort, StateStore } from './state/store.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, describePort, STATE_DB_FILE, StateStore } from './state/store.js';
+import { assertAbsoluteStateDir } from './state/trust.js';
 import { validateIfName, validateNetworkName } from './validate/names.js';
 
 const debug = debuglog('ctnet');
@@ -45,6 +47,16 @@ export interface CtnetOptions {
    * hook that throws makes the change fail there and roll back: this is how tests prove rollback.
    */
   onStep?: (step: string) => void | Promise<void>;
+  /** How long to wait for another process's lock (the database, a network, the firewall); default 30 s. */
+  lockTimeoutMs?: number;
+}
+
+/** Which attachments a lookup may find: the CLI's (by namespace) or a CNI runtime's (by container id). */
+export interface EndpointSelector {
+  /** Only the attachment with this interface name inside the container. */
+  ifname?: string;
+  /** Who made it; default `cli`. A CNI attachment is found by its container id only. */
+  owner?: EndpointOwner;
 }
 
 /** A network with its endpoints, as `inspectNetwork` returns it. */
@@ -83,10 +95,16 @@ export class Ctnet {
   readonly #lockDir: string;
   readonly #onStep: ((step: string) => void | Promise<void>) | undefined;
   readonly #drivers: Record<DriverName, NetworkDriver> = { bridge: new BridgeDriver(), ptp: new PtpDriver() };
+  readonly #links: LinkOwnership;
+  readonly #dbPath: string;
+  readonly #lockTimeoutMs: number;
   #host: RtnlHandle | undefined;
 
   private constructor(store: StateStore, stateDir: string, options: CtnetOptions) {
     this.#store = store;
+    this.#links = new LinkOwnership(stateDir);
+    this.#dbPath = join(stateDir, STATE_DB_FILE);
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     this.#firewallLock = join(stateDir, 'firewall.lock');
     this.#lockDir = join(stateDir, 'locks');
     mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
@@ -94,9 +112,14 @@ export class Ctnet {
     this.#onStep = options.onStep;
   }
 
+  /**
+   * Open the engine on a state directory (absolute; created 0700 if missing, refused when another
+   * user could write to it).
+   */
   static open(options: CtnetOptions = {}): Ctnet {
     const dir = options.stateDir ?? process.env['CTNET_STATE_DIR'] ?? DEFAULT_STATE_DIR;
-    return new Ctnet(StateStore.open(dir), dir, options);
+    assertAbsoluteStateDir(dir);
+    return new Ctnet(StateStore.open(dir, options.lockTimeoutMs === undefined ? {} : { busyTimeoutMs: options.lockTimeoutMs }), dir, options);
   }
 
   close(): void {
@@ -108,7 +131,7 @@ export class Ctnet {
 
   get #ctx(): DriverContext {
     this.#host ??= RtnlHandle.open();
-    return { host: this.#host, step: (name) => this.#step(name), sysctl: (key, value) => writeSysctl(key, value) };
+    return { host: this.#host, links: this.#links, step: (name) => this.#step(name), sysctl: (key, value) => writeSysctl(key, value) };
   }
 
   async #step(name: string): Promise<void> {
@@ -126,6 +149,11 @@ export class Ctnet {
 
   async #createNetwork(plan: NetworkPlan, id: string): Promise<Network> {
     const ctx = this.#ctx;
+    // A network of this name that is not ready is what a killed create or remove left: finish
+    // removing it, then create the network anew. Nobody else works on it: we hold its lock.
+    const leftover = this.#store.getNetwork(plan.name);
+    if (leftover !== undefined && leftover.status !== 'ready') await this.#removeNetworkRecord(leftover);
+    this.#checkForgottenLinks(ctx.host);
     const record: NetworkRecord = {
       id,
       name: plan.name,
@@ -135,6 +163,7 @@ export class Ctnet {
       nat: plan.nat,
       internal: plan.internal,
       subnets: subnetRecords(plan),
+      status: 'creating',
       created: new Date().toISOString(),
     };
     // ctnet's own networks first: their bridges and routes are host objects too, and "network
@@ -150,18 +179,24 @@ export class Ctnet {
     try {
       rb.push('state', () => void this.#store.deleteNetwork(id));
       await this.#step('state');
-      await this.#drivers[record.driver].setup(ctx, record, rb);
-      if (!record.internal) this.#enableForwarding(record);
-      await this.#step('forwarding');
-      const fw = firewallNetwork(record);
-      await this.#withFirewall((f) => f.setupNetwork(fw));
-      rb.push('firewall', () => this.#withFirewall((f) => f.teardownNetwork(fw)));
-      await this.#step('firewall');
+      await this.#realiseNetwork(record, rb);
+      this.#store.setNetworkStatus(id, 'ready');
       rb.commit();
     } catch (err) {
       throw wrapError(`create network "${record.name}"`, await rb.unwind(err));
     }
-    return toNetwork(record);
+    return toNetwork({ ...record, status: 'ready' });
+  }
+
+  /** Make (or finish) every kernel object of a network: driver objects, forwarding, firewall. */
+  async #realiseNetwork(net: NetworkRecord, rb: Rollback): Promise<void> {
+    await this.#drivers[net.driver].setup(this.#ctx, net, rb);
+    if (!net.internal) this.#enableForwarding(net);
+    await this.#step('forwarding');
+    const fw = firewallNetwork(net);
+    await this.#withFirewall((f) => f.setupNetwork(fw));
+    rb.push('firewall', () => this.#withFirewall((f) => f.teardownNetwork(fw)));
+    await this.#step('firewall');
   }
 
   /** Remove a network that has no endpoints. Equivalent to: `ctnet network rm NAME`. */
@@ -178,22 +213,86 @@ export class Ctnet {
         const who = endpoints.map((e) => `"${e.container}"`).join(', ');
         throw new ConflictError(`network "${name}" still has ${endpoints.length} endpoint(s): ${who}; disconnect them first`);
       }
-      this.#store.deleteNetwork(found.id);
       return found;
     });
-    // The record is gone, so no new endpoint can arrive; now take down what the kernel holds, best effort.
+    await this.#removeNetworkRecord(net);
+  }
+
+  /**
+   * Take down a network's kernel objects, then forget it. The record is marked `removing` first
+   * and deleted last, so a remove killed or failed at any point leaves a record that the next
+   * `network rm` (or `create` of the name) finishes with.
+   */
+  async #removeNetworkRecord(net: NetworkRecord): Promise<void> {
+    this.#store.setNetworkStatus(net.id, 'removing');
+    await this.#step('removing');
     const failures: unknown[] = [];
     try {
       await this.#withFirewall((f) => f.teardownNetwork(firewallNetwork(net)));
     } catch (err) {
       failures.push(err);
     }
+    await this.#step('firewall-removed');
     try {
       this.#drivers[net.driver].teardown(this.#ctx, net);
     } catch (err) {
       failures.push(err);
     }
-    if (failures.length > 0) throw TeardownError.summarize(`remove network "${name}"`, failures);
+    if (failures.length > 0) throw TeardownError.summarize(`remove network "${net.name}"`, failures);
+    this.#store.deleteNetwork(net.id);
+  }
+
+  /**
+   * What a network's kernel side lacks, one line per problem (empty: complete): its driver objects
+   * (bridge, gateway addresses), forwarding, and every firewall chain and element. Only reads.
+   */
+  async checkNetwork(name: string): Promise<string[]> {
+    const net = this.#requireNetwork(name);
+    const problems = net.status === 'ready' ? [] : [`network "${name}" is half-made (${net.status})`];
+    problems.push(...this.#drivers[net.driver].check(this.#ctx, net), ...this.#forwardingProblems(net));
+    problems.push(...(await this.#firewall.checkNetwork(firewallNetwork(net))));
+    return problems;
+  }
+
+  /**
+   * What one endpoint lacks on the host side, one line per problem (empty: complete): its host
+   * interface and its published ports. Only reads.
+   */
+  async checkEndpoint(networkName: string, container: string, selector: EndpointSelector = {}): Promise<string[]> {
+    const net = this.#requireNetwork(networkName);
+    const ep = this.#findEndpoint(net, container, selector);
+    if (ep === undefined) return [`container "${container}" is not connected to network "${networkName}"`];
+    const problems = ep.status === 'ready' ? [] : [`the attachment of "${container}" is half-made (${ep.status})`];
+    problems.push(...this.#drivers[net.driver].checkAttachment(this.#ctx, net, ep));
+    if (ep.ports.length > 0) problems.push(...(await this.#firewall.checkPorts(firewallEndpoint(ep.id, net, ep.addresses, ep.ports))));
+    return problems;
+  }
+
+  /**
+   * Cheap enough for every connect: whether the network is ready and its bridge, gateway
+   * addresses, forwarding and firewall chains are there.
+   */
+  async #looksComplete(net: NetworkRecord): Promise<boolean> {
+    if (net.status !== 'ready') return false;
+    if (this.#drivers[net.driver].check(this.#ctx, net).length > 0 || this.#forwardingProblems(net).length > 0) return false;
+    return this.#firewall.networkPresent(firewallNetwork(net));
+  }
+
+  /**
+   * Finish a network whose kernel side is incomplete: a create that was killed, or a bridge or
+   * firewall table someone else removed. Nothing it makes is undone on failure: the next call
+   * goes on from there.
+   */
+  async #completeNetwork(name: string): Promise<void> {
+    await this.#withNetworkLock(name, 'exclusive', async () => {
+      const net = this.#requireNetwork(name);
+      if (net.status === 'removing') throw new NotFoundError(`network "${name}" is being removed; run "ctnet network rm ${name}" to finish`);
+      debug('completing network %s', name);
+      const rb = new Rollback();
+      await this.#realiseNetwork(net, rb);
+      rb.commit();
+      if (net.status !== 'ready') this.#store.setNetworkStatus(net.id, 'ready');
+    });
   }
 
   /** Every network, by name. Equivalent to: `ctnet network ls`. */
@@ -221,9 +320,14 @@ export class Ctnet {
    * Equivalent to: `ctnet connect NETWORK CONTAINER [--ip IP] [--ifname IF] [--mac MAC]`.
    */
   async connect(networkName: string, container: string, options: ConnectOptions = {}): Promise<AttachedEndpoint> {
-    this.#requireNetwork(networkName);
+    const found = this.#requireNetwork(networkName);
+    if (!(await this.#looksComplete(found))) await this.#completeNetwork(networkName);
     // Shared: connects run side by side, but never while the network is still being made or removed.
-    return this.#withNetworkLock(networkName, 'shared', () => this.#connect(this.#requireNetwork(networkName), container, options));
+    return this.#withNetworkLock(networkName, 'shared', () => {
+      const net = this.#requireNetwork(networkName);
+      if (net.status !== 'ready') throw new NotFoundError(`network "${networkName}" is ${net.status === 'removing' ? 'being removed' : 'not ready'}`);
+      return this.#connect(net, container, options);
+    });
   }
 
   async #connect(net: NetworkRecord, container: string, options: ConnectOptions): Promise<AttachedEndpoint> {
@@ -242,7 +346,7 @@ export class Ctnet {
     this.#checkPublishable(net, ports);
     const ref = parseNetnsRef(container);
     const containerId = options.containerId ?? container;
-    const ns = Netns.open(ref);
+    const ns = Netns.openContainer(ref);
     let inside: RtnlHandle;
     try {
       inside = ns.openHandle();
@@ -262,11 +366,12 @@ export class Ctnet {
         ([4, 6] as const).filter((f) => !inside.routeList(f).some((r) => r.dst === undefined && r.table === RT_TABLE_MAIN)),
       );
       const id = newId();
-      const hostIfname = `ct${id.slice(0, 12)}`;
-      const { addresses, cursors } = this.#allocate(net, { id, containerId, netns: ref.path, ifname, hostIfname, mac, ports, owner: options.owner ?? 'cli' }, requested, defaultRouteFamilies);
+      const hostIfname = this.#links.pendingName(id);
+      const owner = options.owner ?? 'cli';
+      const { addresses, cursors } = this.#allocate(net, { id, containerId, netns: ref.path, netnsId: ns.identity, ifname, hostIfname, mac, ports, owner }, requested, defaultRouteFamilies);
       rb.push('state', () => this.#release(net, id, cursors));
       await this.#step('state');
-      const result = await this.#drivers[net.driver].attach(ctx, net, { netns: ns, container: inside, ifname, hostIfname, mac, addresses, publishes: ports.length > 0 }, rb);
+      const result = await this.#drivers[net.driver].attach(ctx, net, { id, netns: ns, container: inside, ifname, hostIfname, mac, addresses, publishes: ports.length > 0 }, rb);
       if (ports.length > 0) {
         const fwEp = firewallEndpoint(id, net, result.addresses, ports);
         await this.#withFirewall((f) => f.setupPorts(fwEp));
@@ -274,6 +379,7 @@ export class Ctnet {
         await this.#step('ports');
       }
       ensureLoopbackUp(inside);
+      this.#store.setEndpointStatus(id, 'ready');
       rb.commit();
       const saved = this.#store.getEndpointById(id);
       if (saved === undefined) throw new NotFoundError(`endpoint ${id} vanished from the state database`);
@@ -288,19 +394,23 @@ export class Ctnet {
 
   /**
    * Disconnect a container from a network, removing exactly what `connect` made. With `ifname`,
-   * only that attachment (a runtime may attach one container more than once).
+   * only that attachment (a runtime may attach one container more than once). Only attachments of
+   * `owner` (default: the CLI's) are found.
    * Equivalent to: `ctnet disconnect NETWORK CONTAINER`.
    */
-  async disconnect(networkName: string, container: string, options: { ifname?: string } = {}): Promise<void> {
+  async disconnect(networkName: string, container: string, selector: EndpointSelector = {}): Promise<void> {
     const net = this.#requireNetwork(networkName);
-    const ep = this.#findEndpoint(net, container, options.ifname);
+    const ep = this.#findEndpoint(net, container, selector);
     if (ep === undefined) throw new NotFoundError(`container "${container}" is not connected to network "${networkName}"`);
+    // A write before any change: a database another process keeps locked fails here, with
+    // nothing done; a disconnect killed after this leaves a record the next one finishes.
+    this.#store.setEndpointStatus(ep.id, 'removing');
     try {
       if (ep.ports.length > 0) {
         const fwEp = firewallEndpoint(ep.id, net, ep.addresses, ep.ports);
         await this.#withFirewall((f) => f.teardownPorts(fwEp));
       }
-      this.#drivers[net.driver].detach(this.#ctx, net, ep.hostIfname);
+      this.#drivers[net.driver].detach(this.#ctx, net, ep);
     } catch (err) {
       throw wrapError(`disconnect "${container}" from network "${net.name}"`, err);
     }
@@ -308,23 +418,32 @@ export class Ctnet {
   }
 
   /** The endpoint of a container on a network (with `ifname`: that attachment), or undefined. */
-  getEndpoint(networkName: string, container: string, options: { ifname?: string } = {}): Endpoint | undefined {
+  getEndpoint(networkName: string, container: string, selector: EndpointSelector = {}): Endpoint | undefined {
     const net = this.#requireNetwork(networkName);
-    const ep = this.#findEndpoint(net, container, options.ifname);
+    const ep = this.#findEndpoint(net, container, selector);
     return ep === undefined ? undefined : toEndpoint(ep, net);
   }
 
-  #findEndpoint(net: NetworkRecord, container: string, ifname?: string): EndpointRecord | undefined {
-    const byId = this.#store.getEndpoint(net.id, container, ifname);
-    if (byId !== undefined || ifname !== undefined) return byId;
-    // The same namespace named another way (`net1` vs `/run/netns/net1`).
-    let path: string;
+  /**
+   * A CNI attachment is found by the runtime's container id (and interface) alone. A CLI one by the
+   * name it was given, else by its namespace, however named now: the same device and inode, or
+   * (for records from before identities were kept) the same path.
+   */
+  #findEndpoint(net: NetworkRecord, container: string, selector: EndpointSelector): EndpointRecord | undefined {
+    const owner = selector.owner ?? 'cli';
+    const ifname = selector.ifname;
+    const byName = this.#store.getEndpoint(net.id, { owner, container, ...(ifname === undefined ? {} : { ifname }) });
+    if (byName !== undefined || owner === 'cni') return byName;
+    let ref: NetnsRef;
     try {
-      path = parseNetnsRef(container).path;
+      ref = parseNetnsRef(container);
     } catch {
       return undefined; // not a namespace reference at all, so nothing was connected under it
     }
-    return this.#store.listEndpoints({ networkId: net.id, netns: path })[0];
+    const matches = (e: EndpointRecord): boolean => ifname === undefined || e.ifname === ifname;
+    const identity = netnsIdentityOf(ref);
+    const same = identity === undefined ? undefined : this.#store.listEndpoints({ networkId: net.id, owner, netnsId: identity }).find(matches);
+    return same ?? this.#store.listEndpoints({ networkId: net.id, owner, netns: ref.path }).find(matches);
   }
 
   /**
@@ -332,12 +451,12 @@ export class Ctnet {
    * before it deletes, and must not interleave with another network's setup.
    */
   #withFirewall(fn: (fw: FirewallDriver) => Promise<void>): Promise<void> {
-    return withFileLock(this.#firewallLock, () => fn(this.#firewall));
+    return withFileLock(this.#firewallLock, () => fn(this.#firewall), { timeoutMs: this.#lockTimeoutMs });
   }
 
   /** A per-network reader/writer lock across processes: create and remove exclusive, connect shared. */
   #withNetworkLock<T>(name: string, mode: 'shared' | 'exclusive', fn: () => Promise<T>): Promise<T> {
-    return withFileLock(join(this.#lockDir, `network-${name}.lock`), fn, { shared: mode === 'shared' });
+    return withFileLock(join(this.#lockDir, `network-${name}.lock`), fn, { shared: mode === 'shared', timeoutMs: this.#lockTimeoutMs });
   }
 
   #requireNetwork(name: string): NetworkRecord {
@@ -349,7 +468,7 @@ export class Ctnet {
   /** Reserve addresses and record the endpoint in one transaction, so concurrent connects never share one. */
   #allocate(
     net: NetworkRecord,
-    ep: Omit<EndpointRecord, 'networkId' | 'addresses' | 'created' | 'container'> & { containerId: string },
+    ep: Omit<EndpointRecord, 'networkId' | 'addresses' | 'created' | 'container' | 'status'> & { containerId: string },
     requested: Map<4 | 6, IpAddress>,
     defaultRouteFamilies: Set<4 | 6>,
   ): { addresses: AttachAddress[]; cursors: CursorMove[] } {
@@ -357,8 +476,10 @@ export class Ctnet {
       // A runtime may attach a container twice with two interface names; the CLI allows one attachment.
       const existing =
         ep.owner === 'cni'
-          ? this.#store.getEndpoint(net.id, ep.containerId, ep.ifname)
-          : (this.#findEndpoint(net, ep.containerId) ?? this.#store.listEndpoints({ networkId: net.id, netns: ep.netns })[0]);
+          ? this.#store.getEndpoint(net.id, { owner: 'cni', container: ep.containerId, ifname: ep.ifname })
+          : (this.#store.getEndpoint(net.id, { owner: 'cli', container: ep.containerId }) ??
+            this.#store.listEndpoints({ networkId: net.id, owner: 'cli', netnsId: ep.netnsId })[0] ??
+            this.#store.listEndpoints({ networkId: net.id, owner: 'cli', netns: ep.netns })[0]);
       if (existing !== undefined) {
         const how = ep.owner === 'cni' ? ` with interface "${ep.ifname}"` : '';
         throw new ConflictError(`container "${ep.containerId}" is already connected to network "${net.name}"${how}`);
@@ -387,12 +508,14 @@ export class Ctnet {
         networkId: net.id,
         container: ep.containerId,
         netns: ep.netns,
+        netnsId: ep.netnsId,
         ifname: ep.ifname,
         hostIfname: ep.hostIfname,
         mac: ep.mac,
         addresses: out.map((a) => `${formatIp(a.ip)}/${a.prefix}`),
         ports: ep.ports,
         owner: ep.owner,
+        status: 'creating',
         created: new Date().toISOString(),
       });
       return { addresses: out, cursors };
@@ -457,6 +580,21 @@ export class Ctnet {
     }
   }
 
+  /**
+   * Refuse to start afresh over kernel objects this state directory made. A database that holds no
+   * network while links carry this state directory's mark has been deleted or replaced: creating
+   * networks now would collide with them (names, routes, firewall) and leave them orphaned for good.
+   */
+  #checkForgottenLinks(host: RtnlHandle): void {
+    if (!this.#store.isEmpty()) return;
+    const forgotten = host.linkList().filter((l) => this.#links.idOf(l) !== undefined);
+    if (forgotten.length === 0) return;
+    throw new StateError(
+      `the state database ${this.#dbPath} holds no networks, but ${forgotten.length} interface(s) that ctnet made with this state directory exist: ` +
+        `${forgotten.map((l) => l.name).join(', ')}; the database was deleted or replaced. Restore it, or delete those interfaces (ip link del NAME) before creating networks`,
+    );
+  }
+
   /** Refuse subnets the host already routes and bridge names an interface already has. */
   #checkHostConflicts(host: RtnlHandle, bridge: string | null, cidrs: readonly ReturnType<typeof parseCidr>[], name: string): void {
     if (bridge !== null && host.linkGet(bridge) !== undefined) {
@@ -480,10 +618,31 @@ export class Ctnet {
   }
 
   #enableForwarding(net: NetworkRecord): void {
-    const families = new Set(net.subnets.map((s) => parseCidr(s.subnet).family));
-    if (families.has(4)) writeSysctl('net/ipv4/ip_forward', '1');
-    if (families.has(6)) writeSysctl('net/ipv6/conf/all/forwarding', '1');
+    for (const key of forwardingSysctls(net)) writeSysctl(key, '1');
   }
+
+  #forwardingProblems(net: NetworkRecord): string[] {
+    if (net.internal) return [];
+    return forwardingSysctls(net).filter((key) => readSysctl(key) !== '1').map((key) => `forwarding is off (${key.replaceAll('/', '.')} is not 1)`);
+  }
+}
+
+/** The sysctls that make the host forward a network's families. */
+function forwardingSysctls(net: NetworkRecord): string[] {
+  const families = new Set(net.subnets.map((s) => parseCidr(s.subnet).family));
+  return [...(families.has(4) ? ['net/ipv4/ip_forward'] : []), ...(families.has(6) ? ['net/ipv6/conf/all/forwarding'] : [])];
+}
+
+/** The identity of the namespace a reference names, or undefined when there is none. */
+function netnsIdentityOf(ref: NetnsRef): string | undefined {
+  let ns: Netns;
+  try {
+    ns = Netns.open(ref);
+  } catch {
+    return undefined;
+  }
+  ns.close();
+  return ns.identity;
 }
 
 /** What the firewall needs to publish an endpoint's ports: each port with its container address. */
@@ -546,6 +705,7 @@ function toEndpoint(rec: EndpointRecord, net: NetworkRecord): Endpoint {
     network: net.name,
     container: rec.container,
     netns: rec.netns,
+    netnsId: rec.netnsId,
     ifname: rec.ifname,
     hostIfname: rec.hostIfname,
     mac: rec.mac,
@@ -553,6 +713,7 @@ function toEndpoint(rec: EndpointRecord, net: NetworkRecord): Endpoint {
     gateways: net.subnets.map((s) => s.gateway),
     ports: rec.ports,
     owner: rec.owner,
+    status: rec.status,
     created: rec.created,
   };
 }

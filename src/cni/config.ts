@@ -133,8 +133,17 @@ function optBool(conf: Json, key: string): boolean | undefined {
   return v;
 }
 
+/** Options of {@link parseNetConf}. */
+export interface ParseNetConfOptions {
+  /**
+   * `ignore`: leave prevResult out, unchecked. For the commands that do not read it (DEL above
+   * all): a runtime holding a malformed cached result must still be able to remove the attachment.
+   */
+  prevResult?: 'check' | 'ignore';
+}
+
 /** Parse the JSON on stdin. Malformed JSON is code 6; missing or ill-typed fields code 7. */
-export function parseNetConf(text: string): CniNetConf {
+export function parseNetConf(text: string, options: ParseNetConfOptions = {}): CniNetConf {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -183,7 +192,7 @@ export function parseNetConf(text: string): CniNetConf {
     spec,
     explicit,
     stateDir: parseStateDir(raw),
-    prevResult: parsePrevResult(raw['prevResult']),
+    prevResult: options.prevResult === 'ignore' ? undefined : parsePrevResult(raw['prevResult']),
     runtime: parseRuntimeConfig(raw['runtimeConfig']),
     validAttachments: parseValidAttachments(raw['cni.dev/valid-attachments']),
   };

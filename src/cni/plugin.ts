@@ -18,7 +18,6 @@ import {
   parseCidr,
   parseIp,
   parseNetnsRef,
-  RtnlHandle,
   TeardownError,
   withoutPrefix,
 } from '../index.js';
@@ -30,6 +29,7 @@ import {
   type CniResultInterface,
   parseCniArgs,
   parseNetConf,
+  type ParseNetConfOptions,
 } from './config.js';
 import type { CniCommand, CniEnv, CniHandler } from './skel.js';
 import { version } from './version.js';
@@ -76,7 +76,8 @@ function configConflicts(conf: CniNetConf, net: Network): string[] {
 
 /** The network named by the config: created on first use, else checked against the config. */
 async function ensureNetwork(ct: Ctnet, conf: CniNetConf): Promise<Network> {
-  let net = ct.listNetworks().find((n) => n.name === conf.name);
+  // A network half-removed by a killed `network rm` is finished off and made anew by createNetwork.
+  let net = ct.listNetworks().find((n) => n.name === conf.name && n.status !== 'removing');
   if (net === undefined) {
     try {
       return await ct.createNetwork(conf.spec);
@@ -122,8 +123,8 @@ export function buildResult(conf: CniNetConf, net: Network, ep: AttachedEndpoint
   };
 }
 
-function parseChecked(stdin: string): CniNetConf {
-  const conf = parseNetConf(stdin);
+function parseChecked(stdin: string, options: ParseNetConfOptions = {}): CniNetConf {
+  const conf = parseNetConf(stdin, options);
   checkVersion(conf.cniVersion);
   return conf;
 }
@@ -159,13 +160,13 @@ const add: CniHandler = async (env, stdin) => {
 };
 
 const del: CniHandler = async (env, stdin) => {
-  const conf = parseChecked(stdin);
+  const conf = parseChecked(stdin, { prevResult: 'ignore' });
   parseCniArgs(env.args);
   await withEngine(conf, env.vars, async (ct) => {
     // DEL may come many times, and after the namespace, the network or the attachment is gone.
     if (!ct.listNetworks().some((n) => n.name === conf.name)) return;
     try {
-      await ct.disconnect(conf.name, env.containerId, { ifname: env.ifname });
+      await ct.disconnect(conf.name, env.containerId, { ifname: env.ifname, owner: 'cni' });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -186,8 +187,12 @@ const check: CniHandler = async (env, stdin) => {
     // CHECK only looks: a network that is not there is a failed check, not one to create.
     if (!ct.listNetworks().some((n) => n.name === conf.name)) throw checkFailed(`network "${conf.name}" does not exist`);
     await ensureNetwork(ct, conf);
-    const ep = ct.getEndpoint(conf.name, env.containerId, { ifname: env.ifname });
+    const selector = { ifname: env.ifname, owner: 'cni' } as const;
+    const ep = ct.getEndpoint(conf.name, env.containerId, selector);
     if (ep === undefined) throw checkFailed(`container "${env.containerId}" has no attachment "${env.ifname}" on network "${conf.name}"`);
+    // Everything the attachment needs on the host: bridge, gateway, forwarding, firewall, ports.
+    const problems = [...(await ct.checkNetwork(conf.name)), ...(await ct.checkEndpoint(conf.name, env.containerId, selector))];
+    if (problems.length > 0) throw checkFailed(problems.join('; '));
     const ours = (prev.interfaces ?? []).findIndex((i) => i.name === env.ifname && i.sandbox !== undefined);
     if (ours === -1) throw checkFailed(`prevResult lists no interface "${env.ifname}" in a sandbox`);
     for (const ip of (prev.ips ?? []).filter((i) => i.interface === ours)) {
@@ -199,13 +204,8 @@ const check: CniHandler = async (env, stdin) => {
   return undefined;
 };
 
+/** The container side of an attachment: its interface, MAC, addresses and default routes. */
 function checkKernel(ep: Endpoint, env: CniEnv, mac: string, routes: readonly { dst: string; gw?: string }[]): void {
-  const host = RtnlHandle.open();
-  try {
-    if (host.linkGet(ep.hostIfname) === undefined) throw checkFailed(`host interface ${ep.hostIfname} is missing`);
-  } finally {
-    host.close();
-  }
   const ns = Netns.open(parseNetnsRef(env.netns));
   const h = ns.openHandle();
   try {
@@ -228,7 +228,7 @@ function checkKernel(ep: Endpoint, env: CniEnv, mac: string, routes: readonly { 
 
 /** STATUS: ready when the state database opens and nftables can be driven. */
 const status: CniHandler = async (env, stdin) => {
-  const conf = parseChecked(stdin);
+  const conf = parseChecked(stdin, { prevResult: 'ignore' });
   try {
     openEngine(conf, env.vars).close();
   } catch (err) {
@@ -244,7 +244,7 @@ const status: CniHandler = async (env, stdin) => {
 
 /** GC: remove every CNI attachment of the network that the runtime no longer lists. */
 const gc: CniHandler = async (env, stdin) => {
-  const conf = parseChecked(stdin);
+  const conf = parseChecked(stdin, { prevResult: 'ignore' });
   const valid = conf.validAttachments;
   if (valid === undefined) throw new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', 'GC needs "cni.dev/valid-attachments"');
   const keep = new Set(valid.map((a) => `${a.containerID}\n${a.ifname}`));
@@ -254,7 +254,7 @@ const gc: CniHandler = async (env, stdin) => {
     const failures: unknown[] = [];
     for (const e of stale) {
       try {
-        await ct.disconnect(conf.name, e.container, { ifname: e.ifname });
+        await ct.disconnect(conf.name, e.container, { ifname: e.ifname, owner: 'cni' });
       } catch (err) {
         if (!isNotFound(err)) failures.push(err);
       }

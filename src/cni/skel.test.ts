@@ -298,6 +298,7 @@ const NET: Network = {
     { subnet: '10.88.0.0/24', gateway: '10.88.0.1' },
     { subnet: 'fd10:88::/64', gateway: 'fd10:88::1' },
   ],
+  status: 'ready',
   created: '2025-01-01T00:00:00.000Z',
 };
 
@@ -306,6 +307,7 @@ const EP: AttachedEndpoint = {
   network: 'n1',
   container: 'c1',
   netns: '/run/netns/c1',
+  netnsId: '4:4026532001',
   ifname: 'eth0',
   hostIfname: 'ct0123456789ab',
   mac: '02:00:00:00:00:05',
@@ -313,6 +315,7 @@ const EP: AttachedEndpoint = {
   gateways: ['10.88.0.1', 'fd10:88::1'],
   ports: [],
   owner: 'cni',
+  status: 'ready',
   created: '2025-01-01T00:00:00.000Z',
   routes: [
     { dst: '0.0.0.0/0', gateway: '10.88.0.1' },

@@ -123,6 +123,7 @@ describe('netlink codec on captured kernel replies', () => {
       parentIndex: 2, // veth0p, index 2 in its own namespace
       linkNetnsId: 0, // that namespace as seen from here
       operstate: 2, // IF_OPER_DOWN
+      alias: undefined,
     });
   });
 
@@ -142,6 +143,7 @@ describe('netlink codec on captured kernel replies', () => {
       parentIndex: undefined,
       linkNetnsId: undefined,
       operstate: 2,
+      alias: undefined,
     });
   });
 

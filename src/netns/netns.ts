@@ -4,7 +4,7 @@
  * while we use it, even if the name is removed meanwhile.
  * @module
  */
-import { closeSync, constants, openSync, readdirSync, statfsSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError, fromSystemError, InvalidConfigError, NotFoundError, systemErrorCode } from '../errors.js';
 import { native } from '../native/binding.js';
@@ -21,30 +21,56 @@ export interface NetnsRef {
   /** What the user wrote: `net1`, `/proc/42/ns/net`, `pid:42`. */
   spec: string;
   kind: 'name' | 'path' | 'pid';
+  /** The namespace file, absolute and without `.`, `..` or repeated slashes. */
   path: string;
 }
 
-/** Parse a container reference without touching the system. */
+/**
+ * Parse a container reference without touching the system. A path must be absolute and may not
+ * step through `.` or `..`: one namespace would otherwise have endless spellings, and a relative
+ * path means something else from every working directory.
+ */
 export function parseNetnsRef(spec: string): NetnsRef {
   if (spec.startsWith('pid:')) {
     const pid = spec.slice(4);
     if (!/^[1-9][0-9]{0,9}$/.test(pid)) throw new InvalidConfigError(`invalid container "${spec}": expected pid:N with N a process id`);
     return { spec, kind: 'pid', path: `/proc/${pid}/ns/net` };
   }
-  if (spec.includes('/')) return { spec, kind: 'path', path: spec };
+  if (spec.includes('/')) {
+    if (!spec.startsWith('/')) throw new InvalidConfigError(`invalid container "${spec}": a namespace path must be absolute`);
+    const parts = spec.split('/').filter((p) => p !== '');
+    if (parts.some((p) => p === '.' || p === '..')) {
+      throw new InvalidConfigError(`invalid container "${spec}": a namespace path must not contain "." or ".."`);
+    }
+    if (spec.includes('\0')) throw new InvalidConfigError(`invalid container "${spec}": a namespace path must not contain a NUL character`);
+    return { spec, kind: 'path', path: `/${parts.join('/')}` };
+  }
   validateNetnsName(spec);
   return { spec, kind: 'name', path: join(NETNS_RUN_DIR, spec) };
+}
+
+/** Device and inode of a namespace file: what identifies a network namespace, however it is named. */
+function identityOf(stat: { dev: number; ino: number }): string {
+  return `${stat.dev}:${stat.ino}`;
+}
+
+/** The identity of the network namespace this process runs in. */
+export function ownNetnsIdentity(): string {
+  return identityOf(statSync('/proc/self/ns/net'));
 }
 
 /** An open network namespace. Close it when done; the namespace itself lives on. */
 export class Netns {
   readonly ref: NetnsRef;
   readonly fd: number;
+  /** `dev:ino` of the namespace: equal for every name, path and pid of one namespace. */
+  readonly identity: string;
   #closed = false;
 
-  private constructor(ref: NetnsRef, fd: number) {
+  private constructor(ref: NetnsRef, fd: number, identity: string) {
     this.ref = ref;
     this.fd = fd;
+    this.identity = identity;
   }
 
   /** Open a namespace by reference; NotFoundError if it does not exist, InvalidConfigError if it is no namespace. */
@@ -59,15 +85,32 @@ export class Netns {
       }
       throw fromSystemError(`open network namespace "${ref.spec}"`, err);
     }
+    let identity: string;
     try {
       if (statfsSync(ref.path).type !== NSFS_MAGIC) {
         throw new InvalidConfigError(`container "${ref.spec}": ${ref.path} is not a network namespace`);
       }
+      // From the open fd, not the path: the path may name another namespace by now.
+      identity = identityOf(fstatSync(fd));
     } catch (err) {
       closeSync(fd);
       throw err;
     }
-    return new Netns(ref, fd);
+    return new Netns(ref, fd, identity);
+  }
+
+  /**
+   * Open a namespace to configure as a container: anything but the namespace ctnet itself runs in
+   * (the host's, when ctnet runs on the host), however it is named (`pid:1`, `/proc/self/ns/net`).
+   * @throws {InvalidConfigError} for the own namespace
+   */
+  static openContainer(ref: NetnsRef): Netns {
+    const ns = Netns.open(ref);
+    if (ns.identity === ownNetnsIdentity()) {
+      ns.close();
+      throw new InvalidConfigError(`container "${ref.spec}" is the network namespace ctnet runs in, not a container's`);
+    }
+    return ns;
   }
 
   /** A new rtnetlink handle working inside this namespace. */

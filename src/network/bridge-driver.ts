@@ -4,13 +4,13 @@
  * @module
  */
 import { parseCidr } from '../inet/cidr.js';
-import { parseIp } from '../inet/ip.js';
+import { formatIp, parseIp } from '../inet/ip.js';
 import { formatMac, randomMac } from '../inet/mac.js';
 import { ConflictError, NetlinkError, NotFoundError } from '../errors.js';
 import type { NetworkRecord } from '../state/records.js';
 import type { Attachment, AttachResult, DriverContext, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
-import { addressText, createVeth, defaultRoutes, prepareContainerSide } from './veth.js';
+import { addressText, checkHostEnd, createVeth, defaultRoutes, prepareContainerSide, removeHostEnd } from './veth.js';
 
 function bridgeName(net: NetworkRecord): string {
   if (net.bridge === null) throw new TypeError(`network "${net.name}" has no bridge`);
@@ -19,30 +19,68 @@ function bridgeName(net: NetworkRecord): string {
 
 export class BridgeDriver implements NetworkDriver {
   async setup(ctx: DriverContext, net: NetworkRecord, rb: Rollback): Promise<void> {
-    const name = bridgeName(net);
-    // A fixed MAC: otherwise the bridge takes the lowest MAC of its ports and changes it as they come and go.
-    ctx.host.linkAdd({ kind: 'bridge', name, mtu: net.mtu, mac: formatMac(randomMac()), up: true });
-    rb.push(`bridge ${name}`, () => ctx.host.linkRemove(name));
+    const bridge = this.#ensureBridge(ctx, net, rb);
     await ctx.step('bridge');
-    const bridge = ctx.host.linkGet(name);
-    if (bridge === undefined) throw new NotFoundError(`bridge ${name} vanished right after it was created`);
+    const have = new Set(ctx.host.addrList({ index: bridge }).map((a) => `${formatIp(a.ip)}/${a.prefix}`));
     for (const s of net.subnets) {
       const cidr = parseCidr(s.subnet);
-      ctx.host.addrAdd({ index: bridge.index, ip: parseIp(s.gateway), prefix: cidr.prefix, noDad: true });
+      const gateway = parseIp(s.gateway);
+      if (!have.has(`${s.gateway}/${cidr.prefix}`)) ctx.host.addrAdd({ index: bridge, ip: gateway, prefix: cidr.prefix, noDad: true });
       // Published ports answer 127.0.0.1 on the host: the DNATed packet keeps its loopback source
       // until postrouting masquerades it, and the kernel drops it as martian unless this is set.
-      if (cidr.family === 4) ctx.sysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
+      if (cidr.family === 4) ctx.sysctl(`net/ipv4/conf/${bridgeName(net)}/route_localnet`, '1');
       // The host solicits a container's neighbour entry for forwarded IPv6 only from a link-local
       // address that has passed DAD, which starts when the first port comes up and takes a second
       // or two: until then IPv6 routed to the first container is lost. Nothing else holds the
       // bridge's own link-local address, so DAD has nothing to find.
-      if (cidr.family === 6) ctx.sysctl(`net/ipv6/conf/${name}/accept_dad`, '0');
+      if (cidr.family === 6) ctx.sysctl(`net/ipv6/conf/${bridgeName(net)}/accept_dad`, '0');
     }
     await ctx.step('gateway-address');
   }
 
+  /**
+   * The network's bridge, up and marked: the one there is, or one made now under its pending name
+   * and then renamed, marked and brought up in one request, so the final name never exists unmarked.
+   */
+  #ensureBridge(ctx: DriverContext, net: NetworkRecord, rb: Rollback): number {
+    const name = bridgeName(net);
+    const pending = ctx.links.pendingName(net.id);
+    const existing = ctx.host.linkGet(name);
+    if (existing !== undefined) {
+      if (!ctx.links.owns(existing, net.id) || existing.kind !== 'bridge') {
+        throw new ConflictError(`bridge name "${name}" of network "${net.name}" is used by an interface ctnet did not make for it`);
+      }
+      if (!existing.up) ctx.host.linkSet(existing.index, { up: true });
+      return existing.index;
+    }
+    let index = ctx.host.linkGet(pending)?.index;
+    if (index === undefined) {
+      // A fixed MAC: otherwise the bridge takes the lowest MAC of its ports and changes it as they come and go.
+      ctx.host.linkAdd({ kind: 'bridge', name: pending, mtu: net.mtu, mac: formatMac(randomMac()) });
+      rb.push(`bridge ${name}`, () => void ctx.links.removeOwned(ctx.host, net.id, [name, pending]));
+      index = ctx.host.linkGet(pending)?.index;
+      if (index === undefined) throw new NotFoundError(`bridge ${pending} vanished right after it was created`);
+    }
+    ctx.links.markLink(ctx.host, index, net.id, { ...(name === pending ? {} : { name }), up: true });
+    return index;
+  }
+
+  check(ctx: DriverContext, net: NetworkRecord): string[] {
+    const name = bridgeName(net);
+    const link = ctx.host.linkGet(name);
+    if (link === undefined) return [`bridge ${name} is missing`];
+    if (!ctx.links.owns(link, net.id)) return [`bridge ${name} is not the one ctnet made (alias "${link.alias ?? ''}")`];
+    const problems = link.up ? [] : [`bridge ${name} is down`];
+    const have = new Set(ctx.host.addrList({ index: link.index }).map((a) => `${formatIp(a.ip)}/${a.prefix}`));
+    for (const s of net.subnets) {
+      const want = `${s.gateway}/${parseCidr(s.subnet).prefix}`;
+      if (!have.has(want)) problems.push(`gateway address ${want} is missing on bridge ${name}`);
+    }
+    return problems;
+  }
+
   teardown(ctx: DriverContext, net: NetworkRecord): void {
-    ctx.host.linkRemove(bridgeName(net));
+    ctx.links.removeOwned(ctx.host, net.id, [bridgeName(net), ctx.links.pendingName(net.id)]);
   }
 
   async attach(ctx: DriverContext, net: NetworkRecord, att: Attachment, rb: Rollback): Promise<AttachResult> {
@@ -74,7 +112,12 @@ export class BridgeDriver implements NetworkDriver {
     return { addresses: att.addresses.map((a) => addressText(a)), routes: defaultRoutes(att) };
   }
 
-  detach(ctx: DriverContext, _net: NetworkRecord, hostIfname: string): void {
-    ctx.host.linkRemove(hostIfname);
+  checkAttachment(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): string[] {
+    const bridge = ctx.host.linkGet(bridgeName(net));
+    return checkHostEnd(ctx, ep, bridge?.index ?? -1);
+  }
+
+  detach(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): void {
+    removeHostEnd(ctx, ep);
   }
 }

@@ -17,7 +17,7 @@ export interface PlannedSubnet {
 }
 
 /** A network record to be, with its subnets parsed. */
-export interface NetworkPlan extends Omit<NetworkRecord, 'id' | 'created' | 'subnets'> {
+export interface NetworkPlan extends Omit<NetworkRecord, 'id' | 'created' | 'subnets' | 'status'> {
   subnets: PlannedSubnet[];
 }
 

@@ -8,6 +8,7 @@ import type { IpAddress } from '../inet/ip.js';
 import type { RtnlHandle } from '../netlink/rtnl/handle.js';
 import type { Netns } from '../netns/netns.js';
 import type { NetworkRecord } from '../state/records.js';
+import type { LinkOwnership } from './ownership.js';
 import type { Rollback } from './rollback.js';
 
 export interface DriverContext {
@@ -15,6 +16,8 @@ export interface DriverContext {
   host: RtnlHandle;
   /** Write a sysctl of the host namespace (`net/ipv4/conf/br0/route_localnet`). */
   sysctl(key: string, value: string): void;
+  /** Marks links as ctnet's and deletes only links so marked. */
+  links: LinkOwnership;
   /** Marks the end of a step: tracing, and the point where tests inject a failure. */
   step(name: string): Promise<void>;
 }
@@ -30,6 +33,8 @@ export interface AttachAddress {
 }
 
 export interface Attachment {
+  /** The endpoint id: the host end is named and marked after it. */
+  id: string;
   netns: Netns;
   /** rtnetlink handle inside the container's namespace. */
   container: RtnlHandle;
@@ -50,12 +55,19 @@ export interface AttachResult {
 }
 
 export interface NetworkDriver {
-  /** Create the network's own kernel objects; register each undo on `rb`. */
+  /**
+   * Make the network's own kernel objects, or finish what is there (a create that was killed, a
+   * bridge someone deleted): running it again converges. Registers the undo of what it made on `rb`.
+   */
   setup(ctx: DriverContext, net: NetworkRecord, rb: Rollback): Promise<void>;
+  /** What the network's own kernel objects lack, one line each; empty when complete. Only reads. */
+  check(ctx: DriverContext, net: NetworkRecord): string[];
   /** Remove the network's kernel objects; what is already gone counts as done. */
   teardown(ctx: DriverContext, net: NetworkRecord): void;
   /** Connect one container; register each undo on `rb`. */
   attach(ctx: DriverContext, net: NetworkRecord, att: Attachment, rb: Rollback): Promise<AttachResult>;
+  /** What one attachment's host side lacks, one line each; empty when complete. Only reads. */
+  checkAttachment(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): string[];
   /** Disconnect one container; a missing interface counts as done. */
-  detach(ctx: DriverContext, net: NetworkRecord, hostIfname: string): void;
+  detach(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): void;
 }

@@ -8,11 +8,15 @@ import type { NetworkRecord } from '../state/records.js';
 import type { Attachment, AttachResult, DriverContext, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
 import { formatIp } from '../inet/ip.js';
-import { addressText, createVeth, defaultRoutes, hostPrefix, prepareContainerSide } from './veth.js';
+import { addressText, checkHostEnd, createVeth, defaultRoutes, hostPrefix, prepareContainerSide, removeHostEnd } from './veth.js';
 
 export class PtpDriver implements NetworkDriver {
   async setup(): Promise<void> {
     // Nothing network-wide lives in the kernel: each container brings its own link.
+  }
+
+  check(): string[] {
+    return [];
   }
 
   teardown(): void {}
@@ -51,7 +55,11 @@ export class PtpDriver implements NetworkDriver {
     return { addresses: att.addresses.map((a) => addressText(a, hostPrefix(a))), routes: [...defaultRoutes(att), ...routes] };
   }
 
-  detach(ctx: DriverContext, _net: NetworkRecord, hostIfname: string): void {
-    ctx.host.linkRemove(hostIfname);
+  checkAttachment(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): string[] {
+    return checkHostEnd(ctx, ep);
+  }
+
+  detach(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): void {
+    removeHostEnd(ctx, ep);
   }
 }

@@ -17,7 +17,7 @@ export interface VethOptions {
 
 /**
  * Create the pair in one RTM_NEWLINK: host end named, enslaved and up; peer named, addressed by MAC,
- * up and already inside the container. Returns the host end's index.
+ * already inside the container. Then mark the host end as ctnet's. Returns the host end's index.
  */
 export async function createVeth(ctx: DriverContext, att: Attachment, options: VethOptions, rb: Rollback): Promise<number> {
   ctx.host.linkAdd({
@@ -28,11 +28,28 @@ export async function createVeth(ctx: DriverContext, att: Attachment, options: V
     ...(options.masterIndex === undefined ? {} : { masterIndex: options.masterIndex }),
     peer: { name: att.ifname, mtu: options.mtu, mac: att.mac, netnsFd: att.netns.fd },
   });
-  rb.push(`veth ${att.hostIfname}`, () => ctx.host.linkRemove(att.hostIfname));
-  await ctx.step('veth');
+  rb.push(`veth ${att.hostIfname}`, () => void ctx.links.removeOwned(ctx.host, att.id, [att.hostIfname]));
   const host = ctx.host.linkGet(att.hostIfname);
   if (host === undefined) throw new NotFoundError(`veth ${att.hostIfname} vanished right after it was created`);
+  ctx.links.markLink(ctx.host, host.index, att.id);
+  await ctx.step('veth');
   return host.index;
+}
+
+/** What a container's host end lacks: present, ctnet's, up (and enslaved to `masterIndex`). */
+export function checkHostEnd(ctx: DriverContext, ep: { id: string; hostIfname: string }, masterIndex?: number): string[] {
+  const link = ctx.host.linkGet(ep.hostIfname);
+  if (link === undefined) return [`host interface ${ep.hostIfname} is missing`];
+  if (!ctx.links.owns(link, ep.id)) return [`host interface ${ep.hostIfname} is not the one ctnet made (alias "${link.alias ?? ''}")`];
+  const problems: string[] = [];
+  if (!link.up) problems.push(`host interface ${ep.hostIfname} is down`);
+  if (masterIndex !== undefined && link.masterIndex !== masterIndex) problems.push(`host interface ${ep.hostIfname} is not a port of its bridge`);
+  return problems;
+}
+
+/** Delete a container's host end (its peer goes with it), if it is the one ctnet made. */
+export function removeHostEnd(ctx: DriverContext, ep: { id: string; hostIfname: string }): void {
+  ctx.links.removeOwned(ctx.host, ep.id, [ep.hostIfname]);
 }
 
 /** Bring up the container end; returns its index. */

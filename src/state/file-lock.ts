@@ -30,7 +30,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, option
     const deadline = Date.now() + timeoutMs;
     // Polling keeps the event loop free; a blocking flock would stall every other task meanwhile.
     for (let delay = 1; !native.flock(fd, exclusive, false); delay = Math.min(delay * 2, 20)) {
-      if (Date.now() > deadline) throw new TimeoutError(`lock ${path}: still held by another process after ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new TimeoutError(`lock ${path} is held by another process (waited ${timeoutMs} ms); try again later`);
       await sleep(delay);
     }
     return await fn();

@@ -11,6 +11,13 @@ export type DriverName = 'bridge' | 'ptp';
 export type EndpointOwner = 'cli' | 'cni';
 
 /**
+ * How far a network or endpoint is made: `creating` until every kernel object exists, `removing`
+ * from the first object taken down. A record that stays `creating` or `removing` belongs to a
+ * change that was killed; the next change of the same object finishes it.
+ */
+export type RecordStatus = 'creating' | 'ready' | 'removing';
+
+/**
  * One subnet of a network, both fields in canonical text form.
  * @example
  * const s: SubnetRecord = { subnet: '10.68.0.0/24', gateway: '10.68.0.1' };
@@ -27,7 +34,7 @@ export interface SubnetRecord {
  * @example
  * const n: NetworkRecord = {
  *   id: 'a1b2', name: 'net1', driver: 'bridge', bridge: 'ctnet0', mtu: 1500, nat: true,
- *   internal: false, subnets: [{ subnet: '10.68.0.0/24', gateway: '10.68.0.1' }],
+ *   internal: false, subnets: [{ subnet: '10.68.0.0/24', gateway: '10.68.0.1' }], status: 'ready',
  *   created: new Date().toISOString(),
  * };
  */
@@ -42,6 +49,7 @@ export interface NetworkRecord {
   nat: boolean;
   internal: boolean;
   subnets: SubnetRecord[];
+  status: RecordStatus;
   /** ISO 8601 time. */
   created: string;
 }
@@ -64,8 +72,8 @@ export interface PortRecord {
  * @example
  * const e: EndpointRecord = {
  *   id: 'c3d4', networkId: 'a1b2', container: 'pid:4242', netns: '/proc/4242/ns/net',
- *   ifname: 'eth0', hostIfname: 'veth-c3d4', mac: '02:42:0a:44:00:02',
- *   addresses: ['10.68.0.2/24'], owner: 'cli', created: new Date().toISOString(),
+ *   netnsId: '4:4026532281', ifname: 'eth0', hostIfname: 'ctc3d4', mac: '02:42:0a:44:00:02',
+ *   addresses: ['10.68.0.2/24'], owner: 'cli', status: 'ready', created: new Date().toISOString(),
  * };
  */
 export interface EndpointRecord {
@@ -73,8 +81,10 @@ export interface EndpointRecord {
   networkId: string;
   /** As the user gave it (netns name, path, `pid:N`) or the CNI container id. */
   container: string;
-  /** The netns path that was used. */
+  /** The netns path that was used, absolute and normalised. */
   netns: string;
+  /** `dev:ino` of the namespace: the same for every spelling of it. Empty in records from before it was kept. */
+  netnsId: string;
   /** Interface name inside the container. */
   ifname: string;
   /** Interface name on the host side. */
@@ -85,6 +95,7 @@ export interface EndpointRecord {
   /** Published ports, one record per port (ranges are expanded). */
   ports: PortRecord[];
   owner: EndpointOwner;
+  status: RecordStatus;
   /** ISO 8601 time. */
   created: string;
 }

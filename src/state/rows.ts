@@ -4,7 +4,7 @@
  * @module
  */
 import { errorMessage, StateError } from '../errors.js';
-import type { DriverName, EndpointOwner, EndpointRecord, NetworkRecord, PortRecord, SubnetRecord } from './records.js';
+import type { DriverName, EndpointOwner, EndpointRecord, NetworkRecord, PortRecord, RecordStatus, SubnetRecord } from './records.js';
 
 /** A row of `networks`. */
 export interface NetworkRow {
@@ -16,6 +16,7 @@ export interface NetworkRow {
   nat: number;
   internal: number;
   subnets: string;
+  status: string;
   created: string;
 }
 
@@ -25,17 +26,25 @@ export interface EndpointRow {
   network_id: string;
   container: string;
   netns: string;
+  netns_id: string;
   ifname: string;
   host_ifname: string;
   mac: string;
   addresses: string;
   ports: string;
   owner: string;
+  status: string;
   created: string;
 }
 
 const DRIVERS: readonly string[] = ['bridge', 'ptp'] satisfies DriverName[];
 const OWNERS: readonly string[] = ['cli', 'cni'] satisfies EndpointOwner[];
+const STATUSES: readonly string[] = ['creating', 'ready', 'removing'] satisfies RecordStatus[];
+
+function toStatus(value: string, what: string): RecordStatus {
+  if (!STATUSES.includes(value)) throw new StateError(`${what} has unknown status "${value}"`);
+  return value as RecordStatus;
+}
 
 /**
  * The record of a `networks` row.
@@ -54,6 +63,7 @@ export function toNetwork(row: NetworkRow): NetworkRecord {
     nat: row.nat === 1,
     internal: row.internal === 1,
     subnets: parseSubnets(row),
+    status: toStatus(row.status, `network "${row.name}"`),
     created: row.created,
   };
 }
@@ -93,12 +103,14 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
     networkId: row.network_id,
     container: row.container,
     netns: row.netns,
+    netnsId: row.netns_id,
     ifname: row.ifname,
     hostIfname: row.host_ifname,
     mac: row.mac,
     addresses,
     ports: parsePorts(row),
     owner: row.owner as EndpointOwner,
+    status: toStatus(row.status, `endpoint "${row.id}"`),
     created: row.created,
   };
 }

@@ -10,7 +10,7 @@ import { StateError } from '../errors.js';
  * Schema steps. Step `i` moves `PRAGMA user_version` from `i` to `i + 1`. Append only: a step that
  * has been released must never change, because databases in the field have already run it.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE networks (
     id       TEXT PRIMARY KEY,
@@ -76,6 +76,37 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (network_id, subnet)
   ) STRICT, WITHOUT ROWID;
   `,
+  // Networks say whether they are complete, so that a create or remove that was killed half-way
+  // is finished by the next one instead of looking healthy. Endpoints record their namespace's
+  // identity (device:inode), so one namespace named two ways is one container; each owner (the
+  // CLI, a CNI runtime) has its own names, so a runtime's container id never meets a netns name.
+  `
+  ALTER TABLE networks ADD COLUMN status TEXT NOT NULL DEFAULT 'ready' CHECK (status IN ('creating', 'ready', 'removing'));
+
+  CREATE TABLE endpoints_v2 (
+    id          TEXT PRIMARY KEY,
+    network_id  TEXT NOT NULL REFERENCES networks (id) ON DELETE RESTRICT,
+    container   TEXT NOT NULL,
+    netns       TEXT NOT NULL,
+    netns_id    TEXT NOT NULL,  -- "dev:ino" of the namespace file; '' when not known
+    ifname      TEXT NOT NULL,
+    host_ifname TEXT NOT NULL,
+    mac         TEXT NOT NULL,
+    addresses   TEXT NOT NULL,
+    ports       TEXT NOT NULL,
+    owner       TEXT NOT NULL CHECK (owner IN ('cli', 'cni')),
+    status      TEXT NOT NULL CHECK (status IN ('creating', 'ready', 'removing')),
+    created     TEXT NOT NULL,
+    UNIQUE (network_id, owner, container, ifname)
+  ) STRICT;
+  INSERT INTO endpoints_v2 (id, network_id, container, netns, netns_id, ifname, host_ifname, mac, addresses, ports, owner, status, created)
+    SELECT id, network_id, container, netns, '', ifname, host_ifname, mac, addresses, ports, owner, 'ready', created FROM endpoints;
+  DROP TABLE endpoints;
+  ALTER TABLE endpoints_v2 RENAME TO endpoints;
+  CREATE INDEX endpoints_container ON endpoints (container);
+  CREATE INDEX endpoints_netns ON endpoints (netns);
+  CREATE INDEX endpoints_netns_id ON endpoints (netns_id);
+  `,
 ];
 
 /** Schema version this build of ctnet writes. */
@@ -89,14 +120,28 @@ export function migrate(db: Database.Database): void {
     throw new StateError(`database schema version ${current} is newer than this ctnet supports (${target})`);
   }
   if (current === target) return;
-  db.transaction(() => {
-    // Read again under the write lock: another process may have migrated while this one waited.
-    const from = userVersion(db);
-    if (from >= target) return;
-    for (const step of MIGRATIONS.slice(from)) db.exec(step);
-    // PRAGMA takes no bound parameters; target is our own integer
-    db.pragma(`user_version = ${target}`);
-  }).immediate();
+  // A step may rebuild a table that others reference (SQLite cannot change a constraint in
+  // place): with foreign keys enforced, dropping the old table would cascade into the tables that
+  // reference it. The pragma has no effect inside a transaction, so it is switched around it, and
+  // the references are checked before the step commits.
+  const enforced = db.pragma('foreign_keys', { simple: true }) === 1;
+  db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      // Read again under the write lock: another process may have migrated while this one waited.
+      const from = userVersion(db);
+      if (from >= target) return;
+      for (const step of MIGRATIONS.slice(from)) db.exec(step);
+      const broken = db.pragma('foreign_key_check');
+      if (Array.isArray(broken) && broken.length > 0) {
+        throw new StateError(`migration to schema version ${target} left ${broken.length} broken reference(s)`);
+      }
+      // PRAGMA takes no bound parameters; target is our own integer
+      db.pragma(`user_version = ${target}`);
+    }).immediate();
+  } finally {
+    if (enforced) db.pragma('foreign_keys = ON');
+  }
 }
 
 function userVersion(db: Database.Database): number {

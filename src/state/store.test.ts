@@ -7,7 +7,7 @@ import { describe, it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { ConflictError, NotFoundError, StateError } from '../errors.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
-import { STATE_SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, STATE_SCHEMA_VERSION } from './schema.js';
 import { STATE_DB_FILE, StateStore } from './store.js';
 
 /** A fresh state directory, removed when the test ends. */
@@ -38,6 +38,7 @@ function network(over: Partial<NetworkRecord> = {}): NetworkRecord {
       { subnet: '10.68.0.0/24', gateway: '10.68.0.1' },
       { subnet: 'fd00:68::/64', gateway: 'fd00:68::1' },
     ],
+    status: 'ready',
     created: '2024-05-01T10:00:00.000Z',
     ...over,
   };
@@ -49,12 +50,14 @@ function endpoint(over: Partial<EndpointRecord> = {}): EndpointRecord {
     networkId: 'net-id-1',
     container: 'pid:4242',
     netns: '/proc/4242/ns/net',
+    netnsId: '4:4026532001',
     ifname: 'eth0',
     hostIfname: 'veth-ep1',
     mac: '02:42:0a:44:00:02',
     addresses: ['10.68.0.2/24', 'fd00:68::2/64'],
     ports: [],
     owner: 'cli',
+    status: 'ready',
     created: '2024-05-01T10:00:01.000Z',
     ...over,
   };
@@ -142,9 +145,9 @@ describe('StateStore endpoints', () => {
     const ep = endpoint();
     store.insertEndpoint(ep);
 
-    assert.deepEqual(store.getEndpoint('net-id-1', 'pid:4242'), ep);
+    assert.deepEqual(store.getEndpoint('net-id-1', { owner: 'cli', container: 'pid:4242' }), ep);
     assert.deepEqual(store.getEndpointById('ep-id-1'), ep);
-    assert.equal(store.getEndpoint('net-id-1', 'pid:1'), undefined);
+    assert.equal(store.getEndpoint('net-id-1', { owner: 'cli', container: 'pid:1' }), undefined);
     assert.equal(store.getEndpointById('nope'), undefined);
     assert.equal(store.countEndpoints('net-id-1'), 1);
     assert.deepEqual(store.allocatedAddresses('net-id-1'), new Set(['10.68.0.2', 'fd00:68::2']));
@@ -322,6 +325,62 @@ describe('StateStore open', () => {
     );
   });
 
+  it('migrates a version 1 database with its rows: every record ready, CLI and CNI names apart', (t) => {
+    const dir = tempDir(t);
+    const db = new Database(join(dir, STATE_DB_FILE));
+    db.exec(MIGRATIONS[0] ?? '');
+    db.pragma('user_version = 1');
+    db.prepare(
+      `INSERT INTO networks (id, name, driver, bridge, mtu, nat, internal, subnets, created)
+       VALUES ('net-id-1', 'net1', 'bridge', 'ctnet0', 1500, 1, 0, '[{"subnet":"10.68.0.0/24","gateway":"10.68.0.1"}]', '2024-05-01T10:00:00.000Z')`,
+    ).run();
+    db.prepare(
+      `INSERT INTO endpoints (id, network_id, container, netns, ifname, host_ifname, mac, addresses, ports, owner, created)
+       VALUES ('ep-id-1', 'net-id-1', 'c1', '/run/netns/c1', 'eth0', 'ctep1', '02:42:0a:44:00:02', '["10.68.0.2/24"]',
+               '[{"family":4,"protocol":"tcp","hostIp":null,"hostPort":8080,"containerPort":80}]', 'cli', '2024-05-01T10:00:01.000Z')`,
+    ).run();
+    db.prepare("INSERT INTO allocations (network_id, address, endpoint_id) VALUES ('net-id-1', '10.68.0.2', 'ep-id-1')").run();
+    db.prepare("INSERT INTO published_ports (family, protocol, host_ip, host_port, endpoint_id) VALUES (4, 'tcp', '', 8080, 'ep-id-1')").run();
+    db.close();
+
+    const store = StateStore.open(dir);
+    t.after(() => store.close());
+    assert.equal(store.getNetwork('net1')?.status, 'ready');
+    const [ep] = store.listEndpoints();
+    assert.deepEqual({ status: ep?.status, netnsId: ep?.netnsId, ports: ep?.ports.length }, { status: 'ready', netnsId: '', ports: 1 });
+    assert.equal(store.isAllocated('net-id-1', '10.68.0.2'), true);
+    assert.equal(store.portHolder({ family: 4, protocol: 'tcp', hostIp: null, hostPort: 8080 }), 'c1');
+    // The cascades still hold after the rebuild of `endpoints`.
+    store.deleteEndpoint('ep-id-1');
+    assert.equal(store.isAllocated('net-id-1', '10.68.0.2'), false);
+    assert.equal(store.portHolder({ family: 4, protocol: 'tcp', hostIp: null, hostPort: 8080 }), undefined);
+    // A runtime's container id may equal a netns name the CLI connected.
+    store.insertEndpoint(endpoint({ id: 'a', container: 'c1', owner: 'cli', addresses: ['10.68.0.3/24'] }));
+    store.insertEndpoint(endpoint({ id: 'b', container: 'c1', owner: 'cni', addresses: ['10.68.0.4/24'] }));
+    assert.equal(store.getEndpoint('net-id-1', { owner: 'cni', container: 'c1' })?.id, 'b');
+    assert.equal(store.getEndpoint('net-id-1', { owner: 'cli', container: 'c1' })?.id, 'a');
+  });
+
+  it('records how far networks and endpoints are made', (t) => {
+    const { store } = openStore(t);
+    store.insertNetwork(network({ status: 'creating' }));
+    assert.equal(store.isEmpty(), false);
+    store.setNetworkStatus('net-id-1', 'ready');
+    assert.equal(store.getNetwork('net1')?.status, 'ready');
+    store.insertEndpoint(endpoint({ status: 'creating' }));
+    store.setEndpointStatus('ep-id-1', 'removing');
+    assert.equal(store.getEndpointById('ep-id-1')?.status, 'removing');
+  });
+
+  it('refuses a relative directory', () => {
+    assert.throws(() => StateStore.open('relative/state'), /state directory "relative\/state" must be an absolute path/);
+  });
+
+  it('makes the database 0600', (t) => {
+    const { dir } = openStore(t);
+    assert.equal(statSync(join(dir, STATE_DB_FILE)).mode & 0o777, 0o600);
+  });
+
   it('reports a directory that cannot be created', (t) => {
     const file = join(tempDir(t), 'not-a-dir');
     writeFileSync(file, '');
@@ -360,10 +419,10 @@ describe('StateStore concurrency', () => {
         // hold the gap between read and write open a little, to give a race every chance
         Atomics.wait(pause, 0, 0, 1);
         store.insertEndpoint({
-          id: 'ep-' + me + '-' + i, networkId, container: 'c-' + me + '-' + i, netns: '/run/netns/x',
+          id: 'ep-' + me + '-' + i, networkId, container: 'c-' + me + '-' + i, netns: '/run/netns/x', netnsId: '',
           ifname: 'eth0', hostIfname: 'veth' + me + '-' + i, mac: '02:00:00:00:00:00',
           addresses: ['10.68.' + Math.floor(n / 256) + '.' + (n % 256) + '/16'], ports: [], owner: 'cli',
-          created: new Date().toISOString(),
+          status: 'ready', created: new Date().toISOString(),
         });
       });
     }

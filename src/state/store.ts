@@ -10,11 +10,12 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConflictError, errorMessage, NotFoundError, StateError } from '../errors.js';
+import { ConflictError, errorMessage, NotFoundError, StateError, TimeoutError } from '../errors.js';
 import { withoutPrefix } from '../inet/cidr.js';
-import type { EndpointRecord, NetworkRecord, PortRecord } from './records.js';
+import type { EndpointOwner, EndpointRecord, NetworkRecord, PortRecord, RecordStatus } from './records.js';
 import { toEndpoint, toNetwork, type EndpointRow, type NetworkRow } from './rows.js';
 import { migrate } from './schema.js';
+import { assertAbsoluteStateDir, assertPrivateDir, ensurePrivateFile } from './trust.js';
 
 /**
  * The path of better-sqlite3's compiled addon. Handing it over skips the package's own search,
@@ -30,8 +31,8 @@ function nativeBindingPath(): string {
  * one new database can meet in the switch to WAL, where SQLite refuses one of them at once instead
  * of waiting (it would otherwise deadlock), so the busy timeout alone does not cover it.
  */
-function retryWhileBusy(fn: () => void): void {
-  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+function retryWhileBusy(fn: () => void, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
     try {
@@ -48,42 +49,53 @@ function retryWhileBusy(fn: () => void): void {
 /** File name of the database inside the state directory. */
 export const STATE_DB_FILE = 'ctnet.db';
 
-/** How long a process waits for another one's write transaction before giving up, in ms. */
-const BUSY_TIMEOUT_MS = 30_000;
+/** How long a process waits for another one's write transaction before giving up, by default, in ms. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+
+/** Options of {@link StateStore.open}. */
+export interface StateStoreOptions {
+  /** How long to wait for another process's write transaction; default 30 s. */
+  busyTimeoutMs?: number;
+}
 
 /** Filter for {@link StateStore.listEndpoints}; every field given must match. */
 export interface EndpointFilter {
   networkId?: string;
+  owner?: EndpointOwner;
   container?: string;
   netns?: string;
+  netnsId?: string;
 }
 
 interface EndpointQuery {
   networkId: string | null;
+  owner: string | null;
   container: string | null;
   netns: string | null;
+  netnsId: string | null;
 }
 
 type Db = Database.Database;
 
 const ENDPOINT_COLUMNS =
-  'e.id, e.network_id, e.container, e.netns, e.ifname, e.host_ifname, e.mac, e.addresses, e.ports, e.owner, e.created';
+  'e.id, e.network_id, e.container, e.netns, e.netns_id, e.ifname, e.host_ifname, e.mac, e.addresses, e.ports, e.owner, e.status, e.created';
 
 function prepareStatements(db: Db) {
   return {
     insertNetwork: db.prepare<[NetworkRow]>(
-      `INSERT INTO networks (id, name, driver, bridge, mtu, nat, internal, subnets, created)
-       VALUES (@id, @name, @driver, @bridge, @mtu, @nat, @internal, @subnets, @created)`,
+      `INSERT INTO networks (id, name, driver, bridge, mtu, nat, internal, subnets, status, created)
+       VALUES (@id, @name, @driver, @bridge, @mtu, @nat, @internal, @subnets, @status, @created)`,
     ),
     networkByName: db.prepare<[string], NetworkRow>('SELECT * FROM networks WHERE name = ?'),
     networkById: db.prepare<[string], NetworkRow>('SELECT * FROM networks WHERE id = ?'),
     networkByBridge: db.prepare<[string], NetworkRow>('SELECT * FROM networks WHERE bridge = ?'),
     listNetworks: db.prepare<[], NetworkRow>('SELECT * FROM networks ORDER BY name'),
     deleteNetwork: db.prepare<[string]>('DELETE FROM networks WHERE id = ?'),
+    setNetworkStatus: db.prepare<[string, string]>('UPDATE networks SET status = ? WHERE id = ?'),
 
     insertEndpoint: db.prepare<[EndpointRow]>(
-      `INSERT INTO endpoints (id, network_id, container, netns, ifname, host_ifname, mac, addresses, ports, owner, created)
-       VALUES (@id, @network_id, @container, @netns, @ifname, @host_ifname, @mac, @addresses, @ports, @owner, @created)`,
+      `INSERT INTO endpoints (id, network_id, container, netns, netns_id, ifname, host_ifname, mac, addresses, ports, owner, status, created)
+       VALUES (@id, @network_id, @container, @netns, @netns_id, @ifname, @host_ifname, @mac, @addresses, @ports, @owner, @status, @created)`,
     ),
     insertPort: db.prepare<[number, string, string, number, string]>(
       'INSERT INTO published_ports (family, protocol, host_ip, host_port, endpoint_id) VALUES (?, ?, ?, ?, ?)',
@@ -100,9 +112,9 @@ function prepareStatements(db: Db) {
     insertAllocation: db.prepare<[string, string, string]>(
       'INSERT INTO allocations (network_id, address, endpoint_id) VALUES (?, ?, ?)',
     ),
-    endpointByContainer: db.prepare<[{ networkId: string; container: string; ifname: string | null }], EndpointRow>(
-      `SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.network_id = @networkId AND e.container = @container
-         AND (@ifname IS NULL OR e.ifname = @ifname) ORDER BY e.rowid LIMIT 1`,
+    endpointByContainer: db.prepare<[{ networkId: string; owner: string; container: string; ifname: string | null }], EndpointRow>(
+      `SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.network_id = @networkId AND e.owner = @owner
+         AND e.container = @container AND (@ifname IS NULL OR e.ifname = @ifname) ORDER BY e.rowid LIMIT 1`,
     ),
     endpointById: db.prepare<[string], EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM endpoints e WHERE e.id = ?`),
     // One statement for every filter shape: a NULL parameter switches its condition off. rowid breaks
@@ -110,11 +122,14 @@ function prepareStatements(db: Db) {
     listEndpoints: db.prepare<[EndpointQuery], EndpointRow>(
       `SELECT ${ENDPOINT_COLUMNS} FROM endpoints e JOIN networks n ON n.id = e.network_id
        WHERE (@networkId IS NULL OR e.network_id = @networkId)
+         AND (@owner IS NULL OR e.owner = @owner)
          AND (@container IS NULL OR e.container = @container)
          AND (@netns IS NULL OR e.netns = @netns)
+         AND (@netnsId IS NULL OR e.netns_id = @netnsId)
        ORDER BY n.name, e.created, e.rowid`,
     ),
     deleteEndpoint: db.prepare<[string]>('DELETE FROM endpoints WHERE id = ?'),
+    setEndpointStatus: db.prepare<[string, string]>('UPDATE endpoints SET status = ? WHERE id = ?'),
     countEndpoints: db.prepare<[string], number>('SELECT count(*) FROM endpoints WHERE network_id = ?').pluck(),
 
     allocatedAddresses: db
@@ -158,8 +173,13 @@ export class StateStore {
   readonly #insertNetworkTx: Database.Transaction<(rec: NetworkRecord) => void>;
   readonly #deleteNetworkTx: Database.Transaction<(id: string) => boolean>;
 
-  private constructor(db: Db) {
+  readonly #path: string;
+  readonly #busyTimeoutMs: number;
+
+  private constructor(db: Db, path: string, busyTimeoutMs: number) {
     this.#db = db;
+    this.#path = path;
+    this.#busyTimeoutMs = busyTimeoutMs;
     this.#stmt = prepareStatements(db);
     // Multi-statement writes run as their own transaction; called inside a caller's transaction
     // better-sqlite3 turns them into a savepoint, so a conflict on the second address does not
@@ -170,36 +190,48 @@ export class StateStore {
   }
 
   /**
-   * Open (and create or migrate) the database `dir/ctnet.db`, creating `dir` with mode 0700.
+   * Open (and create or migrate) the database `dir/ctnet.db`, creating `dir` with mode 0700 and
+   * the database with mode 0600. Both must be owned by the user ctnet runs as and writable by
+   * nobody else.
+   * @throws {InvalidConfigError} when `dir` is not absolute
    * @throws {StateError} `open state database "<path>": <reason>`
    * @example
    * const store = StateStore.open('/run/ctnet');
    */
-  static open(dir: string): StateStore {
+  static open(dir: string, options: StateStoreOptions = {}): StateStore {
+    assertAbsoluteStateDir(dir);
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     const path = join(dir, STATE_DB_FILE);
     let db: Db | undefined;
     try {
       // 0700: the database names every container's namespace and addresses
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      db = new Database(path, { timeout: BUSY_TIMEOUT_MS, nativeBinding: nativeBindingPath() });
+      assertPrivateDir(dir);
+      ensurePrivateFile(path);
+      db = new Database(path, { timeout: busyTimeoutMs, nativeBinding: nativeBindingPath() });
       // busy_timeout first, so the pragmas and migrations below wait for a process that is
       // creating or migrating the same file instead of failing with SQLITE_BUSY
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       const opened = db;
       retryWhileBusy(() => {
         // WAL lets readers run while one process writes; NORMAL is durable across a process crash,
         // which is what matters here (a power loss also loses every namespace the rows describe)
         opened.pragma('journal_mode = WAL');
         opened.pragma('synchronous = NORMAL');
+        migrate(opened);
         // SQLite enforces foreign keys only when asked, per connection; the cascades depend on it
         opened.pragma('foreign_keys = ON');
-        migrate(opened);
-      });
-      return new StateStore(db);
+      }, busyTimeoutMs);
+      return new StateStore(db, path, busyTimeoutMs);
     } catch (err) {
       db?.close();
       throw new StateError(`open state database "${path}": ${errorMessage(err)}`, { cause: err });
     }
+  }
+
+  /** True when the database holds no network at all: new, emptied, or replaced. */
+  isEmpty(): boolean {
+    return this.#guard('count networks', () => this.#stmt.listNetworks.get() === undefined);
   }
 
   /** Close the database. The store must not be used afterwards. */
@@ -249,6 +281,11 @@ export class StateStore {
     });
   }
 
+  /** Record how far a network is made. */
+  setNetworkStatus(id: string, status: RecordStatus): void {
+    this.#guard('write network status', () => this.#stmt.setNetworkStatus.run(status, id));
+  }
+
   /** All networks, ordered by name. */
   listNetworks(): NetworkRecord[] {
     return this.#guard('list networks', () => this.#stmt.listNetworks.all().map(toNetwork));
@@ -276,12 +313,20 @@ export class StateStore {
     this.#guard(`insert endpoint "${rec.id}"`, () => this.#insertEndpointTx.immediate(rec));
   }
 
-  /** The (first) endpoint of `container` in a network, or the one with `ifname`; `undefined` if none. */
-  getEndpoint(networkId: string, container: string, ifname?: string): EndpointRecord | undefined {
+  /**
+   * The (first) endpoint that `owner` made for `container` in a network, or the one with `ifname`;
+   * `undefined` if none.
+   */
+  getEndpoint(networkId: string, key: { owner: EndpointOwner; container: string; ifname?: string }): EndpointRecord | undefined {
     return this.#guard('read endpoint', () => {
-      const row = this.#stmt.endpointByContainer.get({ networkId, container, ifname: ifname ?? null });
+      const row = this.#stmt.endpointByContainer.get({ networkId, owner: key.owner, container: key.container, ifname: key.ifname ?? null });
       return row === undefined ? undefined : toEndpoint(row);
     });
+  }
+
+  /** Record how far an endpoint is made. */
+  setEndpointStatus(id: string, status: RecordStatus): void {
+    this.#guard('write endpoint status', () => this.#stmt.setEndpointStatus.run(status, id));
   }
 
   /** The endpoint with this id, or `undefined`. */
@@ -302,8 +347,10 @@ export class StateStore {
       this.#stmt.listEndpoints
         .all({
           networkId: filter.networkId ?? null,
+          owner: filter.owner ?? null,
           container: filter.container ?? null,
           netns: filter.netns ?? null,
+          netnsId: filter.netnsId ?? null,
         })
         .map(toEndpoint),
     );
@@ -371,6 +418,7 @@ export class StateStore {
         internal: rec.internal ? 1 : 0,
         // copy only the known fields, so extra properties of the caller's objects are not stored
         subnets: JSON.stringify(rec.subnets.map((s) => ({ subnet: s.subnet, gateway: s.gateway }))),
+        status: rec.status,
         created: rec.created,
       });
     } catch (err) {
@@ -412,12 +460,14 @@ export class StateStore {
         network_id: rec.networkId,
         container: rec.container,
         netns: rec.netns,
+        netns_id: rec.netnsId,
         ifname: rec.ifname,
         host_ifname: rec.hostIfname,
         mac: rec.mac,
         addresses: JSON.stringify(rec.addresses),
         ports: JSON.stringify(rec.ports.map(portFields)),
         owner: rec.owner,
+        status: rec.status,
         created: rec.created,
       });
     } catch (err) {
@@ -483,11 +533,20 @@ export class StateStore {
       return fn();
     } catch (err) {
       if (err instanceof Database.SqliteError) {
+        // Another process held the write lock for the whole busy timeout: nothing was written.
+        if (err.code.startsWith('SQLITE_BUSY')) throw busyError(this.#path, context, this.#busyTimeoutMs, err);
         throw new StateError(`${context}: ${err.message}`, { cause: err });
       }
       throw err;
     }
   }
+}
+
+function busyError(path: string, context: string, waitedMs: number, cause: unknown): TimeoutError {
+  return new TimeoutError(
+    `${context}: state database ${path} is locked by another process (waited ${waitedMs} ms); try again later`,
+    { cause },
+  );
 }
 
 function sqliteCode(err: unknown): string | undefined {

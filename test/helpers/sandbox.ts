@@ -441,7 +441,7 @@ export async function removeAllCtnetObjects(stateDir: string): Promise<void> {
   const failures: string[] = [];
   try {
     for (const ep of ct.listEndpoints()) {
-      await ct.disconnect(ep.network, ep.container).catch((err: unknown) => failures.push(String(err)));
+      await ct.disconnect(ep.network, ep.container, { owner: ep.owner, ifname: ep.ifname }).catch((err: unknown) => failures.push(String(err)));
     }
     for (const net of ct.listNetworks()) {
       await ct.removeNetwork(net.name).catch((err: unknown) => failures.push(String(err)));

@@ -9,6 +9,7 @@ import { strict as assert } from 'node:assert';
 import { test, type TestContext } from 'node:test';
 import { Ctnet } from '../../src/ctnet.js';
 import type { FirewallDriver, FirewallNetwork } from '../../src/firewall/driver.js';
+import { NoneFirewallDriver } from '../../src/firewall/none-driver.js';
 import { parsePortSpec } from '../../src/network/ports.js';
 import type { ConnectOptions, NetworkSpec } from '../../src/network/types.js';
 import { containerSnapshot, ctnetStateDir, newNetns, sandboxSkipReason, stableHostSnapshot, waitForDad } from '../helpers/sandbox.js';
@@ -156,25 +157,19 @@ for (const sc of CREATE_SCENARIOS) {
  * A firewall whose network setup fails (the engine must undo the network's links and state), or,
  * with `portsOnly`, only its port setup (the engine must undo the endpoint).
  */
-class FailingFirewall implements FirewallDriver {
-  readonly name = 'failing';
+class FailingFirewall extends NoneFirewallDriver {
   readonly #portsOnly: boolean;
   constructor(options: { portsOnly?: boolean } = {}) {
+    super();
     this.#portsOnly = options.portsOnly ?? false;
   }
-  setupNetwork(net: FirewallNetwork): Promise<void> {
+  override setupNetwork(net: FirewallNetwork): Promise<void> {
     if (this.#portsOnly) return Promise.resolve();
     return Promise.reject(new Error(`injected at firewall setup of ${net.name}`));
   }
-  teardownNetwork(): Promise<void> {
-    return Promise.resolve();
-  }
-  setupPorts(): Promise<void> {
+  override setupPorts(): Promise<void> {
     if (!this.#portsOnly) return Promise.resolve();
     return Promise.reject(new Error('injected at firewall setup of ports'));
-  }
-  teardownPorts(): Promise<void> {
-    return Promise.resolve();
   }
 }
 

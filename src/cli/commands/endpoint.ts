@@ -44,8 +44,9 @@ export function register(program: Program): void {
     .description('disconnect a container from a network')
     .argument('<network>')
     .argument('<container>')
-    .action(async (network, container, _opts, cmd) => {
-      await withEngine(cmd.optsWithGlobals(), (ct) => ct.disconnect(network, container));
+    .option('--cni', 'disconnect an attachment a CNI runtime made; CONTAINER is its container id')
+    .action(async (network, container, opts, cmd) => {
+      await withEngine(cmd.optsWithGlobals(), (ct) => ct.disconnect(network, container, { owner: opts.cni === true ? 'cni' : 'cli' }));
     });
   program
     .command('ls')

@@ -24,6 +24,7 @@ import {
   IFLA_ADDRESS,
   IFLA_BR_MCAST_SNOOPING,
   IFLA_BR_STP_STATE,
+  IFLA_IFALIAS,
   IFLA_IFNAME,
   IFLA_INFO_DATA,
   IFLA_INFO_KIND,
@@ -106,6 +107,8 @@ export interface LinkInfo {
   /** IFLA_LINK_NETNSID: the peer's namespace id, seen from this namespace. */
   linkNetnsId: number | undefined;
   operstate: number | undefined;
+  /** IFLA_IFALIAS (`ip link set DEV alias TEXT`); ctnet marks the links it makes with it. */
+  alias: string | undefined;
 }
 
 export const IFINFOMSG_LEN = 16;
@@ -168,6 +171,11 @@ export interface LinkChange {
   /** Enslave to this master; 0 releases the link from its master. */
   masterIndex?: number;
   netnsFd?: number;
+  /**
+   * Set the link's alias. The kernel ignores IFLA_IFALIAS in the request that creates a link,
+   * so it can only be set by a change afterwards.
+   */
+  alias?: string;
 }
 
 /** The RTM_NEWLINK payload that changes link `index`. */
@@ -178,6 +186,7 @@ export function encodeLinkChange(index: number, change: LinkChange): Buffer {
   if (change.mac !== undefined) attrs.push(bytesAttr(IFLA_ADDRESS, parseMac(change.mac)));
   if (change.masterIndex !== undefined) attrs.push(u32Attr(IFLA_MASTER, change.masterIndex));
   if (change.netnsFd !== undefined) attrs.push(s32Attr(IFLA_NET_NS_FD, change.netnsFd));
+  if (change.alias !== undefined) attrs.push(stringAttr(IFLA_IFALIAS, change.alias));
   const flags = change.up === true ? IFF_UP : 0;
   const mask = change.up === undefined ? 0 : IFF_UP;
   return Buffer.concat([encodeIfinfomsg(index, flags, mask), encodeAttrs(attrs)]);
@@ -225,5 +234,6 @@ export function decodeLink(payload: Buffer): LinkInfo {
     parentIndex: readU32(attrs.get(IFLA_LINK)),
     linkNetnsId: readU32(attrs.get(IFLA_LINK_NETNSID)),
     operstate: readU8(attrs.get(IFLA_OPERSTATE)),
+    alias: readString(attrs.get(IFLA_IFALIAS)),
   };
 }
