@@ -176,6 +176,15 @@ class FailingFirewall implements FirewallDriver {
   teardownPorts(): Promise<void> {
     return Promise.resolve();
   }
+  checkNetwork(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+  networkPresent(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+  checkPorts(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
 }
 
 for (const sc of CREATE_SCENARIOS) {
