@@ -53,6 +53,8 @@ export interface FirewallEndpoint {
  * await fw.setupNetwork({ id: 'abc123', name: 'net1', subnets: [{ cidr: '10.68.0.0/24', family: 4 }], mode: 'nat' });
  * await fw.setupPorts({ id: 'ep01', networkId: 'abc123', ports: [{ family: 4, protocol: 'tcp',
  *   hostPort: 8080, containerIp: '10.68.0.2', containerPort: 80 }] });
+ * await fw.checkNetwork(net);    // [] while every rule is in place
+ * await fw.networkPresent(net);  // true
  * await fw.teardownPorts(ep);
  * await fw.teardownNetwork(net);
  * ```
@@ -62,9 +64,37 @@ export interface FirewallDriver {
   readonly name: string;
   /**
    * Installs the network's rules in one atomic transaction. Running it again for the same network
-   * replaces its rules with the same rules; to change a network's mode, tear it down first.
+   * replaces its rules with the same rules, and mends a network whose objects are partly or wholly
+   * gone (a flushed ruleset, a deleted table, chain or element) without duplicating anything; to
+   * change a network's mode, tear it down first.
    */
   setupNetwork(net: FirewallNetwork): Promise<void>;
+  /**
+   * Names each thing the network's rules need that the packet filter lacks, one readable line
+   * each; empty when nothing is missing. `setupNetwork` mends what it names, except an object
+   * that another owner holds under the network's key. It does not look at published ports: after
+   * a lost table, each endpoint needs `checkPorts` and `setupPorts` as well.
+   *
+   * @example
+   * ```ts
+   * await fw.checkNetwork(net);
+   * // ['chain "n-abc123-in" is missing from table inet ctnet',
+   * //  'element 10.68.0.0/24 : jump n-abc123-in is missing from map "fwd_in4"']
+   * // or, after `nft flush ruleset`: ['table inet ctnet is missing']
+   * ```
+   */
+  checkNetwork(net: FirewallNetwork): Promise<string[]>;
+  /**
+   * A cheap probe for the connect path: false when the network's firewall is gone (its inbound
+   * chain, or the whole table). It does not see a single missing rule or element; `checkNetwork`
+   * does.
+   *
+   * @example
+   * ```ts
+   * if (!(await fw.networkPresent(net))) await fw.setupNetwork(net);
+   * ```
+   */
+  networkPresent(net: FirewallNetwork): Promise<boolean>;
   /**
    * Removes everything the network owns in one atomic transaction. Idempotent: what is already
    * gone counts as removed.
@@ -76,6 +106,17 @@ export interface FirewallDriver {
    * with a different target is rejected (`isAlreadyExists`).
    */
   setupPorts(ep: FirewallEndpoint): Promise<void>;
+  /**
+   * Names each of the endpoint's published-port entries that the packet filter lacks, or holds
+   * with another target or owner; empty when all are there. `setupPorts` mends missing ones.
+   *
+   * @example
+   * ```ts
+   * await fw.checkPorts(ep);
+   * // ['element tcp . 8080 : 80 is missing from map "pub4_any_port"']
+   * ```
+   */
+  checkPorts(ep: FirewallEndpoint): Promise<string[]>;
   /**
    * Unpublishes the endpoint's ports in one transaction. Idempotent: what is already gone counts as
    * removed.

@@ -8,6 +8,9 @@ test('NoneFirewallDriver does nothing', async () => {
   assert.equal(driver.name, 'none');
   await driver.setupNetwork(NAT);
   await driver.setupPorts(endpoint(TCP_ANY));
+  assert.deepEqual(await driver.checkNetwork(NAT), []);
+  assert.equal(await driver.networkPresent(NAT), true);
+  assert.deepEqual(await driver.checkPorts(endpoint(TCP_ANY)), []);
   await driver.teardownPorts(endpoint(TCP_ANY));
   await driver.teardownNetwork(NAT);
 });

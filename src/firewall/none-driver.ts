@@ -23,6 +23,16 @@ export class NoneFirewallDriver implements FirewallDriver {
     return Promise.resolve();
   }
 
+  /** Nothing is ever missing: `[]`. */
+  checkNetwork(_net: FirewallNetwork): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
+  /** Nothing is ever missing: `true`. */
+  networkPresent(_net: FirewallNetwork): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
   /** Does nothing. */
   teardownNetwork(_net: FirewallNetwork): Promise<void> {
     return Promise.resolve();
@@ -31,6 +41,11 @@ export class NoneFirewallDriver implements FirewallDriver {
   /** Does nothing. */
   setupPorts(_ep: FirewallEndpoint): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** Nothing is ever missing: `[]`. */
+  checkPorts(_ep: FirewallEndpoint): Promise<string[]> {
+    return Promise.resolve([]);
   }
 
   /** Does nothing. */

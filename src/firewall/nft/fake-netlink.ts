@@ -1,6 +1,6 @@
 /**
- * A recording {@link NftNetlink} for unit tests: it keeps every batch it is given and fails when
- * told to, so the driver's choice between netlink and nft can be tested without root.
+ * A recording {@link NftNetlink} for unit tests: it keeps every batch and request it is given and
+ * fails when told to, so the driver's choice between netlink and nft can be tested without root.
  * @module
  */
 import type { BatchMessage } from '../../netlink/batch.js';
@@ -31,19 +31,33 @@ export function wire(messages: readonly BatchMessage[]): WireMessage[] {
 export class FakeNftNetlink implements NftNetlink {
   /** Every batch passed to `apply`, in order, including the ones that were made to fail. */
   readonly batches: WireMessage[][] = [];
+  /** Every message passed to `request`, in order, including the ones that were made to fail. */
+  readonly requests: WireMessage[] = [];
   /** How often `close` was called. */
   closed = 0;
   readonly #failures: Error[] = [];
+  readonly #requestFailures: Error[] = [];
 
   /** Makes the next `apply` call (after any queued earlier) record its batch and then throw `err`. */
   failNextApply(err: Error): void {
     this.#failures.push(err);
   }
 
+  /** Makes the next `request` call (after any queued earlier) record its message and then throw `err`. */
+  failNextRequest(err: Error): void {
+    this.#requestFailures.push(err);
+  }
+
   apply(messages: readonly BatchMessage[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
     this.batches.push(wire(messages));
     const failure = this.#failures.shift();
+    return failure === undefined ? Promise.resolve() : Promise.reject(failure);
+  }
+
+  request(message: BatchMessage): Promise<void> {
+    this.requests.push(...wire([message]));
+    const failure = this.#requestFailures.shift();
     return failure === undefined ? Promise.resolve() : Promise.reject(failure);
   }
 

@@ -1,7 +1,8 @@
 /**
- * The nf_tables netlink path of the nftables driver: element changes sent as one nfnetlink batch
- * on a socket this process keeps open, where `nft` would cost a process (~25 ms, half of it nft
- * closing its own socket) per change. The table, chains and maps still go through `nft -j`.
+ * The nf_tables netlink path of the nftables driver: element changes sent as one nfnetlink batch,
+ * and presence probes (one NFT_MSG_GETCHAIN), on a socket this process keeps open, where `nft`
+ * would cost a process (~25 ms, half of it nft closing its own socket) per call. The table, chains
+ * and maps still go through `nft -j`.
  * @module
  */
 import type { BatchMessage } from '../../netlink/batch.js';
@@ -20,7 +21,13 @@ export interface NftNetlink {
    * failing to open or use the socket rejects with another error.
    */
   apply(messages: readonly BatchMessage[]): Promise<void>;
-  /** Closes the socket, if one was opened. The next `apply` opens a new one. */
+  /**
+   * Sends one request that changes nothing (NFT_MSG_GETCHAIN, ...) and waits for its ACK; what
+   * the kernel answers before the ACK is not read. Rejects as `apply` does: ENOENT means the
+   * object (or its table) is missing.
+   */
+  request(message: BatchMessage): Promise<void>;
+  /** Closes the socket, if one was opened. The next call opens a new one. */
   close(): void;
 }
 
@@ -39,15 +46,27 @@ export class SocketNftNetlink implements NftNetlink {
 
   async apply(messages: readonly BatchMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    // Loaded on first use, as runner.ts loads child_process: unit tests of the driver never load
-    // the native addon, and processes that publish no port never pay for it here.
-    const { NetlinkSocket } = await import('../../netlink/socket.js');
-    this.#socket ??= NetlinkSocket.open({ protocol: NETLINK_NETFILTER });
-    this.#socket.requestBatch(nftBatch(messages));
+    (await this.#open()).requestBatch(nftBatch(messages));
+  }
+
+  async request(message: BatchMessage): Promise<void> {
+    // Not wrapped in a batch: nfnetlink answers a read inside one with EINVAL. requestBatch() of
+    // the one message waits for its ACK and names its op and object when the kernel refuses it.
+    (await this.#open()).requestBatch([message]);
   }
 
   close(): void {
     this.#socket?.close();
     this.#socket = undefined;
+  }
+
+  async #open(): Promise<NetlinkSocket> {
+    if (this.#socket === undefined) {
+      // Loaded on first use, as runner.ts loads child_process: unit tests of the driver never load
+      // the native addon, and processes that neither publish a port nor probe never pay for it.
+      const { NetlinkSocket } = await import('../../netlink/socket.js');
+      this.#socket ??= NetlinkSocket.open({ protocol: NETLINK_NETFILTER });
+    }
+    return this.#socket;
   }
 }

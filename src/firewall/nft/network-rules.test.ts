@@ -127,7 +127,9 @@ test('networkChains() names the chains after the id', () => {
 /** The listing with `id`'s chains and elements taken out, as the kernel would show it afterwards. */
 function without(state: CtnetTableState, id: string): CtnetTableState {
   return {
+    ...state,
     chains: state.chains.filter((c) => !c.startsWith(`n-${id}-`)),
+    rules: state.rules.filter((r) => r.comment !== ownerComment(id)),
     elements: state.elements.filter((e) => e.comment !== ownerComment(id)),
   };
 }

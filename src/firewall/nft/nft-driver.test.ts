@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { NetlinkError, NftError, SystemError, TimeoutError } from '../../errors.js';
+import { getChainMessage } from '../../netlink/nftnl/chain.js';
+import { NFPROTO_INET } from '../../netlink/nftnl/constants.js';
 import { FakeNftNetlink, wire } from './fake-netlink.js';
 import { FakeNftRunner } from './fake-runner.js';
 import { buildNetworkTeardown } from './network-rules.js';
@@ -14,6 +16,7 @@ import {
   INTERNAL,
   LISTING_NAT_AND_INTERNAL,
   LISTING_NAT_AND_PORTS,
+  LISTING_NAT_COMPLETE,
   NAT,
   TCP_ANY,
   UDP_ONE_IP,
@@ -296,5 +299,117 @@ describe('NftFirewallDriver published ports through nft (netlink: null)', () => 
     await assert.rejects(driverFor(runner).teardownPorts(ep), { errnoName: 'EBUSY' });
     assert.equal(runner.batches.length, 1);
     assert.deepEqual(runner.listCalls, []);
+  });
+});
+
+/** The complete NAT listing without chain `name` and its rules. */
+function withoutChain(name: string): unknown {
+  return {
+    nftables: LISTING_NAT_COMPLETE.nftables.filter((i) => !('chain' in i && i.chain.name === name) && !('rule' in i && i.rule['chain'] === name)),
+  };
+}
+
+describe('NftFirewallDriver checks', () => {
+  const ep = endpoint(TCP_ANY, UDP_ONE_IP);
+
+  test('checkNetwork() lists the table once and finds nothing missing after a setup', async () => {
+    const runner = new FakeNftRunner();
+    runner.listResult = LISTING_NAT_COMPLETE;
+    assert.deepEqual(await new NftFirewallDriver(runner).checkNetwork(NAT), []);
+    assert.deepEqual(runner.listCalls, [['table', 'inet', 'ctnet']]);
+    assert.equal(runner.batches.length, 0);
+  });
+
+  test('checkNetwork() names what is missing; no table is one line', async () => {
+    const runner = new FakeNftRunner();
+    runner.queueList(withoutChain('n-a1b2c3-out'), ENOENT);
+    const driver = new NftFirewallDriver(runner);
+    assert.deepEqual(await driver.checkNetwork(NAT), ['chain "n-a1b2c3-out" is missing from table inet ctnet']);
+    assert.deepEqual(await driver.checkNetwork(NAT), ['table inet ctnet is missing']);
+  });
+
+  test('checkNetwork() rejects bad input before listing, and names the network when listing fails', async () => {
+    const runner = new FakeNftRunner();
+    await assert.rejects(new NftFirewallDriver(runner).checkNetwork({ ...NAT, id: 'X' }), TypeError);
+    assert.deepEqual(runner.listCalls, []);
+    runner.listResult = new NftError('nft list table inet ctnet failed: Error: Operation not permitted', { stderr: '', errnoName: 'EPERM' });
+    await assert.rejects(new NftFirewallDriver(runner).checkNetwork(NAT), {
+      errnoName: 'EPERM',
+      message: 'check firewall of network "natnet": nft list table inet ctnet failed: Error: Operation not permitted',
+    });
+  });
+
+  test('checkPorts() names a missing element of a pair; no ports lists nothing', async () => {
+    const runner = new FakeNftRunner();
+    runner.listResult = {
+      nftables: LISTING_NAT_COMPLETE.nftables.map((i) => ('map' in i && i.map.name === 'pub4_any_addr' ? { map: { ...i.map, elem: [] } } : i)),
+    };
+    const driver = new NftFirewallDriver(runner);
+    assert.deepEqual(await driver.checkPorts(ep), ['element tcp . 8080 : 10.99.1.2 is missing from map "pub4_any_addr"']);
+    assert.deepEqual(await driver.checkPorts(endpoint()), []);
+    assert.equal(runner.listCalls.length, 1);
+    runner.listResult = ENOENT;
+    assert.deepEqual(await driver.checkPorts(ep), ['table inet ctnet is missing']);
+  });
+
+  test('checkPorts() names the endpoint when listing fails', async () => {
+    const runner = new FakeNftRunner();
+    runner.listResult = new NftError('nft list table inet ctnet failed: x', { stderr: '' });
+    await assert.rejects(new NftFirewallDriver(runner).checkPorts(ep), { message: 'check published ports of endpoint "e1e2": nft list table inet ctnet failed: x' });
+  });
+});
+
+describe('NftFirewallDriver.networkPresent()', () => {
+  const probe = wire([getChainMessage({ family: NFPROTO_INET, table: 'ctnet', chain: 'n-a1b2c3-in' })]);
+  const setup = (): { runner: FakeNftRunner; netlink: FakeNftNetlink; driver: NftFirewallDriver } => {
+    const runner = new FakeNftRunner();
+    const netlink = new FakeNftNetlink();
+    return { runner, netlink, driver: new NftFirewallDriver(runner, { netlink }) };
+  };
+  const kernel = (errno: number): NetlinkError => new NetlinkError({ op: 'NFT_MSG_GETCHAIN', object: 'ctnet n-a1b2c3-in', errno });
+
+  test('asks netlink for the in-chain, nothing else: present', async () => {
+    const { runner, netlink, driver } = setup();
+    assert.equal(await driver.networkPresent(NAT), true);
+    assert.deepEqual(netlink.requests, probe);
+    assert.equal(netlink.batches.length, 0);
+    assert.deepEqual(runner.listCalls, []);
+  });
+
+  test('ENOENT (no such chain or table) is absent, without nft', async () => {
+    const { runner, netlink, driver } = setup();
+    netlink.failNextRequest(kernel(2));
+    assert.equal(await driver.networkPresent(NAT), false);
+    assert.deepEqual(runner.listCalls, []);
+  });
+
+  test('lists the table through nft when the socket cannot be used, or netlink is off', async () => {
+    const { runner, netlink, driver } = setup();
+    runner.queueList(LISTING_NAT_COMPLETE, withoutChain('n-a1b2c3-in'), ENOENT);
+    netlink.failNextRequest(new SystemError('open netlink socket: EPROTONOSUPPORT', { errnoName: 'EPROTONOSUPPORT' }));
+    assert.equal(await driver.networkPresent(NAT), true);
+    const viaNft = new NftFirewallDriver(runner, { netlink: null });
+    assert.equal(await viaNft.networkPresent(NAT), false);
+    assert.equal(await viaNft.networkPresent(NAT), false);
+    assert.equal(runner.listCalls.length, 3);
+  });
+
+  test('another refusal by the kernel, or no answer, fails naming the network', async () => {
+    for (const failure of [kernel(1), new TimeoutError('NFT_MSG_GETCHAIN ctnet n-a1b2c3-in: no answer from the kernel within 10000 ms')]) {
+      const { runner, netlink, driver } = setup();
+      netlink.failNextRequest(failure);
+      await assert.rejects(driver.networkPresent(NAT), (err: unknown) => {
+        assert.equal(err, failure);
+        assert.match(String(err), /probe firewall of network "natnet": NFT_MSG_GETCHAIN ctnet n-a1b2c3-in/);
+        return true;
+      });
+      assert.deepEqual(runner.listCalls, []);
+    }
+  });
+
+  test('rejects an id that is not hex before asking', async () => {
+    const { netlink, driver } = setup();
+    await assert.rejects(driver.networkPresent({ ...NAT, id: 'n1' }), TypeError);
+    assert.equal(netlink.requests.length, 0);
   });
 });

@@ -2,16 +2,20 @@
  * The nftables firewall driver. Each network verb builds one batch (`network-rules.ts`) and
  * applies it as one atomic `nft` transaction; a teardown first reads the table (`table-state.ts`).
  * Published ports are elements only, so they go over nf_tables netlink (`port-elements.ts`,
- * `netlink.ts`), with the `nft` batches of `port-rules.ts` as the fallback. The table's layout is
- * described in `table.ts`.
+ * `netlink.ts`), with the `nft` batches of `port-rules.ts` as the fallback. A check compares the
+ * table with the batch a setup would apply (`check.ts`); the presence probe asks netlink for one
+ * chain. The table's layout is described in `table.ts`.
  * @module
  */
 import { debuglog } from 'node:util';
 import { errorMessage, isNotFound, NetlinkError, TimeoutError, wrapError } from '../../errors.js';
 import type { BatchMessage } from '../../netlink/batch.js';
+import { getChainMessage } from '../../netlink/nftnl/chain.js';
+import { NFPROTO_INET } from '../../netlink/nftnl/constants.js';
 import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from '../driver.js';
+import { elementsAndTheirSets, missingFromTable } from './check.js';
 import { SocketNftNetlink, type NftNetlink } from './netlink.js';
-import { buildNetworkSetup, buildNetworkTeardown } from './network-rules.js';
+import { buildNetworkSetup, buildNetworkTeardown, networkChains } from './network-rules.js';
 import { portsSetupMessages, portsTeardownMessages } from './port-elements.js';
 import { buildPortsCleanup, buildPortsSetup, buildPortsTeardown } from './port-rules.js';
 import { ExecNftRunner, type NftRunner } from './runner.js';
@@ -72,6 +76,46 @@ export class NftFirewallDriver implements FirewallDriver {
   }
 
   /**
+   * Lists the table once (`nft -j list table inet ctnet`) and names what the network's setup
+   * batch would add: the table, base chains and their rules, the shared sets and maps, the
+   * network's chains and rules, its dispatch and subnet elements.
+   */
+  async checkNetwork(net: FirewallNetwork): Promise<string[]> {
+    const expected = buildNetworkSetup(net);
+    try {
+      return missingFromTable(expected, await this.#readTable());
+    } catch (err) {
+      throw wrapError(`check firewall of network "${net.name}"`, err);
+    }
+  }
+
+  /**
+   * Asks the kernel for the network's `n-<id>-in` chain with one NFT_MSG_GETCHAIN on the kept
+   * netlink socket (ENOENT: the chain or the whole table is gone). When netlink cannot be used, it
+   * lists the table through `nft` instead.
+   */
+  async networkPresent(net: FirewallNetwork): Promise<boolean> {
+    validateNetworkId(net);
+    const context = `probe firewall of network "${net.name}"`;
+    const chain = networkChains(net.id).in;
+    if (this.#netlink !== null) {
+      try {
+        await this.#netlink.request(getChainMessage({ family: NFPROTO_INET, table: CTNET_TABLE, chain }));
+        return true;
+      } catch (err) {
+        if (err instanceof NetlinkError && err.errnoName === 'ENOENT') return false;
+        if (!canFallBack(err)) throw wrapError(context, err);
+        debug('%s over netlink failed, using nft: %s', context, errorMessage(err));
+      }
+    }
+    try {
+      return (await this.#readTable())?.chains.includes(chain) ?? false;
+    } catch (err) {
+      throw wrapError(context, err);
+    }
+  }
+
+  /**
    * Reads the table, then removes what the network owns in one transaction (or the whole table
    * when it was the last network). A missing table or missing chains count as removed.
    */
@@ -114,6 +158,21 @@ export class NftFirewallDriver implements FirewallDriver {
       await this.#runner.run(buildPortsSetup(ep));
     } catch (err) {
       throw wrapError(context, err);
+    }
+  }
+
+  /**
+   * Lists the table once and names each of the endpoint's map elements (both maps of each pair)
+   * that is missing, or there under the endpoint's key with another target or owner, and the
+   * table or maps when they are gone. No ports: nothing to miss.
+   */
+  async checkPorts(ep: FirewallEndpoint): Promise<string[]> {
+    const expected = elementsAndTheirSets(buildPortsSetup(ep));
+    if (expected.length === 0) return [];
+    try {
+      return missingFromTable(expected, await this.#readTable());
+    } catch (err) {
+      throw wrapError(`check published ports of endpoint "${ep.id}"`, err);
     }
   }
 

@@ -5,8 +5,10 @@ import { readTableState } from './table-state.js';
 import { LISTING_NAT_AND_INTERNAL, LISTING_NAT_AND_PORTS } from './test-fixtures.js';
 
 describe('readTableState()', () => {
-  test('reads chains and elements with their keys, owners and verdict targets', () => {
+  test('reads chains, sets, rule owners and elements with their keys, owners and verdict targets', () => {
     const state = readTableState(LISTING_NAT_AND_INTERNAL);
+    assert.deepEqual(state.sets, ['fwd_in4', 'fwd_out4', 'nat4', 'fwd_in6', 'fwd_out6', 'nat6', 'subnets4', 'subnets6']);
+    assert.deepEqual(state.rules, [{ chain: 'n-0718293a-out', comment: 'ctnet net 0718293a' }]);
     assert.deepEqual(state.chains, [
       'forward',
       'postrouting',
@@ -30,17 +32,19 @@ describe('readTableState()', () => {
     });
   });
 
-  test('accepts bare keys (elements without a comment) and ranges', () => {
+  test('accepts bare keys (elements without a comment), ranges and rules without a comment', () => {
     const state = readTableState({
       nftables: [
         { map: { family: 'inet', table: 'ctnet', name: 'fwd_in4', elem: [['10.99.9.9', { goto: { target: 'n-ff-in' } }]] } },
         { set: { family: 'inet', table: 'ctnet', name: 'subnets4', elem: [{ range: ['10.99.9.1', '10.99.9.5'] }] } },
+        { rule: { family: 'inet', table: 'ctnet', chain: 'forward', handle: 9, expr: [{ accept: null }] } },
       ],
     });
     assert.deepEqual(state.elements, [
       { set: 'fwd_in4', key: '10.99.9.9', target: 'n-ff-in' },
       { set: 'subnets4', key: { range: ['10.99.9.1', '10.99.9.5'] } },
     ]);
+    assert.deepEqual(state.rules, [{ chain: 'forward' }]);
   });
 
   test('ignores objects of other tables', () => {
@@ -53,22 +57,23 @@ describe('readTableState()', () => {
   test('rejects a document that is not a listing', () => {
     assert.throws(() => readTableState({ tables: [] }), NftError);
     assert.throws(() => readTableState({ nftables: [{ set: { family: 'inet', table: 'ctnet', name: 's', elem: 3 } }] }), NftError);
+    assert.throws(() => readTableState({ nftables: [{ rule: { family: 'inet', table: 'ctnet', handle: 4 } }] }), NftError);
   });
 });
 
 describe('published ports in the table state', () => {
   const state = readTableState(LISTING_NAT_AND_PORTS);
 
-  test('readTableState() reads concatenated keys and their owners; data values are no verdicts', () => {
+  test('readTableState() reads concatenated keys, their owners and data values (no verdicts)', () => {
     assert.deepEqual(
       state.elements.filter((e) => e.set.startsWith('pub')),
       [
-        { set: 'pub4_ip_addr', key: { concat: ['192.0.2.10', 'udp', 5353] }, comment: 'ctnet ep e1e2' },
-        { set: 'pub4_ip_port', key: { concat: ['192.0.2.10', 'udp', 5353] }, comment: 'ctnet ep e1e2' },
-        { set: 'pub4_any_addr', key: { concat: ['tcp', 9090] }, comment: 'ctnet ep f3f4' },
-        { set: 'pub4_any_addr', key: { concat: ['tcp', 8080] }, comment: 'ctnet ep e1e2' },
-        { set: 'pub4_any_port', key: { concat: ['tcp', 9090] }, comment: 'ctnet ep f3f4' },
-        { set: 'pub4_any_port', key: { concat: ['tcp', 8080] }, comment: 'ctnet ep e1e2' },
+        { set: 'pub4_ip_addr', key: { concat: ['192.0.2.10', 'udp', 5353] }, comment: 'ctnet ep e1e2', value: '10.99.1.2' },
+        { set: 'pub4_ip_port', key: { concat: ['192.0.2.10', 'udp', 5353] }, comment: 'ctnet ep e1e2', value: 53 },
+        { set: 'pub4_any_addr', key: { concat: ['tcp', 9090] }, comment: 'ctnet ep f3f4', value: '10.99.1.3' },
+        { set: 'pub4_any_addr', key: { concat: ['tcp', 8080] }, comment: 'ctnet ep e1e2', value: '10.99.1.2' },
+        { set: 'pub4_any_port', key: { concat: ['tcp', 9090] }, comment: 'ctnet ep f3f4', value: 90 },
+        { set: 'pub4_any_port', key: { concat: ['tcp', 8080] }, comment: 'ctnet ep e1e2', value: 80 },
       ],
     );
     assert.deepEqual(state.chains.slice(0, 4), ['forward', 'postrouting', 'prerouting', 'output']);

@@ -1,6 +1,7 @@
 /**
- * Reads what `nft -j list table inet ctnet` shows: the chains and the set and map elements with
- * their keys, owner comments and verdict targets, which is what a teardown deletes from.
+ * Reads what `nft -j list table inet ctnet` shows: the chains, sets and maps, the owner of each
+ * rule, and the set and map elements with their keys, owner comments and verdict targets or data.
+ * A teardown deletes from it; a check compares it with what a setup makes.
  * @module
  */
 import { NftError } from '../../errors.js';
@@ -17,11 +18,22 @@ export interface ListedElement {
   comment?: string;
   /** For verdict-map elements: the chain the verdict jumps (or goes) to. */
   target?: string;
+  /** For data-map elements: the value (`'10.68.0.2'`, `80`). */
+  value?: string | number;
 }
 
-/** What `nft -j list table inet ctnet` showed: the chains and the set and map elements. */
+/** One rule as `nft -j list` shows it: its chain and owner comment (its expressions are not read). */
+export interface ListedRule {
+  chain: string;
+  comment?: string;
+}
+
+/** What `nft -j list table inet ctnet` showed. */
 export interface CtnetTableState {
   chains: string[];
+  /** The names of the sets and maps. */
+  sets: string[];
+  rules: ListedRule[];
   elements: ListedElement[];
 }
 
@@ -32,13 +44,14 @@ export interface CtnetTableState {
  * @example
  * ```ts
  * const state = readTableState(await runner.list(['table', 'inet', 'ctnet']));
- * state.chains; // ['n-abc123-in', 'n-abc123-out', 'forward', 'postrouting']
+ * state.chains; // ['forward', 'postrouting', 'prerouting', 'output', 'n-abc123-in', ...]
+ * state.sets;   // ['fwd_in4', 'fwd_out4', 'nat4', ...]
  * ```
  */
 export function readTableState(listing: unknown): CtnetTableState {
   const items = isRecord(listing) ? listing['nftables'] : undefined;
   if (!Array.isArray(items)) throw badListing('no "nftables" array');
-  const state: CtnetTableState = { chains: [], elements: [] };
+  const state: CtnetTableState = { chains: [], sets: [], rules: [], elements: [] };
   for (const item of items) {
     if (!isRecord(item)) continue;
     const chain = item['chain'];
@@ -46,10 +59,17 @@ export function readTableState(listing: unknown): CtnetTableState {
       if (typeof chain['name'] !== 'string') throw badListing('a chain without a name');
       state.chains.push(chain['name']);
     }
+    const rule = item['rule'];
+    if (isRecord(rule) && inOurTable(rule)) {
+      if (typeof rule['chain'] !== 'string') throw badListing('a rule without a chain');
+      const comment = rule['comment'];
+      state.rules.push({ chain: rule['chain'], ...(typeof comment === 'string' ? { comment } : {}) });
+    }
     const set = item['set'] ?? item['map'];
     if (isRecord(set) && inOurTable(set)) {
       const name = set['name'];
       if (typeof name !== 'string') throw badListing('a set without a name');
+      state.sets.push(name);
       const elems = set['elem'];
       if (elems === undefined) continue;
       if (!Array.isArray(elems)) throw badListing(`set "${name}" has a malformed "elem"`);
@@ -62,11 +82,14 @@ export function readTableState(listing: unknown): CtnetTableState {
 function readElement(set: string, raw: unknown): ListedElement {
   let keyPart: unknown = raw;
   let target: string | undefined;
+  let value: string | number | undefined;
   if (Array.isArray(raw)) {
-    // A map element: [key, verdict].
+    // A map element: [key, verdict] or [key, value].
     if (raw.length !== 2) throw badListing(`map "${set}" has a malformed element`);
+    const data: unknown = raw[1];
     keyPart = raw[0];
-    target = verdictTarget(raw[1]);
+    if (typeof data === 'string' || typeof data === 'number') value = data;
+    else target = verdictTarget(data);
   }
   let comment: string | undefined;
   let key: unknown = keyPart;
@@ -81,6 +104,7 @@ function readElement(set: string, raw: unknown): ListedElement {
     key,
     ...(comment === undefined ? {} : { comment }),
     ...(target === undefined ? {} : { target }),
+    ...(value === undefined ? {} : { value }),
   };
 }
 

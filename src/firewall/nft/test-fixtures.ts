@@ -285,3 +285,90 @@ export const LISTING_NAT_AND_PORTS = {
 export function withoutEndpoint(state: CtnetTableState, id: string): CtnetTableState {
   return { ...state, elements: state.elements.filter((e) => e.comment !== endpointComment(id)) };
 }
+
+// Rules of one chain and owner as `nft -j list` shows them, with consecutive handles; the
+// expressions are left out (the check counts rules by chain and owner).
+function listedRules(chain: string, comment: string, firstHandle: number, count: number): { rule: Record<string, unknown> }[] {
+  return Array.from({ length: count }, (_, i) => ({ rule: { family: 'inet', table: 'ctnet', chain, handle: firstHandle + i, comment } }));
+}
+
+/**
+ * `nft -j list table inet ctnet` right after NAT's setupNetwork and endpoint(TCP_ANY, UDP_ONE_IP)'s
+ * setupPorts, captured from nft 1.0.6 in the sandbox: everything, but the rules' expressions.
+ */
+export const LISTING_NAT_COMPLETE = {
+  nftables: [
+    { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } },
+    { table: { family: 'inet', name: 'ctnet', handle: 1 } },
+    {
+      map: {
+        family: 'inet', name: 'fwd_in4', table: 'ctnet', type: 'ipv4_addr', handle: 8, map: 'verdict', flags: ['interval'],
+        elem: [[{ elem: { val: { prefix: { addr: '10.99.1.0', len: 24 } }, comment: 'ctnet net a1b2c3' } }, { jump: { target: 'n-a1b2c3-in' } }]],
+      },
+    },
+    {
+      map: {
+        family: 'inet', name: 'fwd_out4', table: 'ctnet', type: 'ipv4_addr', handle: 9, map: 'verdict', flags: ['interval'],
+        elem: [[{ elem: { val: { prefix: { addr: '10.99.1.0', len: 24 } }, comment: 'ctnet net a1b2c3' } }, { jump: { target: 'n-a1b2c3-out' } }]],
+      },
+    },
+    {
+      map: {
+        family: 'inet', name: 'nat4', table: 'ctnet', type: 'ipv4_addr', handle: 10, map: 'verdict', flags: ['interval'],
+        elem: [[{ elem: { val: { prefix: { addr: '10.99.1.0', len: 24 } }, comment: 'ctnet net a1b2c3' } }, { jump: { target: 'n-a1b2c3-nat' } }]],
+      },
+    },
+    { map: { family: 'inet', name: 'fwd_in6', table: 'ctnet', type: 'ipv6_addr', handle: 11, map: 'verdict', flags: ['interval'] } },
+    { map: { family: 'inet', name: 'fwd_out6', table: 'ctnet', type: 'ipv6_addr', handle: 12, map: 'verdict', flags: ['interval'] } },
+    { map: { family: 'inet', name: 'nat6', table: 'ctnet', type: 'ipv6_addr', handle: 13, map: 'verdict', flags: ['interval'] } },
+    {
+      set: {
+        family: 'inet', name: 'subnets4', table: 'ctnet', type: 'ipv4_addr', handle: 14, flags: ['interval'],
+        elem: [{ elem: { val: { prefix: { addr: '10.99.1.0', len: 24 } }, comment: 'ctnet net a1b2c3' } }],
+      },
+    },
+    { set: { family: 'inet', name: 'subnets6', table: 'ctnet', type: 'ipv6_addr', handle: 15, flags: ['interval'] } },
+    {
+      map: {
+        family: 'inet', name: 'pub4_ip_addr', table: 'ctnet', type: ['ipv4_addr', 'inet_proto', 'inet_service'], handle: 16, map: 'ipv4_addr',
+        elem: [[{ elem: { val: { concat: ['192.0.2.10', 'udp', 5353] }, comment: 'ctnet ep e1e2' } }, '10.99.1.2']],
+      },
+    },
+    {
+      map: {
+        family: 'inet', name: 'pub4_ip_port', table: 'ctnet', type: ['ipv4_addr', 'inet_proto', 'inet_service'], handle: 17, map: 'inet_service',
+        elem: [[{ elem: { val: { concat: ['192.0.2.10', 'udp', 5353] }, comment: 'ctnet ep e1e2' } }, 53]],
+      },
+    },
+    {
+      map: {
+        family: 'inet', name: 'pub4_any_addr', table: 'ctnet', type: ['inet_proto', 'inet_service'], handle: 18, map: 'ipv4_addr',
+        elem: [[{ elem: { val: { concat: ['tcp', 8080] }, comment: 'ctnet ep e1e2' } }, '10.99.1.2']],
+      },
+    },
+    {
+      map: {
+        family: 'inet', name: 'pub4_any_port', table: 'ctnet', type: ['inet_proto', 'inet_service'], handle: 19, map: 'inet_service',
+        elem: [[{ elem: { val: { concat: ['tcp', 8080] }, comment: 'ctnet ep e1e2' } }, 80]],
+      },
+    },
+    { map: { family: 'inet', name: 'pub6_ip_addr', table: 'ctnet', type: ['ipv6_addr', 'inet_proto', 'inet_service'], handle: 20, map: 'ipv6_addr' } },
+    { map: { family: 'inet', name: 'pub6_ip_port', table: 'ctnet', type: ['ipv6_addr', 'inet_proto', 'inet_service'], handle: 21, map: 'inet_service' } },
+    { map: { family: 'inet', name: 'pub6_any_addr', table: 'ctnet', type: ['inet_proto', 'inet_service'], handle: 22, map: 'ipv6_addr' } },
+    { map: { family: 'inet', name: 'pub6_any_port', table: 'ctnet', type: ['inet_proto', 'inet_service'], handle: 23, map: 'inet_service' } },
+    { chain: { family: 'inet', table: 'ctnet', name: 'forward', handle: 1, type: 'filter', hook: 'forward', prio: 0, policy: 'accept' } },
+    { chain: { family: 'inet', table: 'ctnet', name: 'postrouting', handle: 2, type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } },
+    { chain: { family: 'inet', table: 'ctnet', name: 'prerouting', handle: 3, type: 'nat', hook: 'prerouting', prio: -100, policy: 'accept' } },
+    { chain: { family: 'inet', table: 'ctnet', name: 'output', handle: 4, type: 'nat', hook: 'output', prio: -100, policy: 'accept' } },
+    { chain: { family: 'inet', table: 'ctnet', name: 'n-a1b2c3-in', handle: 5 } },
+    { chain: { family: 'inet', table: 'ctnet', name: 'n-a1b2c3-out', handle: 6 } },
+    { chain: { family: 'inet', table: 'ctnet', name: 'n-a1b2c3-nat', handle: 7 } },
+    ...listedRules('forward', 'ctnet base', 24, 4),
+    ...listedRules('postrouting', 'ctnet base', 28, 3),
+    ...listedRules('prerouting', 'ctnet base', 31, 4),
+    ...listedRules('output', 'ctnet base', 35, 4),
+    ...listedRules('n-a1b2c3-in', 'ctnet net a1b2c3', 39, 5),
+    ...listedRules('n-a1b2c3-out', 'ctnet net a1b2c3', 44, 1),
+    ...listedRules('n-a1b2c3-nat', 'ctnet net a1b2c3', 45, 3),
+  ],
+};

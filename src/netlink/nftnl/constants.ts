@@ -1,7 +1,8 @@
 /**
  * nf_tables netlink constants under their kernel names, so they can be grepped against
  * include/uapi/linux/{netlink,netfilter}.h, include/uapi/linux/netfilter/{nfnetlink,nf_tables}.h
- * (Linux 6.x) and libnftnl's include/libnftnl/udata.h. Only what ctnet's set-element batches use.
+ * (Linux 6.x) and libnftnl's include/libnftnl/udata.h. Only what ctnet's set-element batches and
+ * its chain probe use.
  * @module
  */
 
@@ -23,9 +24,15 @@ export const NFPROTO_IPV4 = 2;
 export const NFPROTO_IPV6 = 10;
 
 // nf_tables.h: enum nf_tables_msg_types (the op half of the message type)
+export const NFT_MSG_NEWCHAIN = 3;
+export const NFT_MSG_GETCHAIN = 4;
 export const NFT_MSG_NEWSETELEM = 12;
 export const NFT_MSG_GETSETELEM = 13;
 export const NFT_MSG_DELSETELEM = 14;
+
+// nf_tables.h: enum nft_chain_attributes
+export const NFTA_CHAIN_TABLE = 1;
+export const NFTA_CHAIN_NAME = 3;
 
 // nf_tables.h: enum nft_list_attributes
 export const NFTA_LIST_ELEM = 1;
@@ -67,6 +74,8 @@ export function nftMsgType(op: number): number {
 export const NFT_NAMES: Readonly<Record<number, string>> = {
   [NFNL_MSG_BATCH_BEGIN]: 'NFNL_MSG_BATCH_BEGIN',
   [NFNL_MSG_BATCH_END]: 'NFNL_MSG_BATCH_END',
+  [nftMsgType(NFT_MSG_NEWCHAIN)]: 'NFT_MSG_NEWCHAIN',
+  [nftMsgType(NFT_MSG_GETCHAIN)]: 'NFT_MSG_GETCHAIN',
   [nftMsgType(NFT_MSG_NEWSETELEM)]: 'NFT_MSG_NEWSETELEM',
   [nftMsgType(NFT_MSG_GETSETELEM)]: 'NFT_MSG_GETSETELEM',
   [nftMsgType(NFT_MSG_DELSETELEM)]: 'NFT_MSG_DELSETELEM',

@@ -1,0 +1,59 @@
+/**
+ * Chains (NFT_MSG_GETCHAIN): the request for one chain by table and name, laid out as
+ * `nft list chain` sends it, and the reading of the chain's name back from the kernel's answer.
+ *
+ * ```
+ * nfgenmsg { family, NFNETLINK_V0, res_id 0 }
+ * NFTA_CHAIN_TABLE "ctnet\0"
+ * NFTA_CHAIN_NAME  "n-a1b2c3-in\0"
+ * ```
+ * The kernel answers with the chain (NFT_MSG_NEWCHAIN: its table, name, handle, hook, use count;
+ * never its rules) and the ACK, or with ENOENT when the table or the chain is missing. That makes
+ * it a presence probe of a few microseconds, where listing the table costs an `nft` process.
+ * @module
+ */
+import { attrMap, encodeAttrs, readString, stringAttr } from '../attr.js';
+import type { BatchMessage } from '../batch.js';
+import { NLM_F_ACK, NLM_F_REQUEST } from '../constants.js';
+import { NFGENMSG_LEN, NFT_MSG_GETCHAIN, NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE, nftMsgType } from './constants.js';
+import { decodeNfgenmsg, encodeNfgenmsg } from './nfnetlink.js';
+
+/** A chain, by the family of its table (an NFPROTO_* value), the table's name and its own. */
+export interface NftChainRef {
+  family: number;
+  table: string;
+  chain: string;
+}
+
+/**
+ * The NFT_MSG_GETCHAIN request for chain `ref`, with nft's flags (REQUEST|ACK, no DUMP: one
+ * chain, not all of them). It changes nothing, so it goes alone, not inside a batch.
+ *
+ * @example
+ * ```ts
+ * // Resolves when the chain exists; a NetlinkError with errnoName 'ENOENT' when it or its table does not.
+ * socket.requestBatch([getChainMessage({ family: NFPROTO_INET, table: 'ctnet', chain: 'n-a1b2c3-in' })]);
+ * ```
+ */
+export function getChainMessage(ref: NftChainRef): BatchMessage {
+  const payload = Buffer.concat([
+    encodeNfgenmsg(ref.family),
+    encodeAttrs([stringAttr(NFTA_CHAIN_TABLE, ref.table), stringAttr(NFTA_CHAIN_NAME, ref.chain)]),
+  ]);
+  return { type: nftMsgType(NFT_MSG_GETCHAIN), flags: NLM_F_REQUEST | NLM_F_ACK, payload, op: 'NFT_MSG_GETCHAIN', object: `${ref.table} ${ref.chain}` };
+}
+
+/**
+ * Reads the chain a chain message names (the payload after the nlmsghdr): the request, or the
+ * kernel's NFT_MSG_NEWCHAIN answer.
+ *
+ * @throws {RangeError} if it is shorter than an nfgenmsg or lacks the table or chain name.
+ */
+export function decodeChainRef(payload: Buffer): NftChainRef {
+  const { family } = decodeNfgenmsg(payload);
+  const attrs = attrMap(payload, NFGENMSG_LEN);
+  const table = readString(attrs.get(NFTA_CHAIN_TABLE));
+  const chain = readString(attrs.get(NFTA_CHAIN_NAME));
+  if (table === undefined || chain === undefined) throw new RangeError('a chain message without a table or chain name');
+  return { family, table, chain };
+}
