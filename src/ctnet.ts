@@ -287,10 +287,18 @@ export class Ctnet {
     await this.#withNetworkLock(name, 'exclusive', async () => {
       const net = this.#requireNetwork(name);
       if (net.status === 'removing') throw new NotFoundError(`network "${name}" is being removed; run "ctnet network rm ${name}" to finish`);
+      // Another process may have been making it while we waited for the lock.
+      if (await this.#looksComplete(net)) return;
       debug('completing network %s', name);
       const rb = new Rollback();
       await this.#realiseNetwork(net, rb);
       rb.commit();
+      // A lost table took the published ports with it; putting back what is there changes nothing.
+      for (const ep of this.#store.listEndpoints({ networkId: net.id })) {
+        if (ep.ports.length === 0) continue;
+        const fwEp = firewallEndpoint(ep.id, net, ep.addresses, ep.ports);
+        await this.#withFirewall((f) => f.setupPorts(fwEp));
+      }
       if (net.status !== 'ready') this.#store.setNetworkStatus(net.id, 'ready');
     });
   }

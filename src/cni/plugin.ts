@@ -192,7 +192,7 @@ const check: CniHandler = async (env, stdin) => {
     if (ep === undefined) throw checkFailed(`container "${env.containerId}" has no attachment "${env.ifname}" on network "${conf.name}"`);
     // Everything the attachment needs on the host: bridge, gateway, forwarding, firewall, ports.
     const problems = [...(await ct.checkNetwork(conf.name)), ...(await ct.checkEndpoint(conf.name, env.containerId, selector))];
-    if (problems.length > 0) throw checkFailed(problems.join('; '));
+    if (problems.length > 0) throw checkFailed([...new Set(problems)].join('; '));
     const ours = (prev.interfaces ?? []).findIndex((i) => i.name === env.ifname && i.sandbox !== undefined);
     if (ours === -1) throw checkFailed(`prevResult lists no interface "${env.ifname}" in a sandbox`);
     for (const ip of (prev.ips ?? []).filter((i) => i.interface === ours)) {
