@@ -61,10 +61,12 @@ function cliInPidNamespace(stateDir: string, args: readonly string[]): Promise<C
   });
 }
 
-/** Start a process and SIGKILL it after `ms` (or let it finish first); resolves when it is gone. */
-function runKilledAfter(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, ms: number): Promise<void> {
+/** Start a process (with `stdin` written to it) and SIGKILL it after `ms`, unless it ends first. */
+function runKilledAfter(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, ms: number, stdin = ''): Promise<void> {
   return new Promise((resolveRun) => {
-    const child = spawn(cmd, [...args], { env, stdio: 'ignore' });
+    const child = spawn(cmd, [...args], { env, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(stdin);
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     child.on('close', () => {
       clearTimeout(timer);
@@ -212,7 +214,7 @@ test('kills at growing delays: objects left that no command removes, which must 
   const subnet = nextSubnet();
   const env = { ...process.env, CTNET_STATE_DIR: stateDir };
   const delays = Array.from({ length: 16 }, (_, i) => 30 + i * 12);
-  const left = { create: 0, connect: 0, rm: 0 };
+  const left = { create: 0, connect: 0, add: 0, rm: 0 };
   // Where each kill landed, by the status the record had afterwards: the probe is only worth
   // something if many kills land half-way.
   const landed: Record<string, number> = {};
@@ -245,6 +247,16 @@ test('kills at growing delays: objects left that no command removes, which must 
     finishedOrGone(await cli(stateDir, ['disconnect', 'probe1', c]), `disconnect after connect killed at ${ms} ms`);
     if (JSON.stringify(await hostFootprint()) !== JSON.stringify(withNetwork) || (await containerLinks(c)).length > 0) left.connect++;
   }
+  // A runtime's ADD killed half-way; the runtime then calls DEL, as it must after a failed ADD.
+  const conf = JSON.stringify({ cniVersion: '1.1.0', name: 'probe1', type: 'ctnet', subnets: [subnet], stateDir, runtimeConfig: { portMappings: [{ hostPort: 18094, containerPort: 80, protocol: 'tcp' }] } });
+  const cniEnv = (command: string): Record<string, string> => ({ PATH: process.env['PATH'] ?? '/usr/bin:/bin', CNI_COMMAND: command, CNI_CONTAINERID: 'probe-ctr', CNI_NETNS: `/run/netns/${c}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' });
+  for (const ms of delays) {
+    await runKilledAfter(process.execPath, [CNI_PLUGIN], cniEnv('ADD'), ms, conf);
+    note(`add:${statusNow().endpoint}`);
+    const del = await pluginExec(process.execPath, [CNI_PLUGIN], cniEnv('DEL'), conf);
+    assert.equal(del.code, 0, `DEL after an ADD killed at ${ms} ms: ${del.stdout}`);
+    if (JSON.stringify(await hostFootprint()) !== JSON.stringify(withNetwork) || (await containerLinks(c)).length > 0) left.add++;
+  }
   for (const ms of delays) {
     await cli(stateDir, ['network', 'create', 'probe1', '--subnet', subnet]);
     await runKilledAfter(process.execPath, [CLI, 'network', 'rm', 'probe1'], env, ms);
@@ -254,7 +266,7 @@ test('kills at growing delays: objects left that no command removes, which must 
   }
   t.diagnostic(`kills landed (status afterwards): ${JSON.stringify(landed)}`);
   t.diagnostic(`kills at ${delays[0]}..${delays.at(-1)} ms, objects left after recovery: ${JSON.stringify(left)}`);
-  assert.deepEqual(left, { create: 0, connect: 0, rm: 0 });
+  assert.deepEqual(left, { create: 0, connect: 0, add: 0, rm: 0 });
 });
 
 test('a database that names links ctnet did not make cannot make it delete them', { skip }, async (t) => {
