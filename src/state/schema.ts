@@ -76,6 +76,11 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (network_id, subnet)
   ) STRICT, WITHOUT ROWID;
   `,
+  `
+  -- A port asked for on every address collides with that port on any address: looking it up by
+  -- (family, protocol, host_port) takes one index search instead of a scan of the protocol's rows.
+  CREATE INDEX published_ports_port ON published_ports (family, protocol, host_port);
+  `,
 ];
 
 /** Schema version this build of ctnet writes. */
