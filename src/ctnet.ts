@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ConflictError, InvalidConfigError, NotFoundError, StateError, TeardownError, wrapError } from './errors.js';
-import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from './firewall/driver.js';
+import type { FirewallDriver, FirewallEndpoint, FirewallNetwork, PortMapping } from './firewall/driver.js';
 import { NftFirewallDriver } from './firewall/nft/nft-driver.js';
 import { cidrContains, cidrOverlaps, formatCidr, parseCidr, withoutPrefix } from './inet/cidr.js';
 import { formatIp, type IpAddress, parseIp } from './inet/ip.js';
@@ -21,7 +21,7 @@ import { Netns, type NetnsRef, parseNetnsRef, readSysctl, writeSysctl } from './
 import { BridgeDriver } from './network/bridge-driver.js';
 import { type NetworkPlan, planNetwork, subnetRecords } from './network/config.js';
 import type { AttachAddress, DriverContext, NetworkDriver } from './network/driver.js';
-import { boundSocketFor, expandPorts, hostSockets } from './network/ports.js';
+import { boundSocketFor, expandPorts, hostSockets, indexSockets } from './network/ports.js';
 import { PtpDriver } from './network/ptp-driver.js';
 import { LinkOwnership } from './network/ownership.js';
 import { Rollback } from './network/rollback.js';
@@ -574,13 +574,20 @@ export class Ctnet {
     // route covers it (127.0.0.0/8 does for every loopback address, not only 127.0.0.1).
     const host = this.#ctx.host;
     const localRoutes = ([4, 6] as const).flatMap((f) => host.routeList(f)).filter((r) => r.type === RTN_LOCAL && r.dst !== undefined);
+    // A range repeats one address for every port: look each address up once.
+    const local = new Map<string, boolean>();
     const isLocal = (ip: string): boolean => {
-      const addr = parseIp(ip);
-      return localRoutes.some((r) => r.dst !== undefined && cidrContains({ family: r.family, network: r.dst.ip.value, prefix: r.dst.prefix }, addr));
+      let known = local.get(ip);
+      if (known === undefined) {
+        const addr = parseIp(ip);
+        known = localRoutes.some((r) => r.dst !== undefined && cidrContains({ family: r.family, network: r.dst.ip.value, prefix: r.dst.prefix }, addr));
+        local.set(ip, known);
+      }
+      return known;
     };
     const foreign = ports.find((p) => p.hostIp !== null && !isLocal(p.hostIp));
     if (foreign !== undefined) throw new InvalidConfigError(`cannot publish port ${describePort(foreign)}: ${foreign.hostIp ?? ''} is not an address of this host`);
-    const sockets = hostSockets(new Set(ports.map((p) => p.protocol)));
+    const sockets = indexSockets(hostSockets(new Set(ports.map((p) => p.protocol))));
     for (const port of ports) {
       if (boundSocketFor(port, sockets) !== undefined) {
         throw new ConflictError(`port ${describePort(port)} is already in use on the host by a listening socket`);
@@ -665,14 +672,10 @@ function firewallEndpoint(id: string, net: NetworkRecord, addresses: readonly st
     ports: ports.map((p) => {
       const containerIp = byFamily.get(p.family);
       if (containerIp === undefined) throw new TypeError(`endpoint ${id} has no IPv${p.family} address for port ${p.hostPort}`);
-      return {
-        family: p.family,
-        protocol: p.protocol,
-        ...(p.hostIp === null ? {} : { hostIp: p.hostIp }),
-        hostPort: p.hostPort,
-        containerIp,
-        containerPort: p.containerPort,
-      };
+      const mapping: PortMapping = { family: p.family, protocol: p.protocol, hostPort: p.hostPort, containerIp, containerPort: p.containerPort };
+      // Set only when there is one (exactOptionalPropertyTypes); no object spread per port.
+      if (p.hostIp !== null) mapping.hostIp = p.hostIp;
+      return mapping;
     }),
   };
 }

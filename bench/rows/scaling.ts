@@ -281,11 +281,41 @@ async function portScaling(ctx: GroupContext): Promise<void> {
   });
 }
 
+/** A whole port range (1-65535, 131070 map elements) published and unpublished by one endpoint. */
+async function wholeRange(ctx: GroupContext): Promise<void> {
+  await withCleanup(async (c) => {
+    const ct = Ctnet.open({ stateDir: join(ctx.dir, 'range') });
+    c.push('close library', () => ct.close());
+    const net = 'scaler';
+    await ct.createNetwork({ name: net, subnets: ['10.119.0.0/16'], bridge: 'bb-scaler' });
+    c.push(`remove network ${net}`, () => ct.removeNetwork(net));
+    const ns = 'sprange';
+    ownNetns(c, [ns]);
+    let connected = false;
+    c.push(`disconnect ${ns}`, () => (connected ? ct.disconnect(net, ns) : undefined));
+    const add: number[] = [];
+    const del: number[] = [];
+    for (let i = 0; i < Math.min(ctx.n, 5); i++) {
+      let t = process.hrtime.bigint();
+      await ct.connect(net, ns, { ports: [{ protocol: 'tcp', hostPort: 1, hostPortEnd: 65535, containerPort: 1, containerPortEnd: 65535 }] });
+      add.push(msSince(t));
+      connected = true;
+      t = process.hrtime.bigint();
+      await ct.disconnect(net, ns);
+      del.push(msSince(t));
+      connected = false;
+    }
+    ctx.add({ id: 'scaling.ports-all.add', name: 'connect publishing 1-65535 (every tcp port)', unit: 'ms', samples: add });
+    ctx.add({ id: 'scaling.ports-all.del', name: 'disconnect of 1-65535', unit: 'ms', samples: del });
+  });
+}
+
 export const scalingGroup: Group = {
   name: 'scaling',
-  describe: 'connect with 10/100/500/1000 endpoints and with 1/100/1000 ports already published; port lookup per connection',
+  describe: 'connect with 10/100/500/1000 endpoints and with 1/100/1000 ports already published; port lookup per connection; a whole port range',
   async run(ctx) {
     await ctx.attempt('scaling.endpoints', () => endpointScaling(ctx));
     await ctx.attempt('scaling.ports', () => portScaling(ctx));
+    await ctx.attempt('scaling.ports-all', () => wholeRange(ctx));
   },
 };

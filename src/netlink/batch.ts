@@ -5,8 +5,14 @@
  * @module
  */
 import { NetlinkError } from '../errors.js';
-import { NLM_F_ACK, NLMSG_ERROR, RTM_NAMES } from './constants.js';
+import { NLM_F_ACK, NLMSG_ERROR, NLMSG_HDRLEN, RTM_NAMES } from './constants.js';
 import { decodeError, decodeMessages, encodeMessage, type NetlinkErrorPayload } from './message.js';
+
+/**
+ * The largest datagram to send on a ctnet netlink socket. The addon asks for 1 MiB send buffers
+ * (the kernel doubles that), and netlink refuses a datagram larger than the buffer (EMSGSIZE).
+ */
+export const MAX_DATAGRAM_BYTES = 1 << 20;
 
 /** One message of a batch (`NetlinkSocket.requestBatch`). */
 export interface BatchMessage {
@@ -44,6 +50,13 @@ export function encodeBatch(messages: readonly BatchMessage[], firstSeq: number)
     pos += align4(f.length);
   }
   return out;
+}
+
+/** The size of {@link encodeBatch}'s datagram for `messages`, without encoding it. */
+export function batchSize(messages: readonly BatchMessage[]): number {
+  let size = 0;
+  for (const m of messages) size += align4(NLMSG_HDRLEN + m.payload.length);
+  return size;
 }
 
 /**

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { InvalidConfigError } from '../errors.js';
 import { formatIp, parseIp } from '../inet/ip.js';
 import type { PortRecord } from '../state/records.js';
-import { boundSocketFor, expandPorts, type HostSocket, MAX_PORTS_PER_SPEC, parsePortSpec, parseProcNet, type PortSpec } from './ports.js';
+import { boundSocketFor, expandPorts, type HostSocket, indexSockets, MAX_PORTS_PER_PROTOCOL, parsePortSpec, parseProcNet, type PortSpec } from './ports.js';
 
 /** Asserts that `fn` throws an InvalidConfigError whose message contains every one of `parts`. */
 function assertInvalid(fn: () => unknown, ...parts: string[]): void {
@@ -140,10 +140,24 @@ test('expandPorts() refuses a host port given twice, within or across mappings',
   assert.equal(expandPorts([parsePortSpec('8080:80'), parsePortSpec('8081:80')], V4).length, 2);
 });
 
-test(`expandPorts() refuses a mapping of more than ${MAX_PORTS_PER_SPEC} ports`, () => {
-  const last = MAX_PORTS_PER_SPEC;
-  assert.equal(expandPorts([parsePortSpec(`1-${last}:1-${last}`)], V4).length, MAX_PORTS_PER_SPEC);
-  assertInvalid(() => expandPorts([parsePortSpec(`1-${last + 1}:1-${last + 1}`)], V4), `1-${last + 1}:1-${last + 1}/tcp`, `more than ${MAX_PORTS_PER_SPEC} ports`);
+test('expandPorts() publishes the whole port range in one mapping, for each family', () => {
+  const all = expandPorts([parsePortSpec('1-65535:1-65535')], DUAL);
+  assert.equal(all.length, 2 * MAX_PORTS_PER_PROTOCOL);
+  assert.deepEqual([all[0], all[65534], all[65535], all.at(-1)], [rec(4, 1, 1), rec(4, 65535, 65535), rec(6, 1, 1), rec(6, 65535, 65535)]);
+  // tcp and udp are separate host ports; so are two host addresses.
+  assert.equal(expandPorts([parsePortSpec('1-65535:1-65535'), parsePortSpec('1-65535:1-65535/udp')], V4).length, 2 * MAX_PORTS_PER_PROTOCOL);
+  assert.equal(expandPorts([parsePortSpec('127.0.0.1:1-30000:1-30000'), parsePortSpec('127.0.0.2:1-35535:1-35535')], V4).length, MAX_PORTS_PER_PROTOCOL);
+});
+
+test(`expandPorts() refuses more than ${MAX_PORTS_PER_PROTOCOL} ports of one family and protocol, naming the limit and the count`, () => {
+  const limit = `more than the ${MAX_PORTS_PER_PROTOCOL} host ports there are`;
+  assertInvalid(() => expandPorts([parsePortSpec('127.0.0.1:1-65535:1-65535'), parsePortSpec('127.0.0.2:1:1')], V4), '65536 IPv4 tcp ports', limit);
+  assertInvalid(() => expandPorts([parsePortSpec('1-65535:1-65535/udp'), parsePortSpec('127.0.0.1:1-65535:1-65535/udp')], DUAL), '131070 IPv4 udp ports', limit);
+  // As CNI portMappings arrive: one entry per port, each on another host address.
+  const many = Array.from({ length: 70_000 }, (_, i): PortSpec => ({ protocol: 'udp', hostIp: `fd00::${(i >> 16) + 1}:${(i & 0xffff).toString(16)}`, hostPort: 8080, containerPort: 80 }));
+  assertInvalid(() => expandPorts(many, V6), '70000 IPv6 udp ports', limit);
+  // Counted before anything is expanded: the limit is the error even where a port repeats.
+  assertInvalid(() => expandPorts([parsePortSpec('1-65535:1-65535'), parsePortSpec('1-65535:1-65535')], V4), '131070 IPv4 tcp ports', limit);
 });
 
 test('expandPorts() checks specs that did not come through parsePortSpec (CNI portMappings)', () => {
@@ -218,61 +232,61 @@ function sock(text: string, port: number, protocol: 'tcp' | 'udp' = 'tcp'): Host
 
 test('boundSocketFor(): an IPv4 wildcard socket blocks every-address and one-address mappings of its port', () => {
   const wild = sock('0.0.0.0', 18099);
-  assert.equal(boundSocketFor(rec(4, 18099, 80), [wild]), wild);
-  assert.equal(boundSocketFor(rec(4, 18099, 80, '198.51.100.2'), [wild]), wild);
-  assert.equal(boundSocketFor(rec(4, 18099, 80, '127.0.0.1'), [wild]), wild);
+  assert.equal(boundSocketFor(rec(4, 18099, 80), indexSockets([wild])), wild);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, '198.51.100.2'), indexSockets([wild])), wild);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, '127.0.0.1'), indexSockets([wild])), wild);
   // Not IPv6: a v4 socket does not take v6 connections.
-  assert.equal(boundSocketFor(rec(6, 18099, 80), [wild]), undefined);
-  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::1'), [wild]), undefined);
+  assert.equal(boundSocketFor(rec(6, 18099, 80), indexSockets([wild])), undefined);
+  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::1'), indexSockets([wild])), undefined);
 });
 
 test('boundSocketFor(): a socket on one address blocks that address and every-address, nothing else', () => {
   const one = sock('127.0.0.1', 18099);
-  assert.equal(boundSocketFor(rec(4, 18099, 80, '127.0.0.1'), [one]), one);
-  assert.equal(boundSocketFor(rec(4, 18099, 80), [one]), one);
-  assert.equal(boundSocketFor(rec(4, 18099, 80, '198.51.100.2'), [one]), undefined);
-  assert.equal(boundSocketFor(rec(6, 18099, 80), [one]), undefined);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, '127.0.0.1'), indexSockets([one])), one);
+  assert.equal(boundSocketFor(rec(4, 18099, 80), indexSockets([one])), one);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, '198.51.100.2'), indexSockets([one])), undefined);
+  assert.equal(boundSocketFor(rec(6, 18099, 80), indexSockets([one])), undefined);
   const one6 = sock('fd00::1', 18099);
-  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::1'), [one6]), one6);
-  assert.equal(boundSocketFor(rec(6, 18099, 80), [one6]), one6);
-  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::2'), [one6]), undefined);
-  assert.equal(boundSocketFor(rec(4, 18099, 80), [one6]), undefined);
+  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::1'), indexSockets([one6])), one6);
+  assert.equal(boundSocketFor(rec(6, 18099, 80), indexSockets([one6])), one6);
+  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::2'), indexSockets([one6])), undefined);
+  assert.equal(boundSocketFor(rec(4, 18099, 80), indexSockets([one6])), undefined);
 });
 
 test('boundSocketFor(): an IPv6 wildcard socket blocks IPv4 too (it may take v4-mapped connections)', () => {
   const wild6 = sock('::', 18099);
-  assert.equal(boundSocketFor(rec(6, 18099, 80), [wild6]), wild6);
-  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::1'), [wild6]), wild6);
-  assert.equal(boundSocketFor(rec(4, 18099, 80), [wild6]), wild6);
-  assert.equal(boundSocketFor(rec(4, 18099, 80, '198.51.100.2'), [wild6]), wild6);
+  assert.equal(boundSocketFor(rec(6, 18099, 80), indexSockets([wild6])), wild6);
+  assert.equal(boundSocketFor(rec(6, 18099, 80, 'fd00::1'), indexSockets([wild6])), wild6);
+  assert.equal(boundSocketFor(rec(4, 18099, 80), indexSockets([wild6])), wild6);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, '198.51.100.2'), indexSockets([wild6])), wild6);
 });
 
 test('boundSocketFor(): another protocol or port does not collide', () => {
   const sockets = [sock('0.0.0.0', 18099), sock('::', 18099), sock('127.0.0.1', 18098, 'udp')];
-  assert.equal(boundSocketFor(rec(4, 18099, 80, null, 'udp'), sockets), undefined);
-  assert.equal(boundSocketFor(rec(6, 18099, 80, null, 'udp'), sockets), undefined);
-  assert.equal(boundSocketFor(rec(4, 18098, 80), sockets), undefined);
-  assert.equal(boundSocketFor(rec(4, 18097, 80, null, 'udp'), sockets), undefined);
-  assert.equal(boundSocketFor(rec(4, 18098, 80, null, 'udp'), sockets), sockets[2]);
-  assert.equal(boundSocketFor(rec(4, 18099, 80), []), undefined);
+  assert.equal(boundSocketFor(rec(4, 18099, 80, null, 'udp'), indexSockets(sockets)), undefined);
+  assert.equal(boundSocketFor(rec(6, 18099, 80, null, 'udp'), indexSockets(sockets)), undefined);
+  assert.equal(boundSocketFor(rec(4, 18098, 80), indexSockets(sockets)), undefined);
+  assert.equal(boundSocketFor(rec(4, 18097, 80, null, 'udp'), indexSockets(sockets)), undefined);
+  assert.equal(boundSocketFor(rec(4, 18098, 80, null, 'udp'), indexSockets(sockets)), sockets[2]);
+  assert.equal(boundSocketFor(rec(4, 18099, 80), indexSockets([])), undefined);
 });
 
 test('boundSocketFor() with sockets parsed from /proc/net text', () => {
   const sockets = [...parseProcNet(PROC_TCP, 4, 'tcp'), ...parseProcNet(PROC_TCP6, 6, 'tcp'), ...parseProcNet(PROC_UDP, 4, 'udp')];
   // 0.0.0.0:8080 listens; the connection from 198.51.100.2:8080 is not a listener.
-  assert.deepEqual(show([boundSocketFor(rec(4, 8080, 80, '198.51.100.2'), sockets)].filter((s) => s !== undefined)), ['4/tcp 0.0.0.0:8080']);
+  assert.deepEqual(show([boundSocketFor(rec(4, 8080, 80, '198.51.100.2'), indexSockets(sockets))].filter((s) => s !== undefined)), ['4/tcp 0.0.0.0:8080']);
   // [::]:22 takes IPv4 too.
-  assert.deepEqual(show([boundSocketFor(rec(4, 22, 22), sockets)].filter((s) => s !== undefined)), ['6/tcp [::]:22']);
+  assert.deepEqual(show([boundSocketFor(rec(4, 22, 22), indexSockets(sockets))].filter((s) => s !== undefined)), ['6/tcp [::]:22']);
   // 127.0.0.1:631 does not block 198.51.100.2:631; 127.0.0.53:53/udp blocks every-address 53/udp only.
-  assert.equal(boundSocketFor(rec(4, 631, 631, '198.51.100.2'), sockets), undefined);
-  assert.equal(boundSocketFor(rec(4, 53, 53, null, 'tcp'), sockets), undefined);
-  assert.ok(boundSocketFor(rec(4, 53, 53, null, 'udp'), sockets) !== undefined);
+  assert.equal(boundSocketFor(rec(4, 631, 631, '198.51.100.2'), indexSockets(sockets)), undefined);
+  assert.equal(boundSocketFor(rec(4, 53, 53, null, 'tcp'), indexSockets(sockets)), undefined);
+  assert.ok(boundSocketFor(rec(4, 53, 53, null, 'udp'), indexSockets(sockets)) !== undefined);
   // [::ffff:127.0.0.1]:8082 is an IPv6 socket that takes IPv4 connections to 127.0.0.1.
-  assert.ok(boundSocketFor(rec(4, 8082, 80, '127.0.0.1'), sockets) !== undefined);
-  assert.ok(boundSocketFor(rec(4, 8082, 80), sockets) !== undefined);
-  assert.equal(boundSocketFor(rec(4, 8082, 80, '198.51.100.2'), sockets), undefined);
+  assert.ok(boundSocketFor(rec(4, 8082, 80, '127.0.0.1'), indexSockets(sockets)) !== undefined);
+  assert.ok(boundSocketFor(rec(4, 8082, 80), indexSockets(sockets)) !== undefined);
+  assert.equal(boundSocketFor(rec(4, 8082, 80, '198.51.100.2'), indexSockets(sockets)), undefined);
   // Nothing listens on 18080, and a TIME_WAIT or ESTABLISHED row on a port does not count.
-  assert.equal(boundSocketFor(rec(4, 18080, 80), sockets), undefined);
-  assert.equal(boundSocketFor(rec(4, 40000, 80), sockets), undefined);
-  assert.equal(boundSocketFor(rec(6, 80, 80, 'fd00::1'), sockets), undefined);
+  assert.equal(boundSocketFor(rec(4, 18080, 80), indexSockets(sockets)), undefined);
+  assert.equal(boundSocketFor(rec(4, 40000, 80), indexSockets(sockets)), undefined);
+  assert.equal(boundSocketFor(rec(6, 80, 80, 'fd00::1'), indexSockets(sockets)), undefined);
 });

@@ -19,8 +19,11 @@ export interface PortSpec {
   containerPortEnd?: number;
 }
 
-/** Most ports one mapping may expand to: each is an nftables map element. */
-export const MAX_PORTS_PER_SPEC = 10_000;
+/**
+ * Most ports one request may publish per family and protocol: the number of host ports there are.
+ * More could only be told apart by host address, and each one is two nftables map elements.
+ */
+export const MAX_PORTS_PER_PROTOCOL = 65535;
 
 function parsePort(text: string, what: string, spec: string): number {
   if (!/^[0-9]{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
@@ -70,69 +73,96 @@ export function parsePortSpec(text: string): PortSpec {
   return spec;
 }
 
-function parseHostIp(text: string, spec: string): IpAddress {
+function parseHostIp(text: string, spec: string | PortSpec): IpAddress {
   try {
     return parseIp(text);
   } catch (err) {
-    throw new InvalidConfigError(`invalid port mapping "${spec}": host address "${text}" is not an IP address`, { cause: err });
+    const mapping = typeof spec === 'string' ? spec : describeSpec(spec);
+    throw new InvalidConfigError(`invalid port mapping "${mapping}": host address "${text}" is not an IP address`, { cause: err });
   }
 }
 
 /**
  * One record per published port and family. A mapping without a host address is published for
  * every family the network has; one with a host address only for that address's family.
+ * @throws {InvalidConfigError} for a malformed mapping, a host port given twice, or more than
+ *   {@link MAX_PORTS_PER_PROTOCOL} ports of one family and protocol, before anything is expanded
  */
 export function expandPorts(specs: readonly PortSpec[], families: ReadonlySet<4 | 6>): PortRecord[] {
+  const checked = specs.map((spec) => checkSpec(spec, families));
+  const counts = new Map<string, number>();
+  for (const c of checked) {
+    for (const family of c.families) {
+      const key = `IPv${family} ${c.spec.protocol}`;
+      counts.set(key, (counts.get(key) ?? 0) + c.count);
+    }
+  }
+  for (const [key, n] of counts) {
+    if (n > MAX_PORTS_PER_PROTOCOL) {
+      throw new InvalidConfigError(`invalid port mappings: ${n} ${key} ports in one request, more than the ${MAX_PORTS_PER_PROTOCOL} host ports there are`);
+    }
+  }
   const out: PortRecord[] = [];
-  // Host addresses taken per `family/protocol/port` ('*': every address, which collides with any one).
-  const seen = new Map<string, Set<string>>();
-  for (const spec of specs) {
-    const text = describeSpec(spec);
-    // CNI portMappings reach here without parsePortSpec's checks.
-    for (const port of [spec.hostPort, spec.hostPortEnd, spec.containerPort, spec.containerPortEnd]) {
-      if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-        throw new InvalidConfigError(`invalid port mapping "${text}": ${port} is not a port number (1-65535)`);
-      }
-    }
-    const hostEnd = spec.hostPortEnd ?? spec.hostPort;
-    const containerEnd = spec.containerPortEnd ?? spec.containerPort;
-    if (hostEnd < spec.hostPort || containerEnd < spec.containerPort) {
-      throw new InvalidConfigError(`invalid port mapping "${text}": a range must not end before it starts`);
-    }
-    const count = hostEnd - spec.hostPort + 1;
-    if (containerEnd - spec.containerPort + 1 !== count) {
-      throw new InvalidConfigError(`invalid port mapping "${text}": host and container ranges differ in length`);
-    }
-    if (count > MAX_PORTS_PER_SPEC) throw new InvalidConfigError(`invalid port mapping "${text}": more than ${MAX_PORTS_PER_SPEC} ports`);
-    const hostIp = spec.hostIp === undefined ? undefined : parseHostIp(spec.hostIp, text);
-    const fams = hostIp === undefined ? [...families] : [hostIp.family];
-    if (hostIp !== undefined && !families.has(hostIp.family)) {
-      throw new InvalidConfigError(`invalid port mapping "${text}": the network has no IPv${hostIp.family} subnet`);
-    }
-    // 0.0.0.0 or [::] means every address of that family (as in Docker), not a host address of its own.
-    const recordIp = hostIp === undefined || hostIp.value === 0n ? null : formatIp(hostIp);
+  // Host addresses taken per `family/protocol`, indexed by port ('': every address, which collides
+  // with any one): one array lookup per port, however many ports the request has.
+  const claims = new Map<string, (Set<string> | undefined)[]>();
+  for (const { spec, count, families: fams, recordIp } of checked) {
     for (const family of fams) {
+      const key = `${family}/${spec.protocol}`;
+      let byPort = claims.get(key);
+      if (byPort === undefined) claims.set(key, (byPort = []));
+      const ip = recordIp ?? '';
       for (let i = 0; i < count; i++) {
-        const rec: PortRecord = {
-          family,
-          protocol: spec.protocol,
-          hostIp: recordIp,
-          hostPort: spec.hostPort + i,
-          containerPort: spec.containerPort + i,
-        };
-        const key = `${family}/${rec.protocol}/${rec.hostPort}`;
-        const ip = rec.hostIp ?? '*';
-        const taken = seen.get(key) ?? new Set<string>();
-        if (taken.has(ip) || taken.has('*') || (ip === '*' && taken.size > 0)) {
-          throw new InvalidConfigError(`invalid port mapping "${text}": host port ${rec.hostPort}/${rec.protocol} is given twice`);
+        const hostPort = spec.hostPort + i;
+        let taken = byPort[hostPort];
+        if (taken === undefined) byPort[hostPort] = taken = new Set();
+        if (taken.has(ip) || taken.has('') || (ip === '' && taken.size > 0)) {
+          throw new InvalidConfigError(`invalid port mapping "${describeSpec(spec)}": host port ${hostPort}/${spec.protocol} is given twice`);
         }
         taken.add(ip);
-        seen.set(key, taken);
-        out.push(rec);
+        out.push({ family, protocol: spec.protocol, hostIp: recordIp, hostPort, containerPort: spec.containerPort + i });
       }
     }
   }
   return out;
+}
+
+/** A mapping that passed {@link checkSpec}: how many ports, for which families, on which address. */
+interface CheckedSpec {
+  spec: PortSpec;
+  count: number;
+  families: readonly (4 | 6)[];
+  /** The host address as records keep it; `null` for every address. */
+  recordIp: string | null;
+}
+
+function checkSpec(spec: PortSpec, families: ReadonlySet<4 | 6>): CheckedSpec {
+  // CNI portMappings reach here without parsePortSpec's checks.
+  for (const port of [spec.hostPort, spec.hostPortEnd, spec.containerPort, spec.containerPortEnd]) {
+    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+      throw new InvalidConfigError(`invalid port mapping "${describeSpec(spec)}": ${port} is not a port number (1-65535)`);
+    }
+  }
+  const hostEnd = spec.hostPortEnd ?? spec.hostPort;
+  const containerEnd = spec.containerPortEnd ?? spec.containerPort;
+  if (hostEnd < spec.hostPort || containerEnd < spec.containerPort) {
+    throw new InvalidConfigError(`invalid port mapping "${describeSpec(spec)}": a range must not end before it starts`);
+  }
+  const count = hostEnd - spec.hostPort + 1;
+  if (containerEnd - spec.containerPort + 1 !== count) {
+    throw new InvalidConfigError(`invalid port mapping "${describeSpec(spec)}": host and container ranges differ in length`);
+  }
+  const hostIp = spec.hostIp === undefined ? undefined : parseHostIp(spec.hostIp, spec);
+  if (hostIp !== undefined && !families.has(hostIp.family)) {
+    throw new InvalidConfigError(`invalid port mapping "${describeSpec(spec)}": the network has no IPv${hostIp.family} subnet`);
+  }
+  return {
+    spec,
+    count,
+    families: hostIp === undefined ? [...families] : [hostIp.family],
+    // 0.0.0.0 or [::] means every address of that family (as in Docker), not a host address of its own.
+    recordIp: hostIp === undefined || hostIp.value === 0n ? null : formatIp(hostIp),
+  };
 }
 
 function describeSpec(spec: PortSpec): string {
@@ -197,14 +227,36 @@ export function hostSockets(protocols: ReadonlySet<'tcp' | 'udp'> = new Set(['tc
   return out;
 }
 
+/** Host sockets by protocol and port, so that checking a port costs the same with 1 or 65535 ports. */
+export type SocketIndex = ReadonlyMap<number, readonly HostSocket[]>;
+
+function socketKey(protocol: 'tcp' | 'udp', port: number): number {
+  return protocol === 'tcp' ? port : 65536 + port;
+}
+
+/** Index sockets (from {@link hostSockets}) for {@link boundSocketFor}. */
+export function indexSockets(sockets: readonly HostSocket[]): SocketIndex {
+  const index = new Map<number, HostSocket[]>();
+  for (const s of sockets) {
+    const key = socketKey(s.protocol, s.port);
+    const same = index.get(key);
+    if (same === undefined) index.set(key, [s]);
+    else same.push(s);
+  }
+  return index;
+}
+
 /**
  * The socket that would collide with publishing `port`, if any. A wildcard socket collides with
  * every address; an IPv6 wildcard may accept IPv4 too (unless IPV6_V6ONLY), so it counts for both.
+ * @example
+ * boundSocketFor(port, indexSockets(hostSockets())); // undefined: the port is free
  */
-export function boundSocketFor(port: PortRecord, sockets: readonly HostSocket[]): HostSocket | undefined {
+export function boundSocketFor(port: PortRecord, sockets: SocketIndex): HostSocket | undefined {
+  const candidates = sockets.get(socketKey(port.protocol, port.hostPort));
+  if (candidates === undefined) return undefined;
   const want = port.hostIp === null ? undefined : parseIp(port.hostIp);
-  return sockets.find((s) => {
-    if (s.protocol !== port.protocol || s.port !== port.hostPort) return false;
+  return candidates.find((s) => {
     const wildcard = s.ip.value === 0n;
     // An IPv6 socket on an IPv4-mapped address (::ffff:a.b.c.d) takes IPv4 connections to a.b.c.d.
     const ip: IpAddress = s.family === 6 && s.ip.value >> 32n === 0xffffn ? { family: 4, value: s.ip.value & 0xffffffffn } : s.ip;

@@ -107,6 +107,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX endpoints_netns ON endpoints (netns);
   CREATE INDEX endpoints_netns_id ON endpoints (netns_id);
   `,
+  `
+  -- A port asked for on every address collides with that port on any address: looking it up by
+  -- (family, protocol, host_port) takes one index search instead of a scan of the protocol's rows.
+  CREATE INDEX published_ports_port ON published_ports (family, protocol, host_port);
+  `,
 ];
 
 /** Schema version this build of ctnet writes. */

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { ConflictError, NotFoundError, StateError } from '../errors.js';
-import type { EndpointRecord, NetworkRecord } from './records.js';
+import type { EndpointRecord, NetworkRecord, PortRecord } from './records.js';
 import { MIGRATIONS, STATE_SCHEMA_VERSION } from './schema.js';
-import { STATE_DB_FILE, StateStore } from './store.js';
+import { PORT_HOLDER_SQL, STATE_DB_FILE, StateStore } from './store.js';
 
 /** A fresh state directory, removed when the test ends. */
 function tempDir(t: TestContext): string {
@@ -489,5 +489,116 @@ describe('StateStore concurrency', () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe('StateStore published ports', () => {
+  const port = (hostPort: number, over: Partial<PortRecord> = {}): PortRecord => ({ family: 4, protocol: 'tcp', hostIp: null, hostPort, containerPort: 80, ...over });
+  const range = (first: number, last: number, over: Partial<PortRecord> = {}): PortRecord[] =>
+    Array.from({ length: last - first + 1 }, (_, i) => port(first + i, { containerPort: first + i, ...over }));
+  const web = (ports: PortRecord[]): EndpointRecord => endpoint({ id: 'ep-web', container: 'web', netns: '/run/netns/web', addresses: [], ports });
+  const db = (ports: PortRecord[]): EndpointRecord => endpoint({ id: 'ep-db', container: 'db', netns: '/run/netns/db', addresses: [], ports });
+
+  function storeWith(t: TestContext, ports: PortRecord[]): StateStore {
+    const { store } = openStore(t);
+    store.insertNetwork(network());
+    store.insertEndpoint(web(ports));
+    return store;
+  }
+
+  /** The query plan's steps on published_ports (`p`) for a lookup of `hostIp` ('' is every address). */
+  function portSearches(dir: string, hostIp: string): string[] {
+    const conn = new Database(join(dir, STATE_DB_FILE), { readonly: true });
+    try {
+      const plan = conn.prepare<[object], { detail: string }>(`EXPLAIN QUERY PLAN ${PORT_HOLDER_SQL}`).all({ family: 4, protocol: 'tcp', hostIp, hostPort: 1, hostPortEnd: 65535 });
+      return plan.map((row) => row.detail).filter((d) => / p\b/.test(d));
+    } finally {
+      conn.close();
+    }
+  }
+
+  it('looks ports up by a key range that ends in the port, never by scanning a protocol', (t) => {
+    const { dir } = openStore(t);
+    // One address: the primary key with every column, for that address and for '' (every address).
+    assert.deepEqual(portSearches(dir, '127.0.0.1'), [
+      'SEARCH p USING PRIMARY KEY (family=? AND protocol=? AND host_ip=? AND host_port>? AND host_port<?)',
+      'SEARCH p USING INDEX published_ports_port (family=? AND protocol=? AND host_port>? AND host_port<?)',
+    ]);
+    // Every address: that port on any address, through the (family, protocol, host_port) index.
+    assert.deepEqual(portSearches(dir, ''), portSearches(dir, '127.0.0.1'));
+  });
+
+  it('gives a database of schema version 1 the port index', (t) => {
+    const dir = tempDir(t);
+    StateStore.open(dir).close();
+    const conn = new Database(join(dir, STATE_DB_FILE));
+    conn.exec('DROP INDEX published_ports_port');
+    conn.pragma('user_version = 1');
+    conn.close();
+    StateStore.open(dir).close();
+    const after = new Database(join(dir, STATE_DB_FILE), { readonly: true });
+    try {
+      assert.equal(after.pragma('user_version', { simple: true }), STATE_SCHEMA_VERSION);
+      const index = after.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'published_ports_port'").get();
+      assert.deepEqual(index, { name: 'published_ports_port' });
+    } finally {
+      after.close();
+    }
+  });
+
+  it('refuses a port on one address where every address is published, and the other way round', (t) => {
+    const store = storeWith(t, [port(8080), port(8081, { hostIp: '127.0.0.1' })]);
+    assertError(() => store.insertEndpoint(db([port(8080, { hostIp: '127.0.0.1' })])), ConflictError, 'port 8080/tcp on 127.0.0.1 is already published by container "web"');
+    assertError(() => store.insertEndpoint(db([port(8081)])), ConflictError, 'port 8081/tcp on 0.0.0.0 is already published by container "web"');
+    assertError(() => store.insertEndpoint(db([port(8080)])), ConflictError, 'port 8080/tcp on 0.0.0.0 is already published by container "web"');
+    assertError(() => store.insertEndpoint(db([port(8081, { hostIp: '127.0.0.1' })])), ConflictError, 'port 8081/tcp on 127.0.0.1 is already published by container "web"');
+    assert.equal(store.portHolder(port(8080, { hostIp: '198.51.100.2' })), 'web');
+    assert.equal(store.portHolder(port(8081)), 'web');
+    // Nothing of a refused endpoint stays.
+    assert.equal(store.getEndpointById('ep-db'), undefined);
+  });
+
+  it('lets another address, family or protocol publish the same port number', (t) => {
+    const store = storeWith(t, [port(8080, { hostIp: '127.0.0.1' }), port(8081)]);
+    const others = [
+      port(8080, { hostIp: '127.0.0.2' }),
+      port(8080, { family: 6 }),
+      port(8081, { family: 6, hostIp: 'fd00::1' }),
+      port(8080, { protocol: 'udp' }),
+      port(8081, { protocol: 'udp', hostIp: '127.0.0.1' }),
+    ];
+    store.insertEndpoint(db(others));
+    assert.deepEqual(store.getEndpointById('ep-db')?.ports, others);
+    assert.equal(store.portHolder(port(8082)), undefined);
+    assert.equal(store.portHolder(port(8080, { hostIp: '127.0.0.3' })), undefined);
+    assert.equal(store.portHolder(port(8080, { family: 6, hostIp: 'fd00::2' })), 'db');
+  });
+
+  it('publishes every port of both families in one endpoint and names the one taken port of a range', (t) => {
+    const all = [...range(1, 65535), ...range(1, 65535, { family: 6 })];
+    const store = storeWith(t, all);
+    assert.equal(store.getEndpointById('ep-web')?.ports.length, 2 * 65535);
+    // Wherever the taken ports lie in a range, the range names one and publishes none of it.
+    for (const [first, last] of [[1, 3], [65530, 65535], [100, 200]] as const) {
+      assert.throws(() => store.insertEndpoint(db(range(first, last, { hostIp: '127.0.0.1' }))), (err: unknown) => {
+        assert.ok(err instanceof ConflictError, String(err));
+        const named = /^port (\d+)\/tcp on 127\.0\.0\.1 is already published by container "web"$/.exec(err.message);
+        assert.ok(named !== null && Number(named[1]) >= first && Number(named[1]) <= last, err.message);
+        return true;
+      });
+    }
+    assert.equal(store.getEndpointById('ep-db'), undefined);
+    store.insertEndpoint(db(range(1, 65535, { protocol: 'udp', hostIp: '127.0.0.1' })));
+    // Deleting an endpoint frees its ports.
+    assert.equal(store.deleteEndpoint('ep-web'), true);
+    assert.equal(store.portHolder(port(65535, { family: 6 })), undefined);
+    assert.equal(store.portHolder(port(65535, { protocol: 'udp' })), 'db');
+  });
+
+  it('checks ports that come out of order, as CNI portMappings may', (t) => {
+    const store = storeWith(t, [port(9000)]);
+    assertError(() => store.insertEndpoint(db([port(9002), port(8999), port(9000, { hostIp: '127.0.0.1' })])), ConflictError, 'port 9000/tcp on 127.0.0.1 is already published by container "web"');
+    store.insertEndpoint(db([port(9002), port(8999), port(9001)]));
+    assert.equal(store.portHolder(port(8999)), 'db');
   });
 });

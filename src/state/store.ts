@@ -80,6 +80,38 @@ type Db = Database.Database;
 const ENDPOINT_COLUMNS =
   'e.id, e.network_id, e.container, e.netns, e.netns_id, e.ifname, e.host_ifname, e.mac, e.addresses, e.ports, e.owner, e.status, e.created';
 
+/**
+ * Consecutive host ports of one family, protocol and host address, as `published_ports` keys them:
+ * `hostIp` '' is every local address of the family.
+ */
+interface PortRun {
+  family: PortRecord['family'];
+  protocol: PortRecord['protocol'];
+  hostIp: string;
+  hostPort: number;
+  hostPortEnd: number;
+}
+
+/**
+ * A published port, with its container, that collides with a port of {@link PortRun}: a port on
+ * every address collides with the same port on any one address, and the other way round.
+ * Each branch searches a key range that ends in the host port (the primary key for the address
+ * itself and for '', the published_ports_port index for a request on every address), so it visits
+ * only colliding rows: publishing N ports costs the same however many other ports are published.
+ * Without INDEXED BY, SQLite (which has no ANALYZE statistics here) scans the primary key's
+ * (family, protocol) prefix instead, every port of the protocol, because the index lacks
+ * endpoint_id. Exported for the test of the query plan.
+ */
+export const PORT_HOLDER_SQL = `
+  SELECT p.host_port AS hostPort, e.container FROM published_ports p JOIN endpoints e ON e.id = p.endpoint_id
+   WHERE p.family = @family AND p.protocol = @protocol AND p.host_ip IN (@hostIp, '')
+     AND p.host_port BETWEEN @hostPort AND @hostPortEnd
+  UNION ALL
+  SELECT p.host_port, e.container FROM published_ports p INDEXED BY published_ports_port JOIN endpoints e ON e.id = p.endpoint_id
+   WHERE @hostIp = '' AND p.family = @family AND p.protocol = @protocol
+     AND p.host_port BETWEEN @hostPort AND @hostPortEnd
+  LIMIT 1`;
+
 function prepareStatements(db: Db) {
   return {
     insertNetwork: db.prepare<[NetworkRow]>(
@@ -97,18 +129,13 @@ function prepareStatements(db: Db) {
       `INSERT INTO endpoints (id, network_id, container, netns, netns_id, ifname, host_ifname, mac, addresses, ports, owner, status, created)
        VALUES (@id, @network_id, @container, @netns, @netns_id, @ifname, @host_ifname, @mac, @addresses, @ports, @owner, @status, @created)`,
     ),
-    insertPort: db.prepare<[number, string, string, number, string]>(
-      'INSERT INTO published_ports (family, protocol, host_ip, host_port, endpoint_id) VALUES (?, ?, ?, ?, ?)',
+    // One statement per run of ports: SQLite counts the ports itself, instead of one call per port.
+    insertPorts: db.prepare<[PortRun & { endpointId: string }]>(
+      `WITH RECURSIVE run (port) AS (SELECT @hostPort UNION ALL SELECT port + 1 FROM run WHERE port < @hostPortEnd)
+       INSERT INTO published_ports (family, protocol, host_ip, host_port, endpoint_id)
+       SELECT @family, @protocol, @hostIp, port, @endpointId FROM run`,
     ),
-    // A port on every address collides with the same port on any one address, and the other way round.
-    portHolder: db
-      .prepare<{ family: number; protocol: string; hostIp: string; hostPort: number }, string>(
-        `SELECT e.container FROM published_ports p JOIN endpoints e ON e.id = p.endpoint_id
-         WHERE p.family = @family AND p.protocol = @protocol AND p.host_port = @hostPort
-           AND (p.host_ip = @hostIp OR p.host_ip = '' OR @hostIp = '')
-         LIMIT 1`,
-      )
-      .pluck(),
+    portHolder: db.prepare<[PortRun], { hostPort: number; container: string }>(PORT_HOLDER_SQL),
     insertAllocation: db.prepare<[string, string, string]>(
       'INSERT INTO allocations (network_id, address, endpoint_id) VALUES (?, ?, ?)',
     ),
@@ -498,13 +525,13 @@ export class StateStore {
         );
       }
     }
-    for (const p of rec.ports) {
-      const hostIp = p.hostIp ?? '';
-      const holder = this.#stmt.portHolder.get({ family: p.family, protocol: p.protocol, hostIp, hostPort: p.hostPort });
+    for (const run of portRuns(rec.ports)) {
+      const holder = this.#stmt.portHolder.get(run);
       if (holder !== undefined) {
-        throw new ConflictError(`port ${describePort(p)} is already published by container "${holder}"`);
+        const port = { family: run.family, protocol: run.protocol, hostIp: run.hostIp === '' ? null : run.hostIp, hostPort: holder.hostPort };
+        throw new ConflictError(`port ${describePort(port)} is already published by container "${holder.container}"`);
       }
-      this.#stmt.insertPort.run(p.family, p.protocol, hostIp, p.hostPort, rec.id);
+      this.#stmt.insertPorts.run({ ...run, endpointId: rec.id });
     }
   }
 
@@ -514,9 +541,10 @@ export class StateStore {
    * store.portHolder({ family: 4, protocol: 'tcp', hostIp: null, hostPort: 8080 }); // 'web' or undefined
    */
   portHolder(port: Pick<PortRecord, 'family' | 'protocol' | 'hostIp' | 'hostPort'>): string | undefined {
-    return this.#guard('read published ports', () =>
-      this.#stmt.portHolder.get({ family: port.family, protocol: port.protocol, hostIp: port.hostIp ?? '', hostPort: port.hostPort }),
-    );
+    return this.#guard('read published ports', () => {
+      const run = { family: port.family, protocol: port.protocol, hostIp: port.hostIp ?? '', hostPort: port.hostPort, hostPortEnd: port.hostPort };
+      return this.#stmt.portHolder.get(run)?.container;
+    });
   }
 
   /** The network's name for messages; its id when the row is gone. */
@@ -555,6 +583,25 @@ function sqliteCode(err: unknown): string | undefined {
 
 function networkNotFound(id: string, cause: unknown): NotFoundError {
   return new NotFoundError(`network with id "${id}" not found`, { cause });
+}
+
+/**
+ * The ports as runs of consecutive host ports of one family, protocol and address, in order: an
+ * expanded range (or a CNI request listing every port) gives one run.
+ */
+function portRuns(ports: readonly PortRecord[]): PortRun[] {
+  const runs: PortRun[] = [];
+  let last: PortRun | undefined;
+  for (const p of ports) {
+    const hostIp = p.hostIp ?? '';
+    if (last !== undefined && last.family === p.family && last.protocol === p.protocol && last.hostIp === hostIp && last.hostPortEnd + 1 === p.hostPort) {
+      last.hostPortEnd = p.hostPort;
+    } else {
+      last = { family: p.family, protocol: p.protocol, hostIp, hostPort: p.hostPort, hostPortEnd: p.hostPort };
+      runs.push(last);
+    }
+  }
+  return runs;
 }
 
 /** Only the known fields, so extra properties of the caller's objects are not stored. */

@@ -383,3 +383,58 @@ test('published ports through `ctnet connect -p`, with real traffic', { skip }, 
     await noReach(world, UPLINK_IP, 18080);
   });
 });
+
+test('a whole port range through `ctnet connect -p 1-65535:1-65535`, and back', { skip }, async (t: TestContext) => {
+  const stateDir = ctnetStateDir(t);
+  const { world } = await withUplink(t);
+  const net = { name: 'pp-w', subnet: '10.84.4.0/24' };
+  await cliOk(stateDir, ['network', 'create', net.name, '--subnet', net.subnet]);
+  const all = await newNetns(t, 'all');
+  const other = await newNetns(t, 'oth');
+  for (const ns of [all, other]) await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  const before = pubElements(await ctnetTable()).length;
+
+  await t.test('more ports of one family and protocol than there are is refused before any change, naming the limit and the count', async () => {
+    const args = ['connect', net.name, all, '-p', '1-65535:1-65535', '-p', '127.0.0.1:1:1'];
+    await assertRefused(stateDir, args, ['65536 IPv4 tcp ports', 'more than the 65535'], [all]);
+    assert.equal((await cli(stateDir, args)).code, 2, 'bad input exits with 2');
+  });
+
+  const ep = JSON.parse(await cliOk(stateDir, ['--json', 'connect', net.name, all, '-p', '1-65535:1-65535'])) as EndpointJson;
+
+  await t.test('every port is published: one element in each map of a pair, and real traffic at both ends', async () => {
+    assert.equal(ep.ports.length, 65535);
+    assert.deepEqual([ep.ports[0], ep.ports.at(-1)], [
+      { family: 4, protocol: 'tcp', hostIp: null, hostPort: 1, containerPort: 1 },
+      { family: 4, protocol: 'tcp', hostIp: null, hostPort: 65535, containerPort: 65535 },
+    ]);
+    const mine = pubElements(await ctnetTable()).filter((e) => e.comment === `ctnet ep ${ep.id}`);
+    assert.equal(mine.length, 2 * 65535);
+    await tcpPortsServer(t, all, '0.0.0.0', [1, 2, 65534, 65535]);
+    for (const port of [1, 2, 65534, 65535]) {
+      assert.deepEqual(await tcpPortRequest(world, UPLINK_IP, port), { from: WORLD_IP, got: 'hello', port }, `world -> ${UPLINK_IP}:${port}`);
+    }
+    assert.equal((await tcpPortRequest(undefined, '127.0.0.1', 65535))?.port, 65535);
+    // UDP is not published.
+    assert.equal(await udpRequest(world, UPLINK_IP, 65535, 500), undefined);
+  });
+
+  await t.test('any of the ports is refused to another container, naming it', async () => {
+    const r = await cli(stateDir, ['connect', net.name, other, '-p', '127.0.0.1:40000-40001:80-81']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /port 4000[01]\/tcp on 127\.0\.0\.1 is already published by container "/);
+  });
+
+  await t.test('disconnect removes every element, and nothing answers any more', async () => {
+    await cliOk(stateDir, ['disconnect', net.name, all]);
+    const left = pubElements(await ctnetTable());
+    assert.equal(left.filter((e) => e.comment === `ctnet ep ${ep.id}`).length, 0);
+    assert.equal(left.length, before);
+    await noReach(world, UPLINK_IP, 1);
+    await noReach(world, UPLINK_IP, 65535);
+    // The ports are free again in ctnet's state too.
+    await cliOk(stateDir, ['connect', net.name, other, '-p', '65535:80']);
+    await cliOk(stateDir, ['disconnect', net.name, other]);
+    await cliOk(stateDir, ['network', 'rm', net.name]);
+  });
+});

@@ -3,7 +3,8 @@
  * fails when told to, so the driver's choice between netlink and nft can be tested without root.
  * @module
  */
-import type { BatchMessage } from '../../netlink/batch.js';
+import { type BatchMessage, batchSize, MAX_DATAGRAM_BYTES } from '../../netlink/batch.js';
+import { nftBatch } from '../../netlink/nftnl/nfnetlink.js';
 import type { NftNetlink } from './netlink.js';
 
 /** What a message puts on the wire: type, flags and payload (without the error-message helpers). */
@@ -29,18 +30,30 @@ export function wire(messages: readonly BatchMessage[]): WireMessage[] {
  * ```
  */
 export class FakeNftNetlink implements NftNetlink {
+  readonly maxBatchBytes: number;
   /** Every batch passed to `apply`, in order, including the ones that were made to fail. */
   readonly batches: WireMessage[][] = [];
   /** Every message passed to `request`, in order, including the ones that were made to fail. */
   readonly requests: WireMessage[] = [];
   /** How often `close` was called. */
   closed = 0;
-  readonly #failures: Error[] = [];
   readonly #requestFailures: Error[] = [];
+  // What the next `apply` calls do, in order: throw the error, or succeed (undefined).
+  readonly #outcomes: (Error | undefined)[] = [];
+
+  /** `maxBatchBytes`: what the driver must split at; default the real socket's. */
+  constructor(options: { maxBatchBytes?: number } = {}) {
+    this.maxBatchBytes = options.maxBatchBytes ?? MAX_DATAGRAM_BYTES;
+  }
 
   /** Makes the next `apply` call (after any queued earlier) record its batch and then throw `err`. */
   failNextApply(err: Error): void {
-    this.#failures.push(err);
+    this.#outcomes.push(err);
+  }
+
+  /** Makes the next `apply` call (after any queued earlier) succeed, so that a later one can fail. */
+  passNextApply(): void {
+    this.#outcomes.push(undefined);
   }
 
   /** Makes the next `request` call (after any queued earlier) record its message and then throw `err`. */
@@ -50,8 +63,11 @@ export class FakeNftNetlink implements NftNetlink {
 
   apply(messages: readonly BatchMessage[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
+    // The kernel refuses a datagram over the socket's buffer (EMSGSIZE): a driver bug here.
+    const size = batchSize(nftBatch(messages));
+    if (size > this.maxBatchBytes) return Promise.reject(new RangeError(`a ${size}-byte batch is over maxBatchBytes ${this.maxBatchBytes}`));
     this.batches.push(wire(messages));
-    const failure = this.#failures.shift();
+    const failure = this.#outcomes.shift();
     return failure === undefined ? Promise.resolve() : Promise.reject(failure);
   }
 

@@ -5,7 +5,7 @@
  * and maps still go through `nft -j`.
  * @module
  */
-import type { BatchMessage } from '../../netlink/batch.js';
+import { type BatchMessage, MAX_DATAGRAM_BYTES } from '../../netlink/batch.js';
 import { nftBatch } from '../../netlink/nftnl/nfnetlink.js';
 import { NETLINK_NETFILTER } from '../../netlink/nftnl/constants.js';
 import type { NetlinkSocket } from '../../netlink/socket.js';
@@ -15,6 +15,8 @@ import type { NetlinkSocket } from '../../netlink/socket.js';
  * {@link SocketNftNetlink}; unit tests use the recording `FakeNftNetlink`.
  */
 export interface NftNetlink {
+  /** Most bytes one batch may take on the wire; callers split larger changes (`splitNftBatch`). */
+  readonly maxBatchBytes: number;
   /**
    * Applies `messages` (NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM, ...) in one batch: all or none.
    * The kernel's refusal rejects with a `NetlinkError` (`errnoName` `ENOENT`, `EEXIST`, ...);
@@ -42,6 +44,7 @@ export interface NftNetlink {
  * ```
  */
 export class SocketNftNetlink implements NftNetlink {
+  readonly maxBatchBytes = MAX_DATAGRAM_BYTES;
   #socket: NetlinkSocket | undefined;
 
   async apply(messages: readonly BatchMessage[]): Promise<void> {

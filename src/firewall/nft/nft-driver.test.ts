@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { NetlinkError, NftError, SystemError, TimeoutError } from '../../errors.js';
+import { NetlinkError, NftError, SystemError, TeardownError, TimeoutError } from '../../errors.js';
 import { getChainMessage } from '../../netlink/nftnl/chain.js';
 import { NFPROTO_INET } from '../../netlink/nftnl/constants.js';
+import type { PortMapping } from '../driver.js';
 import { FakeNftNetlink, wire } from './fake-netlink.js';
 import { FakeNftRunner } from './fake-runner.js';
 import { buildNetworkTeardown } from './network-rules.js';
@@ -158,6 +159,66 @@ describe('NftFirewallDriver published ports over netlink', () => {
       message: 'publish ports of endpoint "e1e2": NFT_MSG_NEWSETELEM pub4_any_addr tcp . 8080 failed: EEXIST (File exists)',
       errnoName: 'EEXIST',
     });
+  });
+
+  // 6000 ports: 12000 elements, some 780 KiB to add and 240 KiB to delete; a 150 KiB limit takes
+  // several batches for either (the fake refuses a batch over its limit, as the kernel does with
+  // EMSGSIZE).
+  const many = endpoint(...Array.from({ length: 6000 }, (_, i): PortMapping => ({ ...TCP_ANY, hostPort: 10001 + i, containerPort: 10001 + i })));
+  const small = (): { runner: FakeNftRunner; netlink: FakeNftNetlink; driver: NftFirewallDriver } => {
+    const runner = new FakeNftRunner();
+    const netlink = new FakeNftNetlink({ maxBatchBytes: 150 * 1024 });
+    return { runner, netlink, driver: new NftFirewallDriver(runner, { netlink }) };
+  };
+
+  test('setupPorts() sends what does not fit one datagram as consecutive batches within the limit', async () => {
+    const { runner, netlink, driver } = small();
+    await driver.setupPorts(many);
+    assert.ok(netlink.batches.length > 1, `${netlink.batches.length} batches`);
+    assert.deepEqual(netlink.batches.flat(), wire(portsSetupMessages(many)));
+    assert.equal(runner.batches.length, 0);
+  });
+
+  test('setupPorts() takes back the batches applied before one the kernel refuses, and reports it', async () => {
+    const { runner, netlink, driver } = small();
+    netlink.passNextApply();
+    netlink.failNextApply(kernel(17));
+    await assert.rejects(driver.setupPorts(many), { errnoName: 'EEXIST', message: /^publish ports of endpoint "e1e2": NFT_MSG_NEWSETELEM / });
+    const [first, refused, ...undo] = netlink.batches;
+    assert.deepEqual([first, refused].flat(), wire(portsSetupMessages(many)).slice(0, (first?.length ?? 0) + (refused?.length ?? 0)));
+    // The undo deletes every key of the endpoint, as a teardown does.
+    assert.deepEqual(undo.flat(), wire(portsTeardownMessages(many)));
+    assert.equal(runner.batches.length, 0);
+  });
+
+  test('setupPorts() whose later batch finds the maps gone takes back the first and publishes all through nft', async () => {
+    const { runner, netlink, driver } = small();
+    netlink.passNextApply();
+    netlink.failNextApply(kernel(2));
+    await driver.setupPorts(many);
+    assert.deepEqual(netlink.batches.slice(2).flat(), wire(portsTeardownMessages(many)));
+    assert.deepEqual(runner.batches, [buildPortsSetup(many)]);
+  });
+
+  test('setupPorts() whose undo fails too reports both', async () => {
+    const { netlink, driver } = small();
+    netlink.passNextApply();
+    netlink.failNextApply(kernel(17));
+    netlink.failNextApply(kernel(16));
+    await assert.rejects(driver.setupPorts(many), (err: unknown) => {
+      assert.ok(err instanceof TeardownError, String(err));
+      assert.match(err.message, /^publish ports of endpoint "e1e2": .*EEXIST.* \(and removing the ports published so far failed: unpublish ports of endpoint "e1e2": .*EBUSY/);
+      assert.equal(err.errors.length, 2);
+      return true;
+    });
+  });
+
+  test('teardownPorts() deletes many keys as consecutive batches within the limit', async () => {
+    const { runner, netlink, driver } = small();
+    await driver.teardownPorts(many);
+    assert.ok(netlink.batches.length > 1, `${netlink.batches.length} batches`);
+    assert.deepEqual(netlink.batches.flat(), wire(portsTeardownMessages(many)));
+    assert.equal(runner.batches.length, 0);
   });
 
   test('teardownPorts() deletes the keys in one netlink batch; no nft run, nothing read', async () => {

@@ -8,10 +8,11 @@
  * @module
  */
 import { debuglog } from 'node:util';
-import { errorMessage, isNotFound, NetlinkError, TimeoutError, wrapError } from '../../errors.js';
+import { errorMessage, isNotFound, NetlinkError, TeardownError, TimeoutError, wrapError } from '../../errors.js';
 import type { BatchMessage } from '../../netlink/batch.js';
 import { getChainMessage } from '../../netlink/nftnl/chain.js';
 import { NFPROTO_INET } from '../../netlink/nftnl/constants.js';
+import { splitNftBatch } from '../../netlink/nftnl/nfnetlink.js';
 import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from '../driver.js';
 import { elementsAndTheirSets, missingFromTable } from './check.js';
 import { SocketNftNetlink, type NftNetlink } from './netlink.js';
@@ -135,10 +136,11 @@ export class NftFirewallDriver implements FirewallDriver {
   }
 
   /**
-   * Publishes the endpoint's ports in one transaction: the elements over netlink into the maps a
-   * network setup made. When those are missing (ENOENT) or netlink cannot be used, the `nft` batch
-   * that also makes the table, base chains, maps and base rules does it. A host port already
-   * published with another target fails with EEXIST.
+   * Publishes the endpoint's ports: the elements over netlink into the maps a network setup made,
+   * one transaction per datagram (up to some 8000 ports each; a failure takes back the ones before
+   * it). When the maps are missing (ENOENT) or netlink cannot be used, the `nft` batch that also
+   * makes the table, base chains, maps and base rules does it, in one transaction. A host port
+   * already published with another target fails with EEXIST.
    */
   async setupPorts(ep: FirewallEndpoint): Promise<void> {
     const context = `publish ports of endpoint "${ep.id}"`;
@@ -146,10 +148,16 @@ export class NftFirewallDriver implements FirewallDriver {
     const messages = portsSetupMessages(ep);
     if (messages.length === 0) return;
     if (this.#netlink !== null) {
+      let applied = 0;
       try {
-        await this.#netlink.apply(messages);
+        for (const batch of splitNftBatch(messages, this.#netlink.maxBatchBytes)) {
+          await this.#netlink.apply(batch);
+          applied++;
+        }
         return;
       } catch (err) {
+        // Ports beyond one datagram (some 8000) go in several transactions: take back those made.
+        if (applied > 0) await this.#undoPartialSetup(ep, context, err);
         if (!canFallBack(err)) throw wrapError(context, err);
         debug('%s over netlink failed, using nft: %s', context, errorMessage(err));
       }
@@ -177,9 +185,9 @@ export class NftFirewallDriver implements FirewallDriver {
   }
 
   /**
-   * Deletes the endpoint's keys in one transaction (over netlink, else through `nft`). When
-   * something is gone already (ENOENT: the table, a map or one element), it reads the table and
-   * deletes whatever still carries the endpoint's comment; nothing left counts as done.
+   * Deletes the endpoint's keys (over netlink, one transaction per datagram; else through `nft`,
+   * in one). When something is gone already (ENOENT: the table, a map or one element), it reads
+   * the table and deletes whatever still carries the endpoint's comment; nothing left counts as done.
    */
   async teardownPorts(ep: FirewallEndpoint): Promise<void> {
     const context = `unpublish ports of endpoint "${ep.id}"`;
@@ -199,11 +207,22 @@ export class NftFirewallDriver implements FirewallDriver {
     }
   }
 
-  // True when the keys are deleted, false when something was gone already (ENOENT).
+  // A failed batch changed nothing, but the ones before it did; the teardown deletes the endpoint's
+  // keys, or (ENOENT on a key never added) whatever carries its comment.
+  async #undoPartialSetup(ep: FirewallEndpoint, context: string, err: unknown): Promise<void> {
+    try {
+      await this.teardownPorts(ep);
+    } catch (undoErr) {
+      throw new TeardownError([err, undoErr], `${context}: ${errorMessage(err)} (and removing the ports published so far failed: ${errorMessage(undoErr)})`);
+    }
+  }
+
+  // True when the keys are deleted, false when something was gone already (ENOENT). Several
+  // batches may delete part of the keys before one finds a key gone; the clean-up does the rest.
   async #deleteKeys(ep: FirewallEndpoint, messages: BatchMessage[], context: string): Promise<boolean> {
     if (this.#netlink !== null) {
       try {
-        await this.#netlink.apply(messages);
+        for (const batch of splitNftBatch(messages, this.#netlink.maxBatchBytes)) await this.#netlink.apply(batch);
         return true;
       } catch (err) {
         if (isNotFound(err)) return false;

@@ -12,7 +12,7 @@ import { delSetElemMessages, newSetElemMessages, type NftSetElem, type NftSetRef
 import type { FirewallEndpoint } from '../driver.js';
 import { endpointComment, groupPorts, validatePublish } from './port-rules.js';
 import { CTNET_TABLE, PUB_PARTS, addrType, pubMapName, type Fam, type PubKind, type PubPart } from './table.js';
-import { validateEndpoint, type ParsedPort } from './validate.js';
+import { keyId, validateEndpoint, type ParsedPort } from './validate.js';
 
 /**
  * The NFT_MSG_NEWSETELEM messages that publish endpoint `ep`'s ports, for one nf_tables batch:
@@ -29,8 +29,18 @@ export function portsSetupMessages(ep: FirewallEndpoint): BatchMessage[] {
   const comment = endpointComment(ep.id);
   const messages: BatchMessage[] = [];
   for (const [f, kind, group] of groupPorts(validatePublish(ep))) {
-    messages.push(...newSetElemMessages(mapRef(f, kind, 'addr'), group.map((p): NftSetElem => ({ key: keyOf(p), data: [{ type: addrType(f), value: p.mapping.containerIp }], comment }))));
-    messages.push(...newSetElemMessages(mapRef(f, kind, 'port'), group.map((p): NftSetElem => ({ key: keyOf(p), data: [{ type: 'inet_service', value: p.mapping.containerPort }], comment }))));
+    // A range repeats one container address: one data value for all of them. The elements are
+    // made as they are encoded and dropped at once (see newSetElemMessages).
+    const addresses = new Map<string, NftField[]>();
+    const addressOf = (ip: string): NftField[] => {
+      let data = addresses.get(ip);
+      if (data === undefined) addresses.set(ip, (data = [{ type: addrType(f), value: ip }]));
+      return data;
+    };
+    messages.push(
+      ...newSetElemMessages(mapRef(f, kind, 'addr'), elements(group, (p) => ({ key: keyOf(p), data: addressOf(p.mapping.containerIp), comment }))),
+      ...newSetElemMessages(mapRef(f, kind, 'port'), elements(group, (p) => ({ key: keyOf(p), data: [{ type: 'inet_service', value: p.mapping.containerPort }], comment }))),
+    );
   }
   return messages;
 }
@@ -45,12 +55,14 @@ export function portsSetupMessages(ep: FirewallEndpoint): BatchMessage[] {
 export function portsTeardownMessages(ep: FirewallEndpoint): BatchMessage[] {
   const messages: BatchMessage[] = [];
   for (const [f, kind, group] of groupPorts(validateEndpoint(ep))) {
-    const unique = [...new Map(group.map((p) => [JSON.stringify(p.key), p])).values()];
-    for (const part of PUB_PARTS) {
-      messages.push(...delSetElemMessages(mapRef(f, kind, part), unique.map((p): NftSetElem => ({ key: keyOf(p) }))));
-    }
+    const unique = [...new Map(group.map((p) => [keyId(p), p])).values()];
+    for (const part of PUB_PARTS) messages.push(...delSetElemMessages(mapRef(f, kind, part), elements(unique, (p) => ({ key: keyOf(p) }))));
   }
   return messages;
+}
+
+function* elements(ports: readonly ParsedPort[], elem: (p: ParsedPort) => NftSetElem): Generator<NftSetElem> {
+  for (const p of ports) yield elem(p);
 }
 
 function mapRef(f: Fam, kind: PubKind, part: PubPart): NftSetRef {

@@ -19,7 +19,7 @@ import {
   type Fam,
   type PubKind,
 } from './table.js';
-import { validateEndpoint, validateHexId, type ParsedPort } from './validate.js';
+import { keyId, validateEndpoint, validateHexId, type ParsedPort } from './validate.js';
 
 /**
  * The owner comment on every published-port element of endpoint `id`.
@@ -78,7 +78,7 @@ export function buildPortsSetup(ep: FirewallEndpoint): NftCommand[] {
 export function buildPortsTeardown(ep: FirewallEndpoint): NftCommand[] {
   const cmds: NftCommand[] = [];
   for (const [f, kind, group] of groupPorts(validateEndpoint(ep))) {
-    const keys = [...new Map(group.map((p) => [JSON.stringify(p.key), p.key])).values()];
+    const keys = [...new Map(group.map((p) => [keyId(p), p.key])).values()];
     for (const part of PUB_PARTS) {
       cmds.push({ delete: { element: { ...tableRef(), name: pubMapName(f, kind, part), elem: keys } } });
     }
@@ -114,7 +114,7 @@ export function validatePublish(ep: FirewallEndpoint): ParsedPort[] {
   const ports = validateEndpoint(ep);
   const seen = new Set<string>();
   for (const p of ports) {
-    const id = `${p.mapping.family} ${JSON.stringify(p.key)}`;
+    const id = keyId(p);
     if (seen.has(id)) {
       const host = p.mapping.hostIp ?? (p.mapping.family === 4 ? '0.0.0.0' : '[::]');
       throw new TypeError(`Invalid ports for endpoint "${ep.id}": ${host}:${p.mapping.hostPort}/${p.mapping.protocol} is published twice`);

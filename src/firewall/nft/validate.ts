@@ -84,19 +84,31 @@ export function validateEndpoint(ep: FirewallEndpoint): ParsedPort[] {
     }
     return ok;
   };
+  const bad = (what: string): TypeError => new TypeError(`Invalid published port for endpoint "${ep.id}": ${what}`);
   return ep.ports.map((p) => {
-    const bad = (what: string): TypeError => new TypeError(`Invalid published port for endpoint "${ep.id}": ${what}`);
     if (p.family !== 4 && p.family !== 6) throw bad(`family ${String(p.family)}, expected 4 or 6`);
     if (p.protocol !== 'tcp' && p.protocol !== 'udp') throw bad(`protocol "${String(p.protocol)}", expected "tcp" or "udp"`);
-    for (const [name, port] of [['host port', p.hostPort], ['container port', p.containerPort]] as const) {
-      if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`${name} ${port}, expected 1 to 65535`);
-    }
+    if (!isPort(p.hostPort)) throw bad(`host port ${p.hostPort}, expected 1 to 65535`);
+    if (!isPort(p.containerPort)) throw bad(`container port ${p.containerPort}, expected 1 to 65535`);
     if (!isAddressOf(p.family, p.containerIp)) throw bad(`container address "${p.containerIp}" is not IPv${p.family}`);
     if (p.hostIp !== undefined && !isAddressOf(p.family, p.hostIp)) throw bad(`host address "${p.hostIp}" is not IPv${p.family}`);
     const key: NftConcatValue =
       p.hostIp === undefined ? { concat: [p.protocol, p.hostPort] } : { concat: [p.hostIp, p.protocol, p.hostPort] };
     return { mapping: p, kind: p.hostIp === undefined ? 'any' : 'ip', key };
   });
+}
+
+/**
+ * A string that two mappings share exactly when they have the same map key in the same family:
+ * `4 tcp 8080`, `6 fd00::1 udp 53`. Cheaper than comparing `key`s (a batch may hold 131070).
+ */
+export function keyId(p: ParsedPort): string {
+  const m = p.mapping;
+  return m.hostIp === undefined ? `${m.family} ${m.protocol} ${m.hostPort}` : `${m.family} ${m.hostIp} ${m.protocol} ${m.hostPort}`;
+}
+
+function isPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 1 && port <= 65535;
 }
 
 function parseSubnet(text: string): ParsedSubnet | undefined {

@@ -6,7 +6,7 @@
  * @module
  */
 import { AF_UNSPEC, NLM_F_REQUEST } from '../constants.js';
-import { type BatchMessage, encodeBatch } from '../batch.js';
+import { type BatchMessage, batchSize, encodeBatch } from '../batch.js';
 import { NFGENMSG_LEN, NFNETLINK_V0, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES } from './constants.js';
 
 /**
@@ -47,6 +47,36 @@ function marker(type: number, op: string): BatchMessage {
  */
 export function nftBatch(messages: readonly BatchMessage[]): BatchMessage[] {
   return [marker(NFNL_MSG_BATCH_BEGIN, 'NFNL_MSG_BATCH_BEGIN'), ...messages, marker(NFNL_MSG_BATCH_END, 'NFNL_MSG_BATCH_END')];
+}
+
+/**
+ * `messages` in consecutive groups, each of which {@link nftBatch} frames into at most `maxBytes`:
+ * a change too large for one datagram goes to the kernel as several transactions, in order.
+ *
+ * @throws {RangeError} if one message alone does not fit (set-element messages stay under 64 KiB).
+ * @example
+ * ```ts
+ * for (const group of splitNftBatch(messages, MAX_DATAGRAM_BYTES)) socket.requestBatch(nftBatch(group));
+ * ```
+ */
+export function splitNftBatch(messages: readonly BatchMessage[], maxBytes: number): BatchMessage[][] {
+  const framing = batchSize(nftBatch([]));
+  const groups: BatchMessage[][] = [];
+  let group: BatchMessage[] = [];
+  let size = framing;
+  for (const m of messages) {
+    const len = batchSize([m]);
+    if (framing + len > maxBytes) throw new RangeError(`a ${len}-byte netlink message does not fit a ${maxBytes}-byte batch`);
+    if (size + len > maxBytes) {
+      groups.push(group);
+      group = [];
+      size = framing;
+    }
+    group.push(m);
+    size += len;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 /**

@@ -27,7 +27,7 @@ import {
   nftMsgType,
 } from './constants.js';
 import { decodeNftValue, encodeNftValue, formatNftValue, type NftField, type NftFieldType, valueSize } from './data.js';
-import { encodeNfgenmsg, encodeNftBatch, nftBatch } from './nfnetlink.js';
+import { encodeNfgenmsg, encodeNftBatch, nftBatch, splitNftBatch } from './nfnetlink.js';
 import { decodeSetElemList, delSetElemMessages, newSetElemMessages, type NftSetElem, type NftSetRef } from './setelem.js';
 import { decodeElemComment, encodeElemComment } from './udata.js';
 
@@ -245,6 +245,45 @@ describe('newSetElemMessages()', () => {
   test('no elements give no messages', () => {
     assert.deepEqual(newSetElemMessages(ref('x'), []), []);
     assert.deepEqual(delSetElemMessages(ref('x'), []), []);
+  });
+
+  test('takes the elements from a generator, read once, as from an array', () => {
+    const elems: NftSetElem[] = [];
+    for (let p = 1; p <= 3000; p++) elems.push({ key: [tcp, port(p)], data: [port(p)], comment });
+    function* once(): Generator<NftSetElem> {
+      yield* elems;
+    }
+    const payloads = (msgs: readonly { payload: Buffer }[]): Buffer[] => msgs.map((m) => m.payload);
+    assert.deepEqual(payloads(newSetElemMessages(ref('pub4_any_port'), once())), payloads(newSetElemMessages(ref('pub4_any_port'), elems)));
+    assert.deepEqual(payloads(delSetElemMessages(ref('pub4_any_port'), once())), payloads(delSetElemMessages(ref('pub4_any_port'), elems)));
+  });
+});
+
+describe('splitNftBatch()', () => {
+  const elems: NftSetElem[] = [];
+  for (let p = 1; p <= 20000; p++) elems.push({ key: [tcp, port(p)], data: [port(p)], comment });
+  const messages = newSetElemMessages(ref('pub4_any_port'), elems);
+
+  test('consecutive groups, in order, each framed into at most the limit', () => {
+    const limit = 200_000;
+    const groups = splitNftBatch(messages, limit);
+    assert.ok(groups.length > 1, `${groups.length} groups`);
+    assert.deepEqual(groups.flat(), messages);
+    for (const g of groups) assert.ok(encodeNftBatch(g, 1).length <= limit, `${encodeNftBatch(g, 1).length} bytes`);
+    // Each group but the last is full: one more message would not fit.
+    for (const [i, g] of groups.slice(0, -1).entries()) {
+      const next = groups[i + 1]?.[0];
+      assert.ok(next !== undefined && encodeNftBatch([...g, next], 1).length > limit);
+    }
+  });
+
+  test('all in one group when they fit; nothing gives nothing', () => {
+    assert.deepEqual(splitNftBatch(messages, encodeNftBatch(messages, 1).length), [messages]);
+    assert.deepEqual(splitNftBatch([], 100), []);
+  });
+
+  test('refuses a limit below one message', () => {
+    assert.throws(() => splitNftBatch(messages, 1000), RangeError);
   });
 });
 
