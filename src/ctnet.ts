@@ -17,7 +17,7 @@ import { assertUnicastMac, formatMac, parseMac, randomMac } from './inet/mac.js'
 import { allocateAddress } from './ipam/allocator.js';
 import { RT_TABLE_MAIN, RTN_LOCAL } from './netlink/constants.js';
 import { RtnlHandle } from './netlink/rtnl/handle.js';
-import { Netns, type NetnsRef, parseNetnsRef, readSysctl, writeSysctl } from './netns/netns.js';
+import { deleteNamedNetns, Netns, type NetnsRef, parseNetnsRef, readSysctl, writeSysctl } from './netns/netns.js';
 import { BridgeDriver } from './network/bridge-driver.js';
 import { type NetworkPlan, planNetwork, subnetRecords } from './network/config.js';
 import type { AttachAddress, DriverContext, NetworkDriver } from './network/driver.js';
@@ -31,7 +31,7 @@ import type { DriverName, EndpointOwner, EndpointRecord, NetworkRecord, PortReco
 import { withFileLock } from './state/file-lock.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, describePort, STATE_DB_FILE, StateStore } from './state/store.js';
 import { assertAbsoluteStateDir } from './state/trust.js';
-import { validateIfName, validateNetworkName } from './validate/names.js';
+import { validateIfName, validateNetnsName, validateNetworkName } from './validate/names.js';
 
 const debug = debuglog('ctnet');
 
@@ -99,6 +99,7 @@ export class Ctnet {
   readonly #dbPath: string;
   readonly #lockTimeoutMs: number;
   #host: RtnlHandle | undefined;
+  #closed = false;
 
   private constructor(store: StateStore, stateDir: string, options: CtnetOptions) {
     this.#store = store;
@@ -122,11 +123,19 @@ export class Ctnet {
     return new Ctnet(StateStore.open(dir, options.lockTimeoutMs === undefined ? {} : { busyTimeoutMs: options.lockTimeoutMs }), dir, options);
   }
 
+  /** Release the database, sockets and handles. The engine refuses every call afterwards. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#host?.close();
     this.#host = undefined;
     this.#firewall.close?.();
     this.#store.close();
+  }
+
+  /** Refuse a call on a closed engine with a clear error instead of SQLite's own. */
+  #live(): void {
+    if (this.#closed) throw new StateError('this Ctnet engine is closed; open another with Ctnet.open()');
   }
 
   get #ctx(): DriverContext {
@@ -141,6 +150,7 @@ export class Ctnet {
 
   /** Create a network. Equivalent to: `ctnet network create NAME --subnet CIDR ...`. */
   async createNetwork(spec: NetworkSpec): Promise<Network> {
+    this.#live();
     const id = newId();
     const plan = planNetwork(spec, id);
     // Exclusive until the bridge and firewall exist: a connect arriving meanwhile waits for them.
@@ -201,6 +211,7 @@ export class Ctnet {
 
   /** Remove a network that has no endpoints. Equivalent to: `ctnet network rm NAME`. */
   async removeNetwork(name: string): Promise<void> {
+    this.#live();
     validateNetworkName(name);
     await this.#withNetworkLock(name, 'exclusive', () => this.#removeNetwork(name));
   }
@@ -247,6 +258,7 @@ export class Ctnet {
    * (bridge, gateway addresses), forwarding, and every firewall chain and element. Only reads.
    */
   async checkNetwork(name: string): Promise<string[]> {
+    this.#live();
     const net = this.#requireNetwork(name);
     const problems = net.status === 'ready' ? [] : [`network "${name}" is half-made (${net.status})`];
     problems.push(...this.#drivers[net.driver].check(this.#ctx, net), ...this.#forwardingProblems(net));
@@ -259,6 +271,7 @@ export class Ctnet {
    * interface and its published ports. Only reads.
    */
   async checkEndpoint(networkName: string, container: string, selector: EndpointSelector = {}): Promise<string[]> {
+    this.#live();
     const net = this.#requireNetwork(networkName);
     const ep = this.#findEndpoint(net, container, selector);
     if (ep === undefined) return [`container "${container}" is not connected to network "${networkName}"`];
@@ -305,17 +318,20 @@ export class Ctnet {
 
   /** Every network, by name. Equivalent to: `ctnet network ls`. */
   listNetworks(): Network[] {
+    this.#live();
     return this.#store.listNetworks().map(toNetwork);
   }
 
   /** One network with its endpoints. Equivalent to: `ctnet network inspect NAME`. */
   inspectNetwork(name: string): NetworkDetails {
+    this.#live();
     const net = this.#requireNetwork(name);
     return { ...toNetwork(net), endpoints: this.#store.listEndpoints({ networkId: net.id }).map((e) => toEndpoint(e, net)) };
   }
 
   /** Every endpoint on every network. Equivalent to: `ctnet ls`. */
   listEndpoints(): Endpoint[] {
+    this.#live();
     const nets = new Map(this.#store.listNetworks().map((n) => [n.id, n]));
     return this.#store.listEndpoints().flatMap((e) => {
       const net = nets.get(e.networkId);
@@ -324,10 +340,38 @@ export class Ctnet {
   }
 
   /**
+   * Delete a named namespace, as `ip netns del` does, unless something is connected to it: its
+   * endpoints and published ports would stay recorded and keep their addresses and host ports.
+   * With `force`, every attachment of the namespace (the CLI's and runtimes') is disconnected first.
+   * Equivalent to: `ctnet netns del NAME [--force]`.
+   * @throws {ConflictError} when the namespace is connected and `force` is not set
+   */
+  async deleteNetns(name: string, options: { force?: boolean } = {}): Promise<void> {
+    this.#live();
+    validateNetnsName(name);
+    const ref = parseNetnsRef(name);
+    const identity = netnsIdentityOf(ref);
+    const byId = identity === undefined ? [] : this.#store.listEndpoints({ netnsId: identity });
+    const attached = [...byId, ...this.#store.listEndpoints({ netns: ref.path }).filter((e) => !byId.some((b) => b.id === e.id))];
+    if (attached.length > 0) {
+      const nets = new Map(this.#store.listNetworks().map((n) => [n.id, n.name]));
+      if (options.force !== true) {
+        const where = [...new Set(attached.map((e) => `"${nets.get(e.networkId) ?? e.networkId}"`))].join(', ');
+        throw new ConflictError(`network namespace "${name}" is connected to network ${where}; disconnect it first, or delete it with --force`);
+      }
+      for (const e of attached) {
+        await this.disconnect(nets.get(e.networkId) ?? '', e.container, { owner: e.owner, ifname: e.ifname });
+      }
+    }
+    deleteNamedNetns(name);
+  }
+
+  /**
    * Connect a container (named netns, netns path or `pid:N`) to a network.
    * Equivalent to: `ctnet connect NETWORK CONTAINER [--ip IP] [--ifname IF] [--mac MAC]`.
    */
   async connect(networkName: string, container: string, options: ConnectOptions = {}): Promise<AttachedEndpoint> {
+    this.#live();
     const found = this.#requireNetwork(networkName);
     if (!(await this.#looksComplete(found))) await this.#completeNetwork(networkName);
     // Shared: connects run side by side, but never while the network is still being made or removed.
@@ -407,6 +451,7 @@ export class Ctnet {
    * Equivalent to: `ctnet disconnect NETWORK CONTAINER`.
    */
   async disconnect(networkName: string, container: string, selector: EndpointSelector = {}): Promise<void> {
+    this.#live();
     const net = this.#requireNetwork(networkName);
     const ep = this.#findEndpoint(net, container, selector);
     if (ep === undefined) throw new NotFoundError(`container "${container}" is not connected to network "${networkName}"`);
@@ -427,6 +472,7 @@ export class Ctnet {
 
   /** The endpoint of a container on a network (with `ifname`: that attachment), or undefined. */
   getEndpoint(networkName: string, container: string, selector: EndpointSelector = {}): Endpoint | undefined {
+    this.#live();
     const net = this.#requireNetwork(networkName);
     const ep = this.#findEndpoint(net, container, selector);
     return ep === undefined ? undefined : toEndpoint(ep, net);
@@ -520,7 +566,7 @@ export class Ctnet {
         ifname: ep.ifname,
         hostIfname: ep.hostIfname,
         mac: ep.mac,
-        addresses: out.map((a) => `${formatIp(a.ip)}/${a.prefix}`),
+        addresses: out.map((a) => `${formatIp(a.ip)}/${this.#drivers[net.driver].interfacePrefix(a.ip.family, a.prefix)}`),
         ports: ep.ports,
         owner: ep.owner,
         status: 'creating',

@@ -50,6 +50,26 @@ describe('wrapError()', () => {
     const err = wrapError('connect net1 to mybridge', new NetlinkError({ op: 'RTM_NEWLINK', object: 'veth-ab12', errno: 17 }));
     assert.ok(err instanceof NetlinkError);
     assert.equal(err.message, 'connect net1 to mybridge: RTM_NEWLINK veth-ab12 failed: EEXIST (File exists)');
+    assert.equal(err.errnoName, 'EEXIST');
+    assert.equal(err.code, 'CTNET_NETLINK');
+  });
+
+  it('keeps the original, with its message and stack, as cause', () => {
+    const original = new NotFoundError('bridge br0 is missing');
+    const err = wrapError('connect "c1"', wrapError('attach', original));
+    assert.ok(err instanceof NotFoundError && err instanceof CtnetError);
+    assert.equal(err.message, 'connect "c1": attach: bridge br0 is missing');
+    const inner = err.cause;
+    assert.ok(inner instanceof Error);
+    assert.equal(inner.message, 'attach: bridge br0 is missing');
+    assert.equal(inner.cause, original);
+    assert.equal(original.message, 'bridge br0 is missing');
+    assert.match(err.stack ?? '', /^NotFoundError: connect "c1": attach: bridge br0 is missing\n/);
+    assert.ok(isNotFound(err));
+  });
+
+  it('wraps a value that is no Error in a plain Error', () => {
+    assert.equal(wrapError('x', 'boom').message, 'x: boom');
   });
 });
 

@@ -24,11 +24,14 @@ export interface CtnetErrorOptions {
   cause?: unknown;
 }
 
-/** Base class of every error ctnet raises on purpose. */
-export class CtnetError extends Error {
-  readonly code: CtnetErrorCode;
+/**
+ * Base class of every error ctnet raises on purpose. Each subclass narrows `code` to its own, so
+ * `err instanceof NotFoundError` also tells the compiler `err.code === 'CTNET_NOT_FOUND'`.
+ */
+export class CtnetError<C extends CtnetErrorCode = CtnetErrorCode> extends Error {
+  readonly code: C;
 
-  constructor(code: CtnetErrorCode, message: string, options: CtnetErrorOptions = {}) {
+  constructor(code: C, message: string, options: CtnetErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = new.target.name;
@@ -44,42 +47,42 @@ export class CtnetError extends Error {
 }
 
 /** Bad user input; raised before anything is changed. CNI error code 7. */
-export class InvalidConfigError extends CtnetError {
+export class InvalidConfigError extends CtnetError<'CTNET_INVALID_CONFIG'> {
   constructor(message: string, options: CtnetErrorOptions = {}) {
     super('CTNET_INVALID_CONFIG', message, options);
   }
 }
 
 /** A named object (network, endpoint, namespace, link) does not exist. */
-export class NotFoundError extends CtnetError {
+export class NotFoundError extends CtnetError<'CTNET_NOT_FOUND'> {
   constructor(message: string, options: CtnetErrorOptions = {}) {
     super('CTNET_NOT_FOUND', message, options);
   }
 }
 
 /** The request collides with something that exists (a name, an address, a port, a route). */
-export class ConflictError extends CtnetError {
+export class ConflictError extends CtnetError<'CTNET_CONFLICT'> {
   constructor(message: string, options: CtnetErrorOptions = {}) {
     super('CTNET_CONFLICT', message, options);
   }
 }
 
 /** No free address is left in a subnet. */
-export class IpamExhaustedError extends CtnetError {
+export class IpamExhaustedError extends CtnetError<'CTNET_IPAM_EXHAUSTED'> {
   constructor(message: string, options: CtnetErrorOptions = {}) {
     super('CTNET_IPAM_EXHAUSTED', message, options);
   }
 }
 
 /** The state database failed or holds something unexpected. */
-export class StateError extends CtnetError {
+export class StateError extends CtnetError<'CTNET_STATE'> {
   constructor(message: string, options: CtnetErrorOptions = {}) {
     super('CTNET_STATE', message, options);
   }
 }
 
 /** A system call outside netlink failed (namespace files, sysctls, mounts). */
-export class SystemError extends CtnetError {
+export class SystemError extends CtnetError<'CTNET_SYSTEM'> {
   readonly errnoName: string | undefined;
   constructor(message: string, options: CtnetErrorOptions & { errnoName?: string } = {}) {
     super('CTNET_SYSTEM', message, options);
@@ -176,7 +179,7 @@ export interface NetlinkErrorDetails {
  * The kernel refused a netlink request.
  * Message: `RTM_NEWLINK veth-ab12 failed: EEXIST (File exists)`.
  */
-export class NetlinkError extends CtnetError {
+export class NetlinkError extends CtnetError<'CTNET_NETLINK'> {
   readonly op: string;
   readonly object: string | undefined;
   readonly errno: number;
@@ -197,14 +200,14 @@ export class NetlinkError extends CtnetError {
 }
 
 /** A netlink request got no answer in time. */
-export class TimeoutError extends CtnetError {
+export class TimeoutError extends CtnetError<'CTNET_TIMEOUT'> {
   constructor(message: string, options: CtnetErrorOptions = {}) {
     super('CTNET_TIMEOUT', message, options);
   }
 }
 
 /** `nft` rejected a transaction or could not be run. */
-export class NftError extends CtnetError {
+export class NftError extends CtnetError<'CTNET_NFT'> {
   readonly errnoName: string | undefined;
   readonly stderr: string;
   constructor(message: string, options: CtnetErrorOptions & { stderr: string; errnoName?: string }) {
@@ -233,13 +236,20 @@ function flatten(errors: readonly unknown[]): unknown[] {
   return errors.flatMap((e) => (e instanceof TeardownError ? flatten(e.errors) : [e]));
 }
 
-/** Prefix an error with one clause of context, keeping its class and code. */
+/**
+ * Prefix an error with one clause of context. The result has the class and every field of `err`
+ * (code, errno, errnoName, ...), so callers branch on it as on the original, and keeps the
+ * original, with its stack, as `cause`.
+ * @example
+ * wrapError('connect "c1" to network "n"', netlinkErr).message; // 'connect "c1" to network "n": RTM_NEWLINK ...'
+ */
 export function wrapError(context: string, err: unknown): Error {
-  if (err instanceof Error) {
-    err.message = `${context}: ${err.message}`;
-    return err;
-  }
-  return new Error(`${context}: ${String(err)}`);
+  if (!(err instanceof Error)) return new Error(`${context}: ${String(err)}`);
+  const wrapped = Object.create(Object.getPrototypeOf(err) as object, Object.getOwnPropertyDescriptors(err)) as Error;
+  Object.defineProperty(wrapped, 'message', { value: `${context}: ${err.message}`, writable: true, configurable: true });
+  Object.defineProperty(wrapped, 'cause', { value: err, writable: true, configurable: true });
+  Error.captureStackTrace(wrapped, wrapError);
+  return wrapped;
 }
 
 /** True for a netlink ENOENT/ENODEV/ESRCH or a ctnet NotFoundError. */

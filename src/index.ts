@@ -5,7 +5,7 @@
  */
 export { Ctnet, DEFAULT_STATE_DIR, firstFreeEthName } from './ctnet.js';
 export type { CtnetOptions, NetworkDetails } from './ctnet.js';
-export type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec, PortSpec, PublishedPort } from './network/types.js';
+export type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec, PortSpec, PublishedPort, PublishSpec } from './network/types.js';
 export { parsePortSpec } from './network/ports.js';
 export {
   createNamedNetns,

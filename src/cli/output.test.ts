@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { ConflictError, InvalidConfigError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidConfigError, IpamExhaustedError, NotFoundError, StateError, TimeoutError } from '../errors.js';
 import { expandPorts, parsePortSpec } from '../network/ports.js';
 import type { PortRecord } from '../state/records.js';
 import { exitCodeOf, formatPorts, formatTable } from './output.js';
@@ -63,10 +63,13 @@ test('formatTable() pads every column but the last', () => {
   assert.equal(formatTable(['NAME'], []), 'NAME');
 });
 
-test('exitCodeOf(): 2 for bad input, 1 for everything else', () => {
+test('exitCodeOf(): 2 for a refusal that changed nothing, 1 for a change that failed', () => {
   assert.equal(exitCodeOf(new InvalidConfigError('bad')), 2);
-  assert.equal(exitCodeOf(new ConflictError('taken')), 1);
-  assert.equal(exitCodeOf(new NotFoundError('gone')), 1);
+  assert.equal(exitCodeOf(new ConflictError('taken')), 2);
+  assert.equal(exitCodeOf(new NotFoundError('gone')), 2);
+  assert.equal(exitCodeOf(new IpamExhaustedError('full')), 2);
+  assert.equal(exitCodeOf(new TimeoutError('locked')), 1);
+  assert.equal(exitCodeOf(new StateError('broken')), 1);
   assert.equal(exitCodeOf(new Error('boom')), 1);
   assert.equal(exitCodeOf('text'), 1);
 });

@@ -22,9 +22,18 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Exit status for an error: 2 for bad input (nothing was changed), 1 for everything else. */
+/**
+ * Refusals: the request was checked against what exists and turned down before anything changed
+ * (bad input, a name or address already taken, something named that is not there, a full subnet).
+ */
+const REFUSALS: ReadonlySet<string> = new Set(['CTNET_INVALID_CONFIG', 'CTNET_CONFLICT', 'CTNET_NOT_FOUND', 'CTNET_IPAM_EXHAUSTED']);
+
+/**
+ * Exit status for an error: 2 for a refusal (nothing was changed), 1 for a change that was tried
+ * and failed (the kernel, nftables, the database, a lock held too long by another process).
+ */
 export function exitCodeOf(err: unknown): number {
-  return err instanceof CtnetError && err.code === 'CTNET_INVALID_CONFIG' ? 2 : 1;
+  return err instanceof CtnetError && REFUSALS.has(err.code) ? 2 : 1;
 }
 
 /** Print an error as one line on stderr (`--json`: one JSON object with message and code). */

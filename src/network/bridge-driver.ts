@@ -83,6 +83,10 @@ export class BridgeDriver implements NetworkDriver {
     ctx.links.removeOwned(ctx.host, net.id, [bridgeName(net), ctx.links.pendingName(net.id)]);
   }
 
+  interfacePrefix(_family: 4 | 6, subnetPrefix: number): number {
+    return subnetPrefix;
+  }
+
   async attach(ctx: DriverContext, net: NetworkRecord, att: Attachment, rb: Rollback): Promise<AttachResult> {
     const name = bridgeName(net);
     const bridge = ctx.host.linkGet(name);

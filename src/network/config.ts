@@ -65,11 +65,38 @@ export function defaultBridgeName(networkName: string, networkId: string): strin
   return Buffer.byteLength(byName) <= 15 && /^[a-zA-Z0-9_.-]+$/.test(networkName) ? byName : `ct-${networkId.slice(0, 12)}`;
 }
 
+/** What each field of a spec must be, for callers the compiler did not check (JavaScript, JSON). */
+const SPEC_FIELDS: Readonly<Record<keyof NetworkSpec, 'string' | 'number' | 'boolean' | 'strings'>> = {
+  name: 'string',
+  subnets: 'strings',
+  gateway: 'string',
+  driver: 'string',
+  bridge: 'string',
+  mtu: 'number',
+  nat: 'boolean',
+  internal: 'boolean',
+};
+
+function checkSpecShape(spec: unknown): asserts spec is NetworkSpec {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new InvalidConfigError('invalid network spec: expected an object with "name" and "subnets"');
+  const fields = spec as Record<string, unknown>;
+  for (const [key, kind] of Object.entries(SPEC_FIELDS)) {
+    const value = fields[key];
+    if (value === undefined) {
+      if (key === 'name' || key === 'subnets') throw new InvalidConfigError(`invalid network spec: "${key}" is required`);
+      continue;
+    }
+    const ok = kind === 'strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === kind;
+    if (!ok) throw new InvalidConfigError(`invalid network spec: "${key}" must be ${kind === 'strings' ? 'a list of strings' : `a ${kind}`}, not ${JSON.stringify(value) ?? String(value)}`);
+  }
+}
+
 /**
  * Check a spec and fill in every default. `networkId` is only used to derive a bridge name.
  * @throws {InvalidConfigError} on any bad field, naming it and its value.
  */
 export function planNetwork(spec: NetworkSpec, networkId: string): NetworkPlan {
+  checkSpecShape(spec);
   validateNetworkName(spec.name);
   const driver = spec.driver ?? 'bridge';
   if (!DRIVERS.includes(driver)) {

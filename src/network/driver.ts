@@ -64,6 +64,11 @@ export interface NetworkDriver {
   check(ctx: DriverContext, net: NetworkRecord): string[];
   /** Remove the network's kernel objects; what is already gone counts as done. */
   teardown(ctx: DriverContext, net: NetworkRecord): void;
+  /**
+   * The prefix length a container's address gets on its interface: the subnet's on a bridge, a
+   * host prefix (/32, /128) on a point-to-point link. The record keeps what the kernel will have.
+   */
+  interfacePrefix(family: 4 | 6, subnetPrefix: number): number;
   /** Connect one container; register each undo on `rb`. */
   attach(ctx: DriverContext, net: NetworkRecord, att: Attachment, rb: Rollback): Promise<AttachResult>;
   /** What one attachment's host side lacks, one line each; empty when complete. Only reads. */

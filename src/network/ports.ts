@@ -20,6 +20,13 @@ export interface PortSpec {
 }
 
 /**
+ * A port to publish as a caller may give it: the text people write (`'8080:80'`,
+ * `'127.0.0.1:8080-8081:80-81/udp'`, see {@link parsePortSpec}) or the parsed form, whose protocol
+ * defaults to tcp.
+ */
+export type PublishSpec = string | (Omit<PortSpec, 'protocol'> & { protocol?: 'tcp' | 'udp' });
+
+/**
  * Most ports one request may publish per family and protocol: the number of host ports there are.
  * More could only be told apart by host address, and each one is two nftables map elements.
  */
@@ -88,8 +95,8 @@ function parseHostIp(text: string, spec: string | PortSpec): IpAddress {
  * @throws {InvalidConfigError} for a malformed mapping, a host port given twice, or more than
  *   {@link MAX_PORTS_PER_PROTOCOL} ports of one family and protocol, before anything is expanded
  */
-export function expandPorts(specs: readonly PortSpec[], families: ReadonlySet<4 | 6>): PortRecord[] {
-  const checked = specs.map((spec) => checkSpec(spec, families));
+export function expandPorts(specs: readonly PublishSpec[], families: ReadonlySet<4 | 6>): PortRecord[] {
+  const checked = specs.map((spec) => checkSpec(toPortSpec(spec), families));
   const counts = new Map<string, number>();
   for (const c of checked) {
     for (const family of c.families) {
@@ -134,6 +141,23 @@ interface CheckedSpec {
   families: readonly (4 | 6)[];
   /** The host address as records keep it; `null` for every address. */
   recordIp: string | null;
+}
+
+/** The parsed form of a caller's mapping, its shape checked: library callers may pass anything. */
+function toPortSpec(given: PublishSpec): PortSpec {
+  if (typeof given === 'string') return parsePortSpec(given);
+  const what = `invalid port mapping ${JSON.stringify(given) ?? String(given)}`;
+  if (typeof given !== 'object' || given === null) throw new InvalidConfigError(`${what}: expected "[HOSTIP:]HOSTPORT:PORT[/PROTO]" or { hostPort, containerPort }`);
+  const protocol = given.protocol ?? 'tcp';
+  if (protocol !== 'tcp' && protocol !== 'udp') throw new InvalidConfigError(`${what}: protocol must be "tcp" or "udp"`);
+  for (const key of ['hostPort', 'containerPort'] as const) {
+    if (typeof given[key] !== 'number') throw new InvalidConfigError(`${what}: "${key}" must be a port number`);
+  }
+  for (const key of ['hostPortEnd', 'containerPortEnd'] as const) {
+    if (given[key] !== undefined && typeof given[key] !== 'number') throw new InvalidConfigError(`${what}: "${key}" must be a port number`);
+  }
+  if (given.hostIp !== undefined && typeof given.hostIp !== 'string') throw new InvalidConfigError(`${what}: "hostIp" must be an address`);
+  return { ...given, protocol };
 }
 
 function checkSpec(spec: PortSpec, families: ReadonlySet<4 | 6>): CheckedSpec {

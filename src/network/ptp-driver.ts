@@ -7,7 +7,7 @@
 import type { NetworkRecord } from '../state/records.js';
 import type { Attachment, AttachResult, DriverContext, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
-import { formatIp } from '../inet/ip.js';
+import { familyBits, formatIp } from '../inet/ip.js';
 import { addressText, checkHostEnd, createVeth, defaultRoutes, hostPrefix, prepareContainerSide, removeHostEnd } from './veth.js';
 
 export class PtpDriver implements NetworkDriver {
@@ -20,6 +20,10 @@ export class PtpDriver implements NetworkDriver {
   }
 
   teardown(): void {}
+
+  interfacePrefix(family: 4 | 6): number {
+    return familyBits(family);
+  }
 
   async attach(ctx: DriverContext, net: NetworkRecord, att: Attachment, rb: Rollback): Promise<AttachResult> {
     const hostIndex = await createVeth(ctx, att, { mtu: net.mtu }, rb);

@@ -3,10 +3,10 @@
  * @module
  */
 import type { DriverName, EndpointRecord, NetworkRecord } from '../state/records.js';
-import type { PortSpec } from './ports.js';
+import type { PublishSpec } from './ports.js';
 
 export type { PortRecord as PublishedPort } from '../state/records.js';
-export type { PortSpec } from './ports.js';
+export type { PortSpec, PublishSpec } from './ports.js';
 
 /** What `createNetwork` takes; mirrors `ctnet network create` and the CNI network config. */
 export interface NetworkSpec {
@@ -38,8 +38,8 @@ export interface ConnectOptions {
   ifname?: string;
   /** MAC address of the container interface; default random. */
   mac?: string;
-  /** Ports to publish on the host (`-p`); see `parsePortSpec`. */
-  ports?: readonly PortSpec[];
+  /** Ports to publish on the host (`-p`): `'8080:80'` as people write them, or parsed objects. */
+  ports?: readonly PublishSpec[];
   /** Who attaches: `cli` (default) or `cni`; the CNI container id is then the container name. */
   owner?: 'cli' | 'cni';
   /**

@@ -1,7 +1,7 @@
 /**
  * Bad input through the real `ctnet` executable: every refused command fails with one `ctnet: `
- * line on stderr that names the problem, prints nothing on stdout, exits 2 for invalid input (1 for
- * conflicts and missing objects), and changes nothing: the sandbox's links, addresses, routes,
+ * line on stderr that names the problem, prints nothing on stdout, exits 2 (a refusal: invalid
+ * input, a conflict, a missing object, a full subnet), and changes nothing: the sandbox's links, addresses, routes,
  * nftables and namespaces, ctnet's state, and the containers' own interfaces are the same before
  * and after. Judged with `ip -j` / `nft -j` and ctnet's `--json` listings.
  */
@@ -78,10 +78,10 @@ const CASES: readonly BadCase[] = [
   { name: 'subnet /31 (no container address)', args: () => ['network', 'create', 'n1', '--subnet', '10.80.2.0/31'], exit: 2, message: /too small/ },
   { name: 'two IPv4 subnets', args: () => ['network', 'create', 'n1', '--subnet', '10.80.2.0/24', '--subnet', '10.80.3.0/24'], exit: 2, message: /more than one IPv4 subnet/ },
   { name: 'no subnet', args: () => ['network', 'create', 'n1'], exit: 2, message: /required option '--subnet <cidr>' not specified/ },
-  { name: 'subnet inside another ctnet network', args: () => ['network', 'create', 'n1', '--subnet', '10.80.1.128/25'], exit: 1, message: /overlaps subnet "10\.80\.1\.0\/24" of network "taken"/ },
-  { name: 'subnet around another ctnet network', args: () => ['network', 'create', 'n1', '--subnet', '10.80.0.0/16'], exit: 1, message: /overlaps subnet "10\.80\.[16]\.0\/24" of network "(taken|p2p)"/ },
-  { name: 'subnet inside another ptp network', args: () => ['network', 'create', 'n1', '--subnet', '10.80.6.0/25'], exit: 1, message: /overlaps subnet "10\.80\.6\.0\/24" of network "p2p"/ },
-  { name: 'subnet the host already routes', args: () => ['network', 'create', 'n1', '--subnet', '10.81.5.0/24'], exit: 1, message: /overlaps the host route 10\.81\.0\.0\/16/ },
+  { name: 'subnet inside another ctnet network', args: () => ['network', 'create', 'n1', '--subnet', '10.80.1.128/25'], exit: 2, message: /overlaps subnet "10\.80\.1\.0\/24" of network "taken"/ },
+  { name: 'subnet around another ctnet network', args: () => ['network', 'create', 'n1', '--subnet', '10.80.0.0/16'], exit: 2, message: /overlaps subnet "10\.80\.[16]\.0\/24" of network "(taken|p2p)"/ },
+  { name: 'subnet inside another ptp network', args: () => ['network', 'create', 'n1', '--subnet', '10.80.6.0/25'], exit: 2, message: /overlaps subnet "10\.80\.6\.0\/24" of network "p2p"/ },
+  { name: 'subnet the host already routes', args: () => ['network', 'create', 'n1', '--subnet', '10.81.5.0/24'], exit: 2, message: /overlaps the host route 10\.81\.0\.0\/16/ },
   // network create: reserved ranges
   ...RESERVED_SUBNETS.map(([subnet, range]): BadCase => ({
     name: `reserved subnet ${subnet}`,
@@ -91,13 +91,13 @@ const CASES: readonly BadCase[] = [
   })),
   { name: 'reserved second subnet', args: () => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--subnet', 'fe80::/64'], exit: 2, message: /invalid subnet "fe80::\/64": link-local addresses/ },
   // network create: names and options
-  { name: 'duplicate network name', args: () => ['network', 'create', 'taken', '--subnet', '10.80.3.0/24'], exit: 1, message: /network "taken" already exists/ },
+  { name: 'duplicate network name', args: () => ['network', 'create', 'taken', '--subnet', '10.80.3.0/24'], exit: 2, message: /network "taken" already exists/ },
   { name: 'network name with a space', args: () => ['network', 'create', 'bad name', '--subnet', '10.80.3.0/24'], exit: 2, message: /invalid network name "bad name"/ },
   { name: 'network name with a slash', args: () => ['network', 'create', 'a/b', '--subnet', '10.80.3.0/24'], exit: 2, message: /invalid network name "a\/b"/ },
   { name: 'network name starting with a dash', args: () => ['network', 'create', '--subnet', '10.80.3.0/24', '--', '-net'], exit: 2, message: /invalid network name "-net"/ },
   { name: 'bridge name of 16 bytes', args: () => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--bridge', 'abcdefghijklmnop'], exit: 2, message: /invalid bridge name "abcdefghijklmnop": longer than 15 bytes/ },
-  { name: 'bridge name of another network', args: () => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--bridge', 'ct-taken'], exit: 1, message: /bridge "ct-taken" is already used by network "taken"/ },
-  { name: 'bridge name of a non-ctnet interface', args: (w) => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--bridge', w.foreign], exit: 1, message: /already used by an existing interface/ },
+  { name: 'bridge name of another network', args: () => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--bridge', 'ct-taken'], exit: 2, message: /bridge "ct-taken" is already used by network "taken"/ },
+  { name: 'bridge name of a non-ctnet interface', args: (w) => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--bridge', w.foreign], exit: 2, message: /already used by an existing interface/ },
   { name: 'gateway outside the subnet', args: () => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--gateway', '10.80.4.1'], exit: 2, message: /gateway "10\.80\.4\.1" is not in subnet "10\.80\.3\.0\/24"/ },
   { name: 'gateway = network address', args: () => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--gateway', '10.80.3.0'], exit: 2, message: /gateway "10\.80\.3\.0" is the network address/ },
   { name: 'gateway = broadcast address', args: () => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--gateway', '10.80.3.255'], exit: 2, message: /gateway "10\.80\.3\.255" is the broadcast address/ },
@@ -107,37 +107,37 @@ const CASES: readonly BadCase[] = [
   { name: 'unknown driver', args: () => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--driver', 'macvlan'], exit: 2, message: /--driver.*expected bridge or ptp, got "macvlan"/ },
   { name: '--bridge with the ptp driver', args: () => ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--driver', 'ptp', '--bridge', 'br9'], exit: 2, message: /--bridge "br9" only applies to the bridge driver/ },
   // connect
-  { name: 'connect to an unknown network', args: (w) => ['connect', 'nope', w.free], exit: 1, message: /network "nope" not found/ },
-  { name: 'connect a namespace that does not exist', args: (w) => ['connect', 'taken', w.missing], exit: 1, message: /container "[^"]+" not found/ },
-  { name: 'connect pid:999999', args: () => ['connect', 'taken', 'pid:999999'], exit: 1, message: /container "pid:999999" not found/ },
+  { name: 'connect to an unknown network', args: (w) => ['connect', 'nope', w.free], exit: 2, message: /network "nope" not found/ },
+  { name: 'connect a namespace that does not exist', args: (w) => ['connect', 'taken', w.missing], exit: 2, message: /container "[^"]+" not found/ },
+  { name: 'connect pid:999999', args: () => ['connect', 'taken', 'pid:999999'], exit: 2, message: /container "pid:999999" not found/ },
   { name: 'connect a file that is no namespace', args: () => ['connect', 'taken', '/etc/hostname'], exit: 2, message: /\/etc\/hostname is not a network namespace/ },
-  { name: 'connect a path that does not exist', args: () => ['connect', 'taken', '/nonexistent/netns'], exit: 1, message: /container "\/nonexistent\/netns" not found/ },
+  { name: 'connect a path that does not exist', args: () => ['connect', 'taken', '/nonexistent/netns'], exit: 2, message: /container "\/nonexistent\/netns" not found/ },
   { name: 'connect pid:abc', args: () => ['connect', 'taken', 'pid:abc'], exit: 2, message: /invalid container "pid:abc"/ },
   { name: '--ip outside the subnet', args: (w) => ['connect', 'taken', w.free, '--ip', '10.80.9.2'], exit: 2, message: /address "10\.80\.9\.2" is not in subnet "10\.80\.1\.0\/24"/ },
   { name: '--ip of the other family', args: (w) => ['connect', 'taken', w.free, '--ip', 'fd80::2'], exit: 2, message: /address "fd80::2" is not in any subnet of network "taken"/ },
   { name: '--ip = the gateway', args: (w) => ['connect', 'taken', w.free, '--ip', '10.80.1.1'], exit: 2, message: /address "10\.80\.1\.1" is the gateway address/ },
   { name: '--ip = the broadcast address', args: (w) => ['connect', 'taken', w.free, '--ip', '10.80.1.255'], exit: 2, message: /address "10\.80\.1\.255" is the broadcast address/ },
-  { name: '--ip already taken', args: (w) => ['connect', 'taken', w.free, '--ip', '10.80.1.2'], exit: 1, message: /address "10\.80\.1\.2" is already in use/ },
+  { name: '--ip already taken', args: (w) => ['connect', 'taken', w.free, '--ip', '10.80.1.2'], exit: 2, message: /address "10\.80\.1\.2" is already in use/ },
   { name: '--ip that is no address', args: (w) => ['connect', 'taken', w.free, '--ip', 'bogus'], exit: 2, message: /invalid IP address "bogus"/ },
-  { name: 'connect the same container twice', args: (w) => ['connect', 'taken', w.connected], exit: 1, message: /is already connected to network "taken"/ },
-  { name: 'connect the same container twice, by path', args: (w) => ['connect', 'taken', `/run/netns/${w.connected}`], exit: 1, message: /is already connected to network "taken"/ },
+  { name: 'connect the same container twice', args: (w) => ['connect', 'taken', w.connected], exit: 2, message: /is already connected to network "taken"/ },
+  { name: 'connect the same container twice, by path', args: (w) => ['connect', 'taken', `/run/netns/${w.connected}`], exit: 2, message: /is already connected to network "taken"/ },
   { name: '--mac multicast', args: (w) => ['connect', 'taken', w.free, '--mac', '01:00:5e:00:00:01'], exit: 2, message: /MAC address "01:00:5e:00:00:01" is not a unicast address/ },
   { name: '--mac broadcast', args: (w) => ['connect', 'taken', w.free, '--mac', 'ff:ff:ff:ff:ff:ff'], exit: 2, message: /not a unicast address/ },
   { name: '--mac zz', args: (w) => ['connect', 'taken', w.free, '--mac', 'zz'], exit: 2, message: /invalid MAC address "zz"/ },
   { name: '--ifname of 16 bytes', args: (w) => ['connect', 'taken', w.free, '--ifname', 'abcdefghijklmnop'], exit: 2, message: /invalid interface name "abcdefghijklmnop": longer than 15 bytes/ },
   { name: '--ifname with a colon', args: (w) => ['connect', 'taken', w.free, '--ifname', 'eth:0'], exit: 2, message: /invalid interface name "eth:0"/ },
-  { name: '--ifname already in the container (lo)', args: (w) => ['connect', 'taken', w.free, '--ifname', 'lo'], exit: 1, message: /interface "lo" already exists in container/ },
-  { name: '--ifname already in the container (eth0)', args: (w) => ['connect', 'p2p', w.connected, '--ifname', 'eth0'], exit: 1, message: /interface "eth0" already exists in container/ },
-  { name: 'no free address in a /30', args: (w) => ['connect', 'tiny', w.free], exit: 1, message: /no free address left in subnet "10\.80\.5\.0\/30"/ },
+  { name: '--ifname already in the container (lo)', args: (w) => ['connect', 'taken', w.free, '--ifname', 'lo'], exit: 2, message: /interface "lo" already exists in container/ },
+  { name: '--ifname already in the container (eth0)', args: (w) => ['connect', 'p2p', w.connected, '--ifname', 'eth0'], exit: 2, message: /interface "eth0" already exists in container/ },
+  { name: 'no free address in a /30', args: (w) => ['connect', 'tiny', w.free], exit: 2, message: /no free address left in subnet "10\.80\.5\.0\/30"/ },
   // disconnect, rm, inspect
-  { name: 'disconnect a container that is not connected', args: (w) => ['disconnect', 'taken', w.free], exit: 1, message: /container "[^"]+" is not connected to network "taken"/ },
-  { name: 'disconnect from an unknown network', args: (w) => ['disconnect', 'nope', w.connected], exit: 1, message: /network "nope" not found/ },
-  { name: 'rm a network with endpoints', args: () => ['network', 'rm', 'taken'], exit: 1, message: /network "taken" still has 1 endpoint/ },
-  { name: 'rm an unknown network', args: () => ['network', 'rm', 'nope'], exit: 1, message: /network "nope" not found/ },
-  { name: 'inspect an unknown network', args: () => ['network', 'inspect', 'nope'], exit: 1, message: /network "nope" not found/ },
+  { name: 'disconnect a container that is not connected', args: (w) => ['disconnect', 'taken', w.free], exit: 2, message: /container "[^"]+" is not connected to network "taken"/ },
+  { name: 'disconnect from an unknown network', args: (w) => ['disconnect', 'nope', w.connected], exit: 2, message: /network "nope" not found/ },
+  { name: 'rm a network with endpoints', args: () => ['network', 'rm', 'taken'], exit: 2, message: /network "taken" still has 1 endpoint/ },
+  { name: 'rm an unknown network', args: () => ['network', 'rm', 'nope'], exit: 2, message: /network "nope" not found/ },
+  { name: 'inspect an unknown network', args: () => ['network', 'inspect', 'nope'], exit: 2, message: /network "nope" not found/ },
   // named namespaces
-  { name: 'netns add of an existing name', args: (w) => ['netns', 'add', w.free], exit: 1, message: /network namespace "[^"]+" already exists/ },
-  { name: 'netns del of an unknown name', args: (w) => ['netns', 'del', w.missing], exit: 1, message: /network namespace "[^"]+" not found/ },
+  { name: 'netns add of an existing name', args: (w) => ['netns', 'add', w.free], exit: 2, message: /network namespace "[^"]+" already exists/ },
+  { name: 'netns del of an unknown name', args: (w) => ['netns', 'del', w.missing], exit: 2, message: /network namespace "[^"]+" not found/ },
   { name: 'netns add with a slash', args: () => ['netns', 'add', 'a/b'], exit: 2, message: /invalid network namespace name "a\/b"/ },
   { name: 'netns add with a newline', args: () => ['netns', 'add', 'a\nb'], exit: 2, message: /invalid network namespace name "a\\nb": must not contain whitespace or control characters, found U\+000A/ },
   { name: 'netns add with a trailing newline', args: () => ['netns', 'add', 'net1\n'], exit: 2, message: /invalid network namespace name "net1\\n"/ },
@@ -251,8 +251,8 @@ test('--json errors are one JSON object with the error code', { skip }, async (t
   const stateDir = ctnetStateDir(t);
   const cases: { args: string[]; code: string; exit: number }[] = [
     { args: ['--json', 'network', 'create', 'n1', '--subnet', 'nonsense'], code: 'CTNET_INVALID_CONFIG', exit: 2 },
-    { args: ['--json', 'network', 'inspect', 'nope'], code: 'CTNET_NOT_FOUND', exit: 1 },
-    { args: ['network', 'rm', 'nope', '--json'], code: 'CTNET_NOT_FOUND', exit: 1 },
+    { args: ['--json', 'network', 'inspect', 'nope'], code: 'CTNET_NOT_FOUND', exit: 2 },
+    { args: ['network', 'rm', 'nope', '--json'], code: 'CTNET_NOT_FOUND', exit: 2 },
     // Usage errors found by the argument parser, in the same shape.
     { args: ['--json', 'frobnicate'], code: 'CTNET_INVALID_CONFIG', exit: 2 },
     { args: ['network', 'create', 'n1', '--subnet', '10.80.3.0/24', '--driver', 'macvlan', '--json'], code: 'CTNET_INVALID_CONFIG', exit: 2 },

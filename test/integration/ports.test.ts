@@ -421,7 +421,7 @@ test('a whole port range through `ctnet connect -p 1-65535:1-65535`, and back', 
 
   await t.test('any of the ports is refused to another container, naming it', async () => {
     const r = await cli(stateDir, ['connect', net.name, other, '-p', '127.0.0.1:40000-40001:80-81']);
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /port 4000[01]\/tcp on 127\.0\.0\.1 is already published by container "/);
   });
 

@@ -1,6 +1,6 @@
 /** `ctnet netns add|del|ls` and `ctnet exec NETNS -- CMD...`. @module */
 import { printJson, printTable } from '../output.js';
-import { loadLibrary, type Program } from '../program.js';
+import { loadLibrary, type Program, withEngine } from '../program.js';
 
 export function register(program: Program): void {
   const netns = program.command('netns').description('manage named network namespaces (shared with ip netns)');
@@ -12,9 +12,12 @@ export function register(program: Program): void {
   netns
     .command('del')
     .alias('rm')
-    .description('delete a named network namespace')
+    .description('delete a named network namespace (refused while it is connected)')
     .argument('<name>')
-    .action(async (name) => (await loadLibrary()).deleteNamedNetns(name));
+    .option('--force', 'disconnect it from every network first')
+    .action(async (name, opts, cmd) => {
+      await withEngine(cmd.optsWithGlobals(), (ct) => ct.deleteNetns(name, { force: opts.force === true }));
+    });
   netns
     .command('ls')
     .alias('list')
