@@ -33,7 +33,7 @@ import { REPO_ROOT, removeAllCtnetObjects, sandboxSkipReason, sh } from './sandb
 export const IMAGE = 'localhost/bb:latest';
 export const CGROUP_PARENT = '/ctnettest';
 /** The page busybox httpd serves from /www. */
-export const INDEX_HTML = 'hello from a ctnet podman container\n';
+export const INDEX_HTML = 'hello from a ctnet busybox container\n';
 
 /** The network whose plugin is ctnet. */
 export const CT_NET = { name: 'ctpod', subnet: '10.89.0.0/24', gateway: '10.89.0.1', bridge: 'ctpod0' } as const;
@@ -42,7 +42,8 @@ export const REF_NET = { name: 'ctref', subnet: '10.89.1.0/24', gateway: '10.89.
 
 const CNI_SYSTEM_DIR = '/usr/lib/cni';
 
-function findExecutable(name: string, extra: readonly string[] = []): string | undefined {
+/** The first executable `name` in PATH or in `extra`, or undefined. */
+export function findExecutable(name: string, extra: readonly string[] = []): string | undefined {
   const dirs = [...(process.env['PATH'] ?? '').split(delimiter), ...extra].filter((d) => d !== '');
   for (const dir of dirs) {
     const p = join(dir, name);
@@ -75,7 +76,8 @@ function isStaticElf(path: string): boolean {
   }
 }
 
-function staticBusybox(): string | undefined {
+/** A statically linked busybox (busybox-static), which runs in a rootfs without libraries. */
+export function staticBusybox(): string | undefined {
   const p = findExecutable('busybox', ['/bin', '/usr/bin']);
   return p !== undefined && isStaticElf(p) ? p : undefined;
 }
@@ -182,7 +184,7 @@ function referenceConflist(hostLocalDir: string): object {
 }
 
 /** A busybox rootfs (static busybox, applet links, /www, passwd, group) as a tar file. */
-async function buildRootfsTar(dir: string): Promise<string> {
+export async function buildRootfsTar(dir: string): Promise<string> {
   const busybox = staticBusybox();
   if (busybox === undefined) throw new Error('no static busybox');
   const root = join(dir, 'rootfs');
@@ -219,6 +221,20 @@ function rmdirQuiet(path: string): void {
     rmdirSync(path);
   } catch {
     // gone already, or still in use by someone else's processes: leave it
+  }
+}
+
+/**
+ * Remove cgroup `parent` (an absolute cgroup path) and the cgroups directly below it from every
+ * hierarchy, where they are empty. Cgroups are global, not namespaced, so runtimes' parent cgroups
+ * outlive a test's private setup.
+ */
+export function removeEmptyCgroups(parent: string): void {
+  for (const mount of cgroupMounts()) {
+    const dir = join(mount, parent);
+    if (!existsSync(dir)) continue;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) rmdirQuiet(join(dir, entry.name));
+    rmdirQuiet(dir);
   }
 }
 
@@ -352,12 +368,7 @@ export class PodmanLab {
     // crun removes a container's cgroup with the container, but not CGROUP_PARENT nor conmon's
     // cgroup below it (nor anything a killed run left). rmdir only removes empty cgroups: one
     // that still holds a process (another run's) stays.
-    for (const mount of cgroupMounts()) {
-      const parent = join(mount, CGROUP_PARENT);
-      if (!existsSync(parent)) continue;
-      for (const entry of readdirSync(parent, { withFileTypes: true })) if (entry.isDirectory()) rmdirQuiet(join(parent, entry.name));
-      rmdirQuiet(parent);
-    }
+    removeEmptyCgroups(CGROUP_PARENT);
     rmSync(this.dir, { recursive: true, force: true });
     if (failures.length > 0) throw new Error(`podman lab cleanup: ${failures.join('; ')}`);
   }
