@@ -21,7 +21,7 @@ import {
   TeardownError,
   withoutPrefix,
 } from '../index.js';
-import { CNI_ERR, CniError } from './errors.js';
+import { CNI_ERR, CniError, toCniError } from './errors.js';
 import {
   checkVersion,
   type CniNetConf,
@@ -33,8 +33,6 @@ import {
 } from './config.js';
 import type { CniCommand, CniEnv, CniHandler } from './skel.js';
 import { version } from './version.js';
-
-export { LATEST_VERSION } from './version.js';
 
 function openEngine(conf: CniNetConf, env: CniEnv['vars']): Ctnet {
   // Runtimes call DEL with a reduced environment, so the config's stateDir wins over the variable.
@@ -129,19 +127,19 @@ function parseChecked(stdin: string, options: ParseNetConfOptions = {}): CniNetC
   return conf;
 }
 
-const add: CniHandler = async (env, stdin) => {
+const add: CniHandler = async (env, stdin, reply) => {
   const conf = parseChecked(stdin);
   const args = parseCniArgs(env.args);
-  return withEngine(conf, env.vars, async (ct) => {
+  await withEngine(conf, env.vars, async (ct) => {
     const net = await ensureNetwork(ct, conf);
     const ips = [...conf.runtime.ips, ...args.ip].map(withoutPrefix);
     const mac = conf.runtime.mac ?? args.mac;
+    const selector = { ifname: env.ifname, owner: 'cni' } as const;
     let ep: AttachedEndpoint;
     try {
       ep = await ct.connect(conf.name, env.netns, {
         containerId: env.containerId,
-        ifname: env.ifname,
-        owner: 'cni',
+        ...selector,
         ips,
         ports: conf.runtime.ports,
         ...(mac === undefined ? {} : { mac }),
@@ -155,7 +153,19 @@ const add: CniHandler = async (env, stdin) => {
       }
       throw err;
     }
-    return buildResult(conf, net, ep, env.netns);
+    // An ADD that answers with an error must leave nothing behind: the runtime's DEL may never
+    // reach ctnet (it stops at the first plugin of the chain whose DEL fails).
+    try {
+      await reply(buildResult(conf, net, ep, env.netns));
+    } catch (err) {
+      try {
+        await ct.disconnect(conf.name, env.containerId, selector);
+      } catch (undoErr) {
+        const e = toCniError(err);
+        throw new CniError(e.code, e.message, `${e.details ?? e.message}; disconnecting what this ADD made failed too: ${errorMessage(undoErr)}`);
+      }
+      throw err;
+    }
   });
 };
 
@@ -171,7 +181,6 @@ const del: CniHandler = async (env, stdin) => {
       if (!isNotFound(err)) throw err;
     }
   });
-  return undefined;
 };
 
 function checkFailed(details: string): CniError {
@@ -201,7 +210,6 @@ const check: CniHandler = async (env, stdin) => {
     // A later plugin in the chain (tuning) may have changed the MAC: the runtime expects the final result's.
     checkKernel(ep, env, prev.interfaces?.[ours]?.mac ?? ep.mac, prev.routes ?? []);
   });
-  return undefined;
 };
 
 /** The container side of an attachment: its interface, MAC, addresses and default routes. */
@@ -239,7 +247,6 @@ const status: CniHandler = async (env, stdin) => {
     () => false,
   );
   if (!found) throw new CniError(CNI_ERR.NOT_AVAILABLE, 'plugin not available', 'nft (nftables) is not installed');
-  return undefined;
 };
 
 /** GC: remove every CNI attachment of the network that the runtime no longer lists. */
@@ -261,7 +268,6 @@ const gc: CniHandler = async (env, stdin) => {
     }
     if (failures.length > 0) throw TeardownError.summarize(`gc of network "${conf.name}"`, failures);
   });
-  return undefined;
 };
 
 /** The command table. */

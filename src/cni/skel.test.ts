@@ -9,8 +9,9 @@ import { InvalidConfigError, NotFoundError } from '../errors.js';
 import type { AttachedEndpoint, Network } from '../network/types.js';
 import { type CniResult, parseNetConf } from './config.js';
 import { CNI_ERR, CniError } from './errors.js';
-import { buildResult, cniHandlers, LATEST_VERSION } from './plugin.js';
+import { buildResult, cniHandlers } from './plugin.js';
 import { type CniCommand, type CniEnv, type CniHandler, type CniIo, runCni } from './skel.js';
+import { LATEST_VERSION, SUPPORTED_VERSIONS } from './version.js';
 
 interface FakeRun {
   code: number;
@@ -19,28 +20,44 @@ interface FakeRun {
   /** The handler calls, in order. */
   calls: Array<{ command: CniCommand; env: CniEnv; stdin: string }>;
   stdinReads: number;
+  /** What the handler's reply rejected with, if it did. */
+  replyError?: unknown;
 }
 
-/** Run runCni with this environment and stdin; every handler records its call and returns `answer`. */
+const TEST_PLUGIN = { supportedVersions: ['1.0.0', '1.1.0'], about: 'CNI test plugin v9.9.9' } as const;
+
+/**
+ * Run runCni as root with this environment and stdin; every handler records its call and replies
+ * with what `answer` returns (nothing when undefined). `io` replaces parts of the fake process.
+ */
 async function runFake(
   env: Record<string, string | undefined>,
   stdin: string,
   answer: (command: CniCommand) => Promise<unknown> = async () => undefined,
-  readStdin?: () => Promise<string>,
+  io: Partial<Pick<CniIo, 'euid' | 'readStdin' | 'writeStdout'>> = {},
 ): Promise<FakeRun> {
   const run: FakeRun = { code: -1, stdout: '', stderr: '', calls: [], stdinReads: 0 };
-  const io: CniIo = {
+  const readStdin = io.readStdin ?? (async () => stdin);
+  const fake: CniIo = {
     env,
+    euid: io.euid ?? 0,
     readStdin: async () => {
       run.stdinReads++;
-      return readStdin === undefined ? stdin : readStdin();
+      return readStdin();
     },
-    writeStdout: (s) => (run.stdout += s),
+    writeStdout: io.writeStdout ?? (async (s) => void (run.stdout += s)),
     writeStderr: (s) => (run.stderr += s),
   };
-  const handler = (command: CniCommand): CniHandler => async (e, s) => {
+  const handler = (command: CniCommand): CniHandler => async (e, s, reply) => {
     run.calls.push({ command, env: e, stdin: s });
-    return answer(command);
+    const out = await answer(command);
+    if (out === undefined) return;
+    try {
+      await reply(out);
+    } catch (err) {
+      run.replyError = err;
+      throw err;
+    }
   };
   const handlers: Record<CniCommand, CniHandler> = {
     ADD: handler('ADD'),
@@ -50,7 +67,7 @@ async function runFake(
     STATUS: handler('STATUS'),
     GC: handler('GC'),
   };
-  run.code = await runCni(io, handlers, '1.1.0');
+  run.code = await runCni(fake, { ...TEST_PLUGIN, handlers });
   return run;
 }
 
@@ -83,20 +100,24 @@ function errorBody(run: FakeRun): ErrorBody {
 const ADD_ENV = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/c1', CNI_IFNAME: 'eth0' };
 const CONF_1_0 = JSON.stringify({ cniVersion: '1.0.0', name: 'n1', type: 'ctnet', subnets: ['10.88.0.0/24'] });
 
-test('runCni(): missing CNI_COMMAND is code 4 naming CNI_COMMAND, and no handler runs', async () => {
-  const run = await runFake({}, CONF_1_0);
-  const body = errorBody(run);
-  assert.equal(body.code, CNI_ERR.INVALID_ENV);
-  assert.match(`${body.msg} ${body.details ?? ''}`, /CNI_COMMAND/);
-  assert.equal(run.calls.length, 0);
-  // Without a command there is nothing to read stdin for (a person may have run it by hand).
-  assert.equal(run.stdinReads, 0);
-  assert.equal(body.cniVersion, '1.1.0');
+test('runCni(): without CNI_COMMAND it prints who it is and its versions to stderr, exits 0 and reads nothing', async (t) => {
+  // As the reference plugins' skel does; arguments such as --help play no part, as there.
+  for (const [what, env] of [['unset', {}], ['empty', { CNI_COMMAND: '' }]] as const) {
+    await t.test(what, async () => {
+      const run = await runFake(env, CONF_1_0);
+      assert.equal(run.code, 0);
+      assert.equal(run.stdout, '');
+      assert.equal(run.stderr, 'CNI test plugin v9.9.9\nCNI protocol versions supported: 1.0.0, 1.1.0\n');
+      assert.equal(run.calls.length, 0, 'no handler runs, so the engine is never loaded');
+      // stdin may be a terminal: reading it would wait for the person who ran it.
+      assert.equal(run.stdinReads, 0);
+    });
+  }
 });
 
 test('runCni(): an unknown CNI_COMMAND is code 4 naming CNI_COMMAND', async (t) => {
   // `toString` and `constructor` are properties of every object: they must not pass as commands.
-  for (const command of ['FOO', 'add', '', 'toString', 'constructor', '__proto__']) {
+  for (const command of ['FOO', 'add', 'toString', 'constructor', '__proto__']) {
     await t.test(JSON.stringify(command), async () => {
       const run = await runFake({ ...ADD_ENV, CNI_COMMAND: command }, CONF_1_0);
       const body = errorBody(run);
@@ -227,9 +248,50 @@ test('runCni(): an error answers in the latest version when stdin has none', asy
   }
 });
 
+test('runCni(): ADD, DEL, CHECK, STATUS and GC as a user other than root are code 50 and run no handler', async (t) => {
+  const envs: Record<Exclude<CniCommand, 'VERSION'>, Record<string, string>> = {
+    ADD: ADD_ENV,
+    DEL: { ...ADD_ENV, CNI_COMMAND: 'DEL' },
+    CHECK: { ...ADD_ENV, CNI_COMMAND: 'CHECK' },
+    STATUS: { CNI_COMMAND: 'STATUS' },
+    GC: { CNI_COMMAND: 'GC' },
+  };
+  for (const [command, env] of Object.entries(envs)) {
+    await t.test(command, async () => {
+      const run = await runFake(env, CONF_1_0, undefined, { euid: 65534 });
+      const body = errorBody(run);
+      assert.equal(body.code, CNI_ERR.NOT_AVAILABLE);
+      assert.equal(body.msg, 'ctnet-cni must run as root');
+      assert.match(body.details ?? '', new RegExp(`^${command} runs as uid 65534`));
+      assert.equal(body.cniVersion, '1.0.0', 'in the request\'s version');
+      assert.equal(run.calls.length, 0);
+    });
+  }
+  await t.test('VERSION needs no root', async () => {
+    const run = await runFake({ CNI_COMMAND: 'VERSION' }, CONF_1_0, async () => ({ cniVersion: '1.0.0' }), { euid: 65534 });
+    assert.equal(run.code, 0, run.stdout);
+    assert.equal(run.calls.length, 1);
+  });
+});
+
+test('runCni(): a result that cannot be written rejects the handler\'s reply with code 5, exit 1', async () => {
+  const run = await runFake(ADD_ENV, CONF_1_0, async () => ({ cniVersion: '1.0.0' }), {
+    writeStdout: async () => {
+      throw new Error('write EPIPE');
+    },
+  });
+  // The rejection reaches the handler, which is what lets ADD undo its work.
+  assert.ok(run.replyError instanceof CniError && run.replyError.code === CNI_ERR.IO_FAILURE, String(run.replyError));
+  assert.equal(run.code, 1);
+  assert.equal(run.stdout, '');
+  assert.equal(run.stderr, 'ctnet-cni: failed to write the ADD result: write EPIPE\n');
+});
+
 test('runCni(): failing to read stdin is code 5', async () => {
-  const run = await runFake(ADD_ENV, '', undefined, async () => {
-    throw new Error('EIO: read failed');
+  const run = await runFake(ADD_ENV, '', undefined, {
+    readStdin: async () => {
+      throw new Error('EIO: read failed');
+    },
   });
   const body = errorBody(run);
   assert.equal(body.code, CNI_ERR.IO_FAILURE);
@@ -238,16 +300,17 @@ test('runCni(): failing to read stdin is code 5', async () => {
 });
 
 /** runCni with ctnet's real handlers, for the paths that fail before any state or kernel is touched. */
-async function runReal(env: Record<string, string>, stdin: string): Promise<FakeRun> {
+async function runReal(env: Record<string, string>, stdin: string, euid = 0): Promise<FakeRun> {
   const run: FakeRun = { code: -1, stdout: '', stderr: '', calls: [], stdinReads: 0 };
   // CTNET_STATE_DIR points nowhere usable: a handler that opened the state would fail with 999.
   const io: CniIo = {
     env: { ...env, CTNET_STATE_DIR: '/nonexistent/ctnet-unit-test' },
+    euid,
     readStdin: async () => stdin,
-    writeStdout: (s) => (run.stdout += s),
+    writeStdout: async (s) => void (run.stdout += s),
     writeStderr: (s) => (run.stderr += s),
   };
-  run.code = await runCni(io, cniHandlers, LATEST_VERSION);
+  run.code = await runCni(io, { handlers: cniHandlers, supportedVersions: SUPPORTED_VERSIONS, about: 'CNI ctnet plugin' });
   return run;
 }
 
@@ -282,6 +345,18 @@ test('ctnet handlers: bad requests fail with their code before the state is open
       const body = errorBody(await runReal(env, stdin));
       assert.equal(body.code, code, `${body.msg}: ${body.details ?? ''}`);
       assert.equal(body.cniVersion, version);
+    });
+  }
+});
+
+test('ctnet handlers: as a user other than root, every command that needs root is code 50 before the state is opened', async (t) => {
+  const good = JSON.stringify({ cniVersion: '1.0.0', name: 'n1', type: 'ctnet', subnets: ['10.88.0.0/24'] });
+  for (const command of ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC'] as const) {
+    await t.test(command, async () => {
+      // Opening the (unusable) state directory would have been code 999 instead.
+      const body = errorBody(await runReal({ ...ADD_ENV, CNI_COMMAND: command }, good, 65534));
+      assert.equal(body.code, CNI_ERR.NOT_AVAILABLE, `${body.msg}: ${body.details ?? ''}`);
+      assert.equal(body.msg, 'ctnet-cni must run as root');
     });
   }
 });

@@ -13,7 +13,7 @@ export const SUPPORTED_VERSIONS = ['1.0.0', '1.1.0'] as const;
 
 export const LATEST_VERSION = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1] ?? '1.1.0';
 
-export const version: CniHandler = async (_env, stdin) => {
+export const version: CniHandler = async (_env, stdin, reply) => {
   let requested: string = LATEST_VERSION;
   try {
     const v = (JSON.parse(stdin === '' ? '{}' : stdin) as { cniVersion?: unknown }).cniVersion;
@@ -21,5 +21,5 @@ export const version: CniHandler = async (_env, stdin) => {
   } catch (err) {
     throw new CniError(CNI_ERR.DECODING_FAILURE, 'failed to decode version request', errorMessage(err));
   }
-  return { cniVersion: requested, supportedVersions: [...SUPPORTED_VERSIONS] };
+  await reply({ cniVersion: requested, supportedVersions: [...SUPPORTED_VERSIONS] });
 };

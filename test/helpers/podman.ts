@@ -1,6 +1,7 @@
 /**
  * A private podman 4.3 for integration tests, with ctnet as the CNI plugin of one network and the
- * reference plugins (`bridge` + `host-local` + `portmap`) on another, for comparison.
+ * reference plugins (`bridge` + `host-local` + `portmap`) on another, for comparison; a test can add
+ * configuration lists of its own (`addConflist`, e.g. the README's from `readmeConflist`).
  *
  * Everything podman writes stays under one temporary directory inside the sandbox's state tmpfs:
  * its own containers.conf and storage.conf (graphroot, runroot, tmp_dir, network_config_dir,
@@ -41,6 +42,43 @@ export const CT_NET = { name: 'ctpod', subnet: '10.89.0.0/24', gateway: '10.89.0
 export const REF_NET = { name: 'ctref', subnet: '10.89.1.0/24', gateway: '10.89.1.1', bridge: 'refbr0' } as const;
 
 const CNI_SYSTEM_DIR = '/usr/lib/cni';
+
+/** One plugin of a network configuration list: its `type`, its `capabilities`, and its own keys. */
+export interface ConflistPlugin {
+  [key: string]: unknown;
+  type: string;
+  capabilities?: Record<string, boolean>;
+}
+
+/** A network configuration list (CNI SPEC.md section 1), as runtimes read it from `*.conflist`. */
+export interface Conflist {
+  cniVersion: string;
+  name: string;
+  plugins: ConflistPlugin[];
+}
+
+function isConflist(v: unknown): v is Conflist {
+  if (typeof v !== 'object' || v === null) return false;
+  const { cniVersion, name, plugins } = v as Record<string, unknown>;
+  return typeof cniVersion === 'string' && typeof name === 'string' && Array.isArray(plugins) && plugins.every((p) => typeof (p as { type?: unknown } | null)?.type === 'string');
+}
+
+/**
+ * The configuration list README.md documents for ctnet (its one JSON block whose list has a
+ * `ctnet` plugin), read from the file so that the documented config is the tested one. Only
+ * ctnet's `stateDir` is replaced, by `stateDir`: a test must keep its state apart from the host's.
+ */
+export function readmeConflist(stateDir: string): Conflist {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const lists = [...readme.matchAll(/```json\n([\s\S]*?)```/g)]
+    .map((m) => JSON.parse(m[1] ?? '') as unknown)
+    .filter((v): v is Conflist => isConflist(v) && v.plugins.some((p) => p.type === 'ctnet'));
+  const [list, ...more] = lists;
+  if (list === undefined || more.length > 0) throw new Error(`README.md has ${lists.length} JSON blocks with a ctnet configuration list; expected 1`);
+  const ctnet = list.plugins.find((p) => p.type === 'ctnet');
+  if (ctnet?.['stateDir'] === undefined) throw new Error('the README\'s ctnet plugin sets no stateDir for a test to replace');
+  return { ...list, plugins: list.plugins.map((p) => (p === ctnet ? { ...p, stateDir } : p)) };
+}
 
 /** The first executable `name` in PATH or in `extra`, or undefined. */
 export function findExecutable(name: string, extra: readonly string[] = []): string | undefined {
@@ -144,7 +182,7 @@ runroot = ${JSON.stringify(join(dir, 'runroot'))}
 `;
 }
 
-function ctnetConflist(stateDir: string): object {
+function ctnetConflist(stateDir: string): Conflist {
   return {
     cniVersion: '1.0.0',
     name: CT_NET.name,
@@ -160,7 +198,7 @@ function ctnetConflist(stateDir: string): object {
   };
 }
 
-function referenceConflist(hostLocalDir: string): object {
+function referenceConflist(hostLocalDir: string): Conflist {
   return {
     cniVersion: '1.0.0',
     name: REF_NET.name,
@@ -181,6 +219,11 @@ function referenceConflist(hostLocalDir: string): object {
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
   };
+}
+
+/** Write `list` where the lab's podman reads its networks: network_config_dir/NAME.conflist. */
+function writeConflist(dir: string, list: Conflist): void {
+  writeFileSync(join(dir, 'net', `${list.name}.conflist`), JSON.stringify(list));
 }
 
 /** A busybox rootfs (static busybox, applet links, /www, passwd, group) as a tar file. */
@@ -269,8 +312,8 @@ export class PodmanLab {
     for (const d of ['tmp', 'net', 'plugins', 'graph', 'runroot', 'ctnet-state', 'host-local']) mkdirSync(join(dir, d), { recursive: true });
     writeFileSync(join(dir, 'containers.conf'), containersConf(dir));
     writeFileSync(join(dir, 'storage.conf'), storageConf(dir));
-    writeFileSync(join(dir, 'net', `${CT_NET.name}.conflist`), JSON.stringify(ctnetConflist(join(dir, 'ctnet-state'))));
-    writeFileSync(join(dir, 'net', `${REF_NET.name}.conflist`), JSON.stringify(referenceConflist(join(dir, 'host-local'))));
+    writeConflist(dir, ctnetConflist(join(dir, 'ctnet-state')));
+    writeConflist(dir, referenceConflist(join(dir, 'host-local')));
     // conmon runs the cleanup (and with it CNI DEL) with a reduced environment, so the plugin is a
     // wrapper with absolute paths rather than a `#!/usr/bin/env node` script that needs node on PATH.
     writeFileSync(join(dir, 'plugins', 'ctnet'), `#!/bin/sh\nexec ${process.execPath} ${join(REPO_ROOT, 'bin/ctnet-cni.js')} "$@"\n`, { mode: 0o755 });
@@ -301,6 +344,12 @@ export class PodmanLab {
       this.#holder.on('exit', (code) => reject(new Error(`podman lab namespace setup exited with ${String(code)}: ${err.trim()}`)));
       this.#holder.on('error', reject);
     });
+  }
+
+  /** Give podman the network `list` (written to its network_config_dir as NAME.conflist); returns its name. */
+  addConflist(list: Conflist): string {
+    writeConflist(this.dir, list);
+    return list.name;
   }
 
   /** Run `podman ARGS` inside the lab; throws only when the lab or nsenter is gone, not when podman fails. */

@@ -5,7 +5,8 @@
  * request config (name and cniVersion from the list, runtimeConfig from the capabilities, prevResult),
  * runs ADD in order and DEL in reverse with the final ADD result. Each plugin's effect is checked
  * with independent tools (`ip`, `tc`, `iptables`, `nft`, TCP). A reference plugin that is missing,
- * or a kernel feature it needs, skips its test with the reason printed.
+ * or a kernel feature it needs, skips its test with the reason printed. The configuration list
+ * README.md documents runs here too, read from the file: it must publish a port exactly once.
  * Runs only as root inside scripts/sandbox.sh.
  */
 import { strict as assert } from 'node:assert';
@@ -31,6 +32,7 @@ import {
   tcpServer,
   withUplink,
 } from '../helpers/sandbox.js';
+import { readmeConflist } from '../helpers/podman.js';
 
 const skip = sandboxSkipReason();
 
@@ -297,6 +299,22 @@ async function ruleset(): Promise<string> {
   return sh('nft', ['-j', 'list', 'ruleset']);
 }
 
+/**
+ * `family name` of every nftables table with a rule or a set/map element that names `port`: the
+ * tables that publish it. iptables-nft (portmap's backend) keeps its rules there too.
+ */
+async function tablesNamingPort(port: number): Promise<string[]> {
+  type Item = { rule?: { family: string; table: string; expr?: unknown }; map?: { family: string; table: string; elem?: unknown }; set?: { family: string; table: string; elem?: unknown } };
+  const doc = JSON.parse(await ruleset()) as { nftables: Item[] };
+  const names = new RegExp(`\\b${port}\\b`);
+  const tables = doc.nftables.flatMap((i) => {
+    const entry = i.rule ?? i.map ?? i.set;
+    const content = i.rule?.expr ?? i.map?.elem ?? i.set?.elem;
+    return entry !== undefined && content !== undefined && names.test(JSON.stringify(content)) ? [`${entry.family} ${entry.table}`] : [];
+  });
+  return [...new Set(tables)].sort();
+}
+
 /** The sysctl as the container sees it. */
 async function containerSysctl(ns: string, key: string): Promise<string> {
   return (await nsExec(ns, 'sysctl', ['-n', key])).trim();
@@ -402,6 +420,8 @@ test('ctnet + portmap: portmap\'s own DNAT reaches the container through ctnet\'
   // The request reached ctnet without portMappings (ctnet did not claim the capability): the DNAT is portmap's.
   const eps = (await ctnetLs(stateDir)) as { ports: unknown[] }[];
   assert.deepEqual(eps.map((e) => e.ports), [[]], 'ctnet published nothing itself');
+  // One DNAT, portmap's: the check the README's conflist is held to sees iptables-nft's rules too.
+  assert.deepEqual(await tablesNamingPort(18053), ['ip nat'], 'only portmap\'s (iptables-nft) table names the port');
   const nat = await sh('iptables', ['-w', '-t', 'nat', '-S']);
   assert.match(nat, new RegExp(`--dport 18053 -j DNAT --to-destination ${containerIp.replaceAll('.', '\\.')}:8053`), 'portmap\'s DNAT rule');
   // From another host: forwarded through the host, so ctnet's forward rules must let it pass.
@@ -412,6 +432,27 @@ test('ctnet + portmap: portmap\'s own DNAT reaches the container through ctnet\'
   await rt.del(list, att, res);
   assert.equal(await tcpProbe(world, uplinkIp, 18053), undefined, 'not published after DEL');
   assert.doesNotMatch(await sh('iptables', ['-w', '-t', 'nat', '-S']), /--dport 18053/);
+  await assertCleanAfterDel(stateDir, res);
+});
+
+test('the README\'s conflist publishes a port once: only ctnet\'s table names it', { skip }, async (t) => {
+  const { stateDir, ns, rt, att } = await setupChain(t, 'chain-doc');
+  const list = readmeConflist(stateDir);
+  if (skipped(t, list.plugins.filter((p) => p.type !== 'ctnet').map((p) => missingPlugin(p.type)))) return;
+  const { world, uplinkIp } = await withUplink(t);
+  att.capabilityArgs = { portMappings: [{ hostPort: 18056, containerPort: 8056, protocol: 'tcp' }] };
+  const res = await rt.add(list, att);
+  await tcpServer(t, ns, '0.0.0.0', 8056);
+  assert.deepEqual(await tcpRequest(world, uplinkIp, 18056, 'doc'), { from: '198.51.100.1', got: 'doc' }, 'the port is published');
+  // The runtime passed the mappings only to the plugin that declares the capability: ctnet.
+  const eps = (await ctnetLs(stateDir)) as { ports: { hostPort: number }[] }[];
+  assert.deepEqual(eps.flatMap((e) => e.ports.map((p) => p.hostPort)), [18056, 18056], 'ctnet published it (IPv4 and IPv6)');
+  assert.deepEqual(await tablesNamingPort(18056), ['inet ctnet'], 'one DNAT: no other table names the port');
+  if ((await iptablesUnusable()) === undefined) assert.doesNotMatch(await sh('iptables', ['-w', '-t', 'nat', '-S']), /--dport 18056\b/);
+  await checkChain(t, rt, list, att, res);
+  await rt.del(list, att, res);
+  assert.equal(await tcpProbe(world, uplinkIp, 18056), undefined, 'not published after DEL');
+  assert.deepEqual(await tablesNamingPort(18056), []);
   await assertCleanAfterDel(stateDir, res);
 });
 

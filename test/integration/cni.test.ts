@@ -7,12 +7,14 @@
  * Runs only as root inside scripts/sandbox.sh.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Ctnet } from '../../src/index.js';
 import {
   cli,
+  CNI_PLUGIN,
   cniExec,
   type CniExecResult,
   containerSnapshot,
@@ -23,6 +25,8 @@ import {
   type IpLink,
   newNetns,
   ping,
+  pluginExec,
+  REPO_ROOT,
   routes,
   sandboxSkipReason,
   sh,
@@ -279,7 +283,6 @@ test('malformed JSON on stdin is code 6', { skip }, async (t) => {
 test('missing environment variables are code 4, naming them', { skip }, async (t) => {
   const { stateDir, ns, conf } = await setup(t, 'cni7', 7);
   const cases: Array<[env: Record<string, string>, name: string]> = [
-    [{ CNI_CONTAINERID: 'c', CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0' }, 'CNI_COMMAND'],
     [{ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0' }, 'CNI_NETNS'],
     [{ CNI_COMMAND: 'ADD', CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0' }, 'CNI_CONTAINERID'],
     [{ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c', CNI_NETNS: `/run/netns/${ns}` }, 'CNI_IFNAME'],
@@ -293,6 +296,83 @@ test('missing environment variables are code 4, naming them', { skip }, async (t
   }
   assert.deepEqual(await ctnetNetworks(stateDir), []);
   assert.equal(await containerIf(ns, 'eth0'), undefined);
+});
+
+const REFERENCE_BRIDGE = '/usr/lib/cni/bridge';
+
+test('without CNI_COMMAND, `ctnet-cni --help` prints its name, version and CNI versions to stderr and exits 0, as the reference plugins do', { skip }, async (t) => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  for (const args of [['--help'], []]) {
+    const r = await pluginExec(process.execPath, [CNI_PLUGIN, ...args], {}, '');
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(r.stdout, '', describeRun(r));
+    assert.equal(r.stderr, `CNI ctnet plugin v${pkg.version}\nCNI protocol versions supported: 1.0.0, 1.1.0\n`);
+  }
+  if (!existsSync(REFERENCE_BRIDGE)) {
+    t.diagnostic(`${REFERENCE_BRIDGE} is not installed: the banner is not compared with the reference plugin's`);
+    return;
+  }
+  const ref = await pluginExec(REFERENCE_BRIDGE, ['--help'], {}, '');
+  const banner = /^CNI \S+ plugin \S.*\nCNI protocol versions supported: \d+\.\d+\.\d+(, \d+\.\d+\.\d+)*\n$/;
+  assert.match(ref.stderr, banner, 'the reference bridge plugin prints the same two lines');
+  assert.deepEqual([ref.code, ref.stdout], [0, '']);
+});
+
+test('as uid 65534, ADD, DEL, CHECK, STATUS and GC are code 50 "ctnet-cni must run as root", and nothing is created', { skip }, async (t) => {
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  if (setpriv === undefined) {
+    t.skip('setpriv (util-linux) is not installed');
+    return;
+  }
+  const { stateDir, ns, conf } = await setup(t, 'cni36', 36);
+  const asNobody = (env: Record<string, string>, stdin: Record<string, unknown>): Promise<CniExecResult> =>
+    pluginExec(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CNI_PLUGIN], env, JSON.stringify(stdin));
+  const cases: Array<[command: string, env: Record<string, string>, stdin: Record<string, unknown>]> = [
+    ['ADD', cniEnv('ADD', 'ctr-nobody', ns), conf],
+    ['DEL', cniEnv('DEL', 'ctr-nobody', ns), conf],
+    ['CHECK', cniEnv('CHECK', 'ctr-nobody', ns), { ...conf, prevResult: { cniVersion: '1.1.0', interfaces: [], ips: [] } }],
+    ['STATUS', { CNI_COMMAND: 'STATUS' }, conf],
+    ['GC', { CNI_COMMAND: 'GC' }, { ...conf, 'cni.dev/valid-attachments': [] }],
+  ];
+  for (const [command, env, stdin] of cases) {
+    const r = await asNobody(env, stdin);
+    const err = cniError(r, 50);
+    assert.equal(err.msg, 'ctnet-cni must run as root', describeRun(r));
+    assert.match(err.details ?? '', new RegExp(`^${command} runs as uid 65534`), describeRun(r));
+    assert.equal(err.cniVersion, '1.1.0', 'in the request\'s version');
+  }
+  // VERSION needs nothing of root's.
+  const version = await asNobody({ CNI_COMMAND: 'VERSION' }, { cniVersion: '1.0.0' });
+  assert.equal(version.code, 0, describeRun(version));
+  assert.deepEqual(await ctnetNetworks(stateDir), [], 'no network was created');
+  assert.equal(await containerIf(ns, 'eth0'), undefined);
+});
+
+/** ctnet-cni as cniExec runs it, but with its stdout closed from the start: writing the result fails (EPIPE). */
+async function cniExecStdoutClosed(env: Record<string, string>, conf: Record<string, unknown>): Promise<{ code: number; stderr: string }> {
+  const child = spawn(process.execPath, [CNI_PLUGIN], { env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(JSON.stringify(conf));
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  return { code, stderr };
+}
+
+test('an ADD whose result cannot be written disconnects what it made and fails', { skip }, async (t) => {
+  const { stateDir, ns, conf } = await setup(t, 'cni37', 37);
+  const portConf = { ...conf, runtimeConfig: { portMappings: [{ hostPort: 18037, containerPort: 8037, protocol: 'tcp' }] } };
+  const r = await cniExecStdoutClosed(cniEnv('ADD', 'ctr-epipe', ns), portConf);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^ctnet-cni: failed to write the ADD result: .*EPIPE/);
+  assert.deepEqual(await ctnetLs(stateDir), [], 'no attachment is recorded');
+  assert.equal(await containerIf(ns, 'eth0'), undefined, 'the container has no interface');
+  assert.deepEqual((await hostLinks()).filter((l) => l.linkinfo?.info_kind === 'veth' && l.ifname.startsWith('ct')).map((l) => l.ifname), [], 'no veth is left');
+  assert.doesNotMatch(await sh('nft', ['list', 'ruleset']), /\b18037\b/, 'the port is not published');
+  // The same container can be added again, its port with it.
+  const res = await addOk(stateDir, portConf, cniEnv('ADD', 'ctr-epipe', ns));
+  assert.equal((await ctnetLs(stateDir))[0]?.ports.length, 1);
+  silentOk(await cniExec(stateDir, cniEnv('DEL', 'ctr-epipe', ns), { ...portConf, prevResult: res }));
 });
 
 test('ADD twice for the same container and ifname is an error, and the first attachment stays intact', { skip }, async (t) => {

@@ -4,7 +4,9 @@
  * and the gateway; `-p 18080:80` reaches busybox httpd from the sandbox's loopback, from its uplink
  * address, from another host and from the other container; `podman rm -f -t 0` leaves no veth,
  * published port or IPAM row behind. A container that exits by itself is torn down by conmon's
- * cleanup, which calls DEL with a reduced environment. Finally `podman run -d` / `podman rm -f -t 0`
+ * cleanup, which calls DEL with a reduced environment. The configuration list README.md documents,
+ * read from the file, is a network of its own: its container gets an address of each subnet, its
+ * published port answers, and `podman rm -f` leaves nothing. Finally `podman run -d` / `podman rm -f -t 0`
  * are timed with ctnet and with the reference `bridge` + `host-local` + `portmap` plugins
  * side by side (printed, never asserted).
  *
@@ -14,13 +16,28 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { cliOk, withUplink } from '../helpers/sandbox.js';
-import { CT_NET, ctnetContainerRows, ctnetPortElements, ctnetVeths, httpGet, httpGetFrom, INDEX_HTML, median, PodmanLab, podmanSkipReason, REF_NET, sandboxAddressesIn } from '../helpers/podman.js';
+import { cliOk, sh, withUplink } from '../helpers/sandbox.js';
+import {
+  CT_NET,
+  ctnetContainerRows,
+  ctnetPortElements,
+  ctnetVeths,
+  httpGet,
+  httpGetFrom,
+  INDEX_HTML,
+  median,
+  PodmanLab,
+  podmanSkipReason,
+  readmeConflist,
+  REF_NET,
+  sandboxAddressesIn,
+} from '../helpers/podman.js';
 
 const skip = podmanSkipReason();
 if (skip !== undefined) console.log(`# podman.test: skipped: ${skip}`);
 
 const HOST_PORT = 18080;
+const DOC_PORT = 18081;
 const BENCH_N = 10;
 
 interface EndpointJson {
@@ -28,7 +45,7 @@ interface EndpointJson {
   network: string;
   addresses: string[];
   mac: string;
-  ports: unknown[];
+  ports: { family: number; protocol: string; hostPort: number; containerPort: number }[];
 }
 
 async function endpoints(lab: PodmanLab): Promise<EndpointJson[]> {
@@ -134,6 +151,35 @@ test('podman with ctnet as its CNI plugin', { skip, timeout: 180_000 }, async (t
     assert.deepEqual(await ctnetPortElements(), []);
     assert.deepEqual(ctnetContainerRows(lab.stateDir), { endpoints: 0, allocations: 0, ports: 0 });
     await lab.ok(['rm', 'brief']);
+  });
+
+  await t.test("the README's conflist: addresses, the published port, and rm -f leaves nothing", async () => {
+    const net = lab.addConflist(readmeConflist(lab.stateDir));
+    await lab.ok(['network', 'inspect', net]);
+    const run = await lab.runDetached('doc', net, ['httpd', '-f', '-p', '80', '-h', '/www'], ['-p', `${DOC_PORT}:80`]);
+    assert.equal(run.code, 0, `podman run --network ${net}: ${run.stderr}`);
+    const ip = await lab.containerIp('doc', net);
+    assert.match(ip, /^10\.88\.\d+\.\d+$/, 'an address of the README\'s 10.88.0.0/16');
+    const inside = await lab.ok(['exec', 'doc', 'ip', '-o', 'addr', 'show', 'eth0']);
+    assert.match(inside, new RegExp(`inet ${ip.replaceAll('.', '\\.')}/16 `));
+    assert.match(inside, /inet6 fd10:88::[0-9a-f:]+\/64 /, 'and one of fd10:88::/64');
+    const eps = await endpoints(lab);
+    assert.deepEqual(
+      eps.map((e) => [e.network, e.ports.map((p) => `${p.family} ${p.protocol} ${p.hostPort}:${p.containerPort}`)]),
+      [[net, [`4 tcp ${DOC_PORT}:80`, `6 tcp ${DOC_PORT}:80`]]],
+      'ctnet published the port for both families: its entry declares portMappings',
+    );
+    assert.equal(await eventually(() => httpGet('127.0.0.1', DOC_PORT), 3000), INDEX_HTML, 'sandbox -> 127.0.0.1');
+    assert.equal(await httpGetFrom(up.world, up.uplinkIp, DOC_PORT), INDEX_HTML, `another host -> ${up.uplinkIp}`);
+
+    await lab.ok(['rm', '-f', '-t', '0', 'doc']);
+    assert.deepEqual(await ctnetVeths(), []);
+    assert.deepEqual(await ctnetPortElements(), []);
+    assert.deepEqual(await endpoints(lab), []);
+    assert.deepEqual(ctnetContainerRows(lab.stateDir), { endpoints: 0, allocations: 0, ports: 0 });
+    assert.deepEqual(await sandboxAddressesIn('10.88.0.0/24'), ['ctnet0 10.88.0.1/16'], 'only the gateway is left');
+    assert.doesNotMatch(await sh('nft', ['list', 'ruleset']), new RegExp(`\\b${DOC_PORT}\\b`), 'no rule or element is left for the port');
+    assert.equal(await httpGet('127.0.0.1', DOC_PORT, 500), undefined, 'the published port is gone');
   });
 
   await t.test(`podman run -d / rm -f -t 0 timings, ctnet vs reference bridge (N=${BENCH_N}, printed only)`, async (tt) => {
