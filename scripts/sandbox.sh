@@ -9,7 +9,9 @@ if [ "${CTNET_SANDBOX:-}" != "1" ]; then
     echo "sandbox.sh: must run as root (it creates network namespaces)" >&2
     exit 1
   fi
-  exec unshare --net --mount --propagation private -- env CTNET_SANDBOX=1 "$0" "$@"
+  # A pid namespace too: when the sandbox ends or is killed, every process started in it (an agent,
+  # podman's conmon, containerd and its shims) goes with it, and pid 1 inside is never the host's init.
+  exec unshare --net --mount --pid --fork --mount-proc --propagation private -- env CTNET_SANDBOX=1 "$0" "$@"
 fi
 
 mkdir -p /run/netns

@@ -5,29 +5,30 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
-import { ConflictError, InvalidConfigError, NotFoundError, StateError, TeardownError, wrapError } from './errors.js';
+import { ConflictError, errorMessage, InvalidConfigError, NotFoundError, StateError, TeardownError, wrapError } from './errors.js';
 import type { FirewallDriver, FirewallEndpoint, FirewallNetwork, PortMapping } from './firewall/driver.js';
 import { NftFirewallDriver } from './firewall/nft/nft-driver.js';
-import { cidrContains, cidrOverlaps, formatCidr, parseCidr, withoutPrefix } from './inet/cidr.js';
+import { cidrOverlaps, formatCidr, parseCidr, withoutPrefix } from './inet/cidr.js';
 import { formatIp, type IpAddress, parseIp } from './inet/ip.js';
 import { assertUnicastMac, formatMac, parseMac, randomMac } from './inet/mac.js';
-import { allocateAddress } from './ipam/allocator.js';
-import { RT_TABLE_MAIN, RTN_LOCAL } from './netlink/constants.js';
+import { type CursorMove, pickAddresses, restoreCursors } from './ipam/pool.js';
+import { RT_TABLE_MAIN } from './netlink/constants.js';
 import { RtnlHandle } from './netlink/rtnl/handle.js';
 import { deleteNamedNetns, Netns, type NetnsRef, parseNetnsRef, readSysctl, writeSysctl } from './netns/netns.js';
-import { BridgeDriver } from './network/bridge-driver.js';
 import { type NetworkPlan, planNetwork, subnetRecords } from './network/config.js';
-import type { AttachAddress, DriverContext, NetworkDriver } from './network/driver.js';
-import { boundSocketFor, expandPorts, hostSockets, indexSockets } from './network/ports.js';
-import { PtpDriver } from './network/ptp-driver.js';
+import type { AttachAddress, DriverContext } from './network/driver.js';
+import { boundSocketFor, hostSockets, indexSockets, localAddressTest, overlappingRoute } from './network/host-probes.js';
+import { expandPorts } from './network/ports.js';
+import { DriverRegistry } from './network/drivers.js';
 import { LinkOwnership } from './network/ownership.js';
 import { Rollback } from './network/rollback.js';
 import { ensureLoopbackUp } from './network/veth.js';
 import type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec } from './network/types.js';
-import type { DriverName, EndpointOwner, EndpointRecord, NetworkRecord, PortRecord } from './state/records.js';
+import type { EndpointOwner, EndpointRecord, NetworkRecord, PortRecord } from './state/records.js';
 import { withFileLock } from './state/file-lock.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, describePort, STATE_DB_FILE, StateStore } from './state/store.js';
 import { assertAbsoluteStateDir } from './state/trust.js';
@@ -57,6 +58,17 @@ export interface EndpointSelector {
   ifname?: string;
   /** Who made it; default `cli`. A CNI attachment is found by its container id only. */
   owner?: EndpointOwner;
+}
+
+/**
+ * What the engine announces after a change has fully succeeded, for the parts that follow it
+ * (the agent's DNS names, the overlay's routes) instead of code inside the engine's own steps.
+ */
+export interface CtnetEvents {
+  'network-created': [network: Network];
+  'network-removed': [network: Network];
+  'endpoint-connected': [endpoint: Endpoint];
+  'endpoint-disconnected': [endpoint: Endpoint];
 }
 
 /** A network with its endpoints, as `inspectNetwork` returns it. */
@@ -94,12 +106,13 @@ export class Ctnet {
   readonly #firewallLock: string;
   readonly #lockDir: string;
   readonly #onStep: ((step: string) => void | Promise<void>) | undefined;
-  readonly #drivers: Record<DriverName, NetworkDriver> = { bridge: new BridgeDriver(), ptp: new PtpDriver() };
+  readonly #drivers = new DriverRegistry();
   readonly #links: LinkOwnership;
   readonly #dbPath: string;
   readonly #lockTimeoutMs: number;
   #host: RtnlHandle | undefined;
   #closed = false;
+  readonly #events = new EventEmitter<CtnetEvents>();
 
   private constructor(store: StateStore, stateDir: string, options: CtnetOptions) {
     this.#store = store;
@@ -131,6 +144,33 @@ export class Ctnet {
     this.#host = undefined;
     this.#firewall.close?.();
     this.#store.close();
+  }
+
+  /**
+   * Subscribe to the engine's changes (see {@link CtnetEvents}). Listeners run after the change
+   * has succeeded and cannot fail it: what one throws is logged and dropped.
+   * @example
+   * ct.on('endpoint-connected', (ep) => console.log(ep.container, ep.addresses));
+   */
+  on<K extends keyof CtnetEvents>(event: K, listener: (...args: CtnetEvents[K]) => void): this {
+    this.#events.on(event, listener as never);
+    return this;
+  }
+
+  /** Stop one subscription made with {@link on}. */
+  off<K extends keyof CtnetEvents>(event: K, listener: (...args: CtnetEvents[K]) => void): this {
+    this.#events.off(event, listener as never);
+    return this;
+  }
+
+  #emit<K extends keyof CtnetEvents>(event: K, ...args: CtnetEvents[K]): void {
+    for (const listener of this.#events.listeners(event)) {
+      try {
+        (listener as (...a: CtnetEvents[K]) => void)(...args);
+      } catch (err) {
+        debug('listener of %s failed: %s', event, errorMessage(err));
+      }
+    }
   }
 
   /** Refuse a call on a closed engine with a clear error instead of SQLite's own. */
@@ -195,12 +235,14 @@ export class Ctnet {
     } catch (err) {
       throw wrapError(`create network "${record.name}"`, await rb.unwind(err));
     }
-    return toNetwork({ ...record, status: 'ready' });
+    const network = toNetwork({ ...record, status: 'ready' });
+    this.#emit('network-created', network);
+    return network;
   }
 
   /** Make (or finish) every kernel object of a network: driver objects, forwarding, firewall. */
   async #realiseNetwork(net: NetworkRecord, rb: Rollback): Promise<void> {
-    await this.#drivers[net.driver].setup(this.#ctx, net, rb);
+    await this.#drivers.of(net).setup(this.#ctx, net, rb);
     if (!net.internal) this.#enableForwarding(net);
     await this.#step('forwarding');
     const fw = firewallNetwork(net);
@@ -245,12 +287,13 @@ export class Ctnet {
     }
     await this.#step('firewall-removed');
     try {
-      this.#drivers[net.driver].teardown(this.#ctx, net);
+      this.#drivers.of(net).teardown(this.#ctx, net);
     } catch (err) {
       failures.push(err);
     }
     if (failures.length > 0) throw TeardownError.summarize(`remove network "${net.name}"`, failures);
     this.#store.deleteNetwork(net.id);
+    this.#emit('network-removed', toNetwork(net));
   }
 
   /**
@@ -261,7 +304,7 @@ export class Ctnet {
     this.#live();
     const net = this.#requireNetwork(name);
     const problems = net.status === 'ready' ? [] : [`network "${name}" is half-made (${net.status})`];
-    problems.push(...this.#drivers[net.driver].check(this.#ctx, net), ...this.#forwardingProblems(net));
+    problems.push(...this.#drivers.of(net).check(this.#ctx, net), ...this.#forwardingProblems(net));
     problems.push(...(await this.#firewall.checkNetwork(firewallNetwork(net))));
     return problems;
   }
@@ -276,7 +319,7 @@ export class Ctnet {
     const ep = this.#findEndpoint(net, container, selector);
     if (ep === undefined) return [`container "${container}" is not connected to network "${networkName}"`];
     const problems = ep.status === 'ready' ? [] : [`the attachment of "${container}" is half-made (${ep.status})`];
-    problems.push(...this.#drivers[net.driver].checkAttachment(this.#ctx, net, ep));
+    problems.push(...this.#drivers.of(net).checkAttachment(this.#ctx, net, ep));
     if (ep.ports.length > 0) problems.push(...(await this.#firewall.checkPorts(firewallEndpoint(ep.id, net, ep.addresses, ep.ports))));
     return problems;
   }
@@ -287,7 +330,7 @@ export class Ctnet {
    */
   async #looksComplete(net: NetworkRecord): Promise<boolean> {
     if (net.status !== 'ready') return false;
-    if (this.#drivers[net.driver].check(this.#ctx, net).length > 0 || this.#forwardingProblems(net).length > 0) return false;
+    if (this.#drivers.of(net).check(this.#ctx, net).length > 0 || this.#forwardingProblems(net).length > 0) return false;
     return this.#firewall.networkPresent(firewallNetwork(net));
   }
 
@@ -423,7 +466,7 @@ export class Ctnet {
       const { addresses, cursors } = this.#allocate(net, { id, containerId, netns: ref.path, netnsId: ns.identity, ifname, hostIfname, mac, ports, owner }, requested, defaultRouteFamilies);
       rb.push('state', () => this.#release(net, id, cursors));
       await this.#step('state');
-      const result = await this.#drivers[net.driver].attach(ctx, net, { id, netns: ns, container: inside, ifname, hostIfname, mac, addresses, publishes: ports.length > 0 }, rb);
+      const result = await this.#drivers.of(net).attach(ctx, net, { id, netns: ns, container: inside, ifname, hostIfname, mac, addresses, publishes: ports.length > 0 }, rb);
       if (ports.length > 0) {
         const fwEp = firewallEndpoint(id, net, result.addresses, ports);
         await this.#withFirewall((f) => f.setupPorts(fwEp));
@@ -435,7 +478,9 @@ export class Ctnet {
       rb.commit();
       const saved = this.#store.getEndpointById(id);
       if (saved === undefined) throw new NotFoundError(`endpoint ${id} vanished from the state database`);
-      return { ...toEndpoint(saved, net), addresses: result.addresses, routes: result.routes };
+      const endpoint = toEndpoint(saved, net);
+      this.#emit('endpoint-connected', endpoint);
+      return { ...endpoint, routes: result.routes };
     } catch (err) {
       throw wrapError(`connect "${container}" to network "${net.name}"`, await rb.unwind(err));
     } finally {
@@ -463,11 +508,12 @@ export class Ctnet {
         const fwEp = firewallEndpoint(ep.id, net, ep.addresses, ep.ports);
         await this.#withFirewall((f) => f.teardownPorts(fwEp));
       }
-      this.#drivers[net.driver].detach(this.#ctx, net, ep);
+      this.#drivers.of(net).detach(this.#ctx, net, ep);
     } catch (err) {
       throw wrapError(`disconnect "${container}" from network "${net.name}"`, err);
     }
     this.#store.deleteEndpoint(ep.id);
+    this.#emit('endpoint-disconnected', toEndpoint(ep, net));
   }
 
   /** The endpoint of a container on a network (with `ifname`: that attachment), or undefined. */
@@ -538,25 +584,14 @@ export class Ctnet {
         const how = ep.owner === 'cni' ? ` with interface "${ep.ifname}"` : '';
         throw new ConflictError(`container "${ep.containerId}" is already connected to network "${net.name}"${how}`);
       }
-      const cursors: CursorMove[] = [];
-      const out: AttachAddress[] = net.subnets.map((s) => {
-        const subnet = parseCidr(s.subnet);
-        const gateway = parseIp(s.gateway);
-        const last = this.#store.lastAllocated(net.id, s.subnet);
-        const want = requested.get(subnet.family);
-        const ip = allocateAddress({
-          subnet,
-          gateway,
-          isTaken: (c) => this.#store.isAllocated(net.id, formatIp(c)),
-          ...(last === undefined ? {} : { last: parseIp(last) }),
-          ...(want === undefined ? {} : { requested: want }),
-        });
-        if (want === undefined) {
-          this.#store.setLastAllocated(net.id, s.subnet, formatIp(ip));
-          cursors.push({ subnet: s.subnet, previous: last, set: formatIp(ip) });
-        }
-        return { ip, subnet: { family: subnet.family, value: subnet.network }, prefix: subnet.prefix, gateway, defaultRoute: defaultRouteFamilies.has(subnet.family) };
-      });
+      const { picked, cursors } = pickAddresses(this.#store, net.id, net.subnets, requested);
+      const out = picked.map(({ ip, subnet, gateway }): AttachAddress => ({
+        ip,
+        subnet: { family: subnet.family, value: subnet.network },
+        prefix: subnet.prefix,
+        gateway,
+        defaultRoute: defaultRouteFamilies.has(subnet.family),
+      }));
       this.#store.insertEndpoint({
         id: ep.id,
         networkId: net.id,
@@ -566,7 +601,7 @@ export class Ctnet {
         ifname: ep.ifname,
         hostIfname: ep.hostIfname,
         mac: ep.mac,
-        addresses: out.map((a) => `${formatIp(a.ip)}/${this.#drivers[net.driver].interfacePrefix(a.ip.family, a.prefix)}`),
+        addresses: out.map((a) => `${formatIp(a.ip)}/${this.#drivers.of(net).interfacePrefix(a.ip.family, a.prefix)}`),
         ports: ep.ports,
         owner: ep.owner,
         status: 'creating',
@@ -576,21 +611,11 @@ export class Ctnet {
     });
   }
 
-  /**
-   * Undo `#allocate` for a connect that failed: drop the endpoint with its addresses and put each
-   * IPAM cursor back, so the next container gets the address this one would have had. A cursor
-   * that another allocation has moved since is left alone.
-   */
+  /** Undo `#allocate` for a connect that failed: drop the endpoint with its addresses, put the cursors back. */
   #release(net: NetworkRecord, endpointId: string, cursors: readonly CursorMove[]): void {
     this.#store.transaction(() => {
       this.#store.deleteEndpoint(endpointId);
-      for (const c of cursors) {
-        if (this.#store.lastAllocated(net.id, c.subnet) !== c.set) continue;
-        // There was no cursor: the network address lies outside the host range, which the
-        // allocator reads as "start from the first host", the same as no cursor at all.
-        const subnet = parseCidr(c.subnet);
-        this.#store.setLastAllocated(net.id, c.subnet, c.previous ?? formatIp({ family: subnet.family, value: subnet.network }));
-      }
+      restoreCursors(this.#store, net.id, cursors);
     });
   }
 
@@ -616,21 +641,7 @@ export class Ctnet {
     const [first] = ports;
     if (first === undefined) return;
     if (net.internal) throw new InvalidConfigError(`cannot publish port ${describePort(first)}: network "${net.name}" is internal`);
-    // Published ports match `fib daddr type local`, so an address is usable exactly when a local
-    // route covers it (127.0.0.0/8 does for every loopback address, not only 127.0.0.1).
-    const host = this.#ctx.host;
-    const localRoutes = ([4, 6] as const).flatMap((f) => host.routeList(f)).filter((r) => r.type === RTN_LOCAL && r.dst !== undefined);
-    // A range repeats one address for every port: look each address up once.
-    const local = new Map<string, boolean>();
-    const isLocal = (ip: string): boolean => {
-      let known = local.get(ip);
-      if (known === undefined) {
-        const addr = parseIp(ip);
-        known = localRoutes.some((r) => r.dst !== undefined && cidrContains({ family: r.family, network: r.dst.ip.value, prefix: r.dst.prefix }, addr));
-        local.set(ip, known);
-      }
-      return known;
-    };
+    const isLocal = localAddressTest(this.#ctx.host);
     const foreign = ports.find((p) => p.hostIp !== null && !isLocal(p.hostIp));
     if (foreign !== undefined) throw new InvalidConfigError(`cannot publish port ${describePort(foreign)}: ${foreign.hostIp ?? ''} is not an address of this host`);
     const sockets = indexSockets(hostSockets(new Set(ports.map((p) => p.protocol))));
@@ -667,13 +678,9 @@ export class Ctnet {
       );
     }
     for (const cidr of cidrs) {
-      for (const route of host.routeList(cidr.family)) {
-        // The default route overlaps everything and says nothing about the subnet being in use.
-        if (route.table !== RT_TABLE_MAIN || route.dst === undefined || route.dst.prefix === 0) continue;
-        const routed = { family: route.family, network: route.dst.ip.value, prefix: route.dst.prefix };
-        if (cidrOverlaps(cidr, routed)) {
-          throw new ConflictError(`subnet "${formatCidr(cidr)}" of network "${name}" overlaps the host route ${formatIp(route.dst.ip)}/${route.dst.prefix}`);
-        }
+      const route = overlappingRoute(host, cidr);
+      if (route?.dst !== undefined) {
+        throw new ConflictError(`subnet "${formatCidr(cidr)}" of network "${name}" overlaps the host route ${formatIp(route.dst.ip)}/${route.dst.prefix}`);
       }
     }
   }
@@ -737,13 +744,6 @@ function parseRequestedIps(net: NetworkRecord, ips: readonly string[]): Map<4 | 
     out.set(ip.family, ip);
   }
   return out;
-}
-
-/** An IPAM cursor that `#allocate` moved: where it was, and where it put it. */
-interface CursorMove {
-  subnet: string;
-  previous: string | undefined;
-  set: string;
 }
 
 /** eth0 for a container's first network, then eth1, eth2, ... */

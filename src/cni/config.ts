@@ -5,7 +5,7 @@
  */
 import { isAbsolute } from 'node:path';
 import * as v from 'valibot';
-import { type NetworkSpec, parseIp, type PortSpec } from '../index.js';
+import { driverNamesText, isDriverName, type NetworkSpec, parseIp, type PortSpec } from '../index.js';
 import { CNI_ERR, CniError } from './errors.js';
 import { SUPPORTED_VERSIONS } from './version.js';
 import { errorMessage } from '../errors.js';
@@ -162,7 +162,7 @@ export function parseNetConf(text: string, options: ParseNetConfOptions = {}): C
   const explicit = new Set<keyof NetworkSpec>(['subnets']);
   const driver = optString(raw, 'driver');
   if (driver !== undefined) {
-    if (driver !== 'bridge' && driver !== 'ptp') throw invalid(`"driver" must be "bridge" or "ptp", not "${driver}"`);
+    if (!isDriverName(driver)) throw invalid(`"driver" must be ${driverNamesText()}, not "${driver}"`);
     spec.driver = driver;
     explicit.add('driver');
   }

@@ -7,7 +7,8 @@ import { InvalidConfigError } from '../errors.js';
 import { defaultGateway, validateGateway } from '../ipam/allocator.js';
 import { type Cidr, cidrOverlaps, formatCidr, parseCidr } from '../inet/cidr.js';
 import { formatIp, type IpAddress, parseIp } from '../inet/ip.js';
-import type { DriverName, NetworkRecord } from '../state/records.js';
+import type { NetworkRecord } from '../state/records.js';
+import { driverNamesText, isDriverName } from './driver-names.js';
 import { validateIfName, validateNetworkName } from '../validate/names.js';
 import type { NetworkSpec } from './types.js';
 
@@ -24,7 +25,6 @@ export interface NetworkPlan extends Omit<NetworkRecord, 'id' | 'created' | 'sub
 export const DEFAULT_MTU = 1500;
 const MIN_MTU = 68;
 const MAX_MTU = 65535;
-const DRIVERS: readonly DriverName[] = ['bridge', 'ptp'];
 
 /**
  * Ranges a container network must not overlap, with what they are. The kernel refuses some as an
@@ -99,8 +99,8 @@ export function planNetwork(spec: NetworkSpec, networkId: string): NetworkPlan {
   checkSpecShape(spec);
   validateNetworkName(spec.name);
   const driver = spec.driver ?? 'bridge';
-  if (!DRIVERS.includes(driver)) {
-    throw new InvalidConfigError(`invalid driver "${String(driver)}": expected one of ${DRIVERS.join(', ')}`);
+  if (!isDriverName(driver)) {
+    throw new InvalidConfigError(`invalid driver "${String(driver)}": expected ${driverNamesText()}`);
   }
   if (spec.subnets.length === 0) throw new InvalidConfigError(`network "${spec.name}" needs at least one subnet`);
   const cidrs = spec.subnets.map(parseSubnet);

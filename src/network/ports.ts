@@ -3,7 +3,6 @@
  * record per port, and finding host ports that a listening socket already holds.
  * @module
  */
-import { readFileSync } from 'node:fs';
 import { InvalidConfigError } from '../errors.js';
 import { formatIp, type IpAddress, parseIp } from '../inet/ip.js';
 import type { PortRecord } from '../state/records.js';
@@ -193,98 +192,4 @@ function describeSpec(spec: PortSpec): string {
   const range = (a: number, b: number | undefined): string => (b === undefined ? String(a) : `${a}-${b}`);
   const ip = spec.hostIp === undefined ? '' : spec.hostIp.includes(':') ? `[${spec.hostIp}]:` : `${spec.hostIp}:`;
   return `${ip}${range(spec.hostPort, spec.hostPortEnd)}:${range(spec.containerPort, spec.containerPortEnd)}/${spec.protocol}`;
-}
-
-/** A socket bound on the host, from /proc/net/{tcp,udp}{,6}. */
-export interface HostSocket {
-  family: 4 | 6;
-  protocol: 'tcp' | 'udp';
-  ip: IpAddress;
-  port: number;
-}
-
-const TCP_LISTEN = '0A';
-const UDP_UNCONNECTED = '07';
-
-/** /proc/net address `0100007F:1F90` (little-endian words) → address and port. */
-function parseProcAddress(text: string, family: 4 | 6): { ip: IpAddress; port: number } {
-  const [hex = '', portHex = '0'] = text.split(':');
-  let value = 0n;
-  // Each 32-bit word is printed in host (little-endian) byte order.
-  for (let w = 0; w < hex.length / 8; w++) {
-    const word = hex.slice(w * 8, w * 8 + 8);
-    const bytes = word.match(/../g) ?? [];
-    for (const b of bytes.reverse()) value = (value << 8n) | BigInt(Number.parseInt(b, 16));
-  }
-  return { ip: { family, value }, port: Number.parseInt(portHex, 16) };
-}
-
-/** Parse one /proc/net/{tcp,udp}{,6} table into its listening (tcp) or bound (udp) sockets. */
-export function parseProcNet(text: string, family: 4 | 6, protocol: 'tcp' | 'udp'): HostSocket[] {
-  const out: HostSocket[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    const local = fields[1];
-    const state = fields[3];
-    if (local === undefined || state === undefined) continue;
-    if (state !== (protocol === 'tcp' ? TCP_LISTEN : UDP_UNCONNECTED)) continue;
-    out.push({ family, protocol, ...parseProcAddress(local, family) });
-  }
-  return out;
-}
-
-/** Sockets bound in the calling process's network namespace. */
-export function hostSockets(protocols: ReadonlySet<'tcp' | 'udp'> = new Set(['tcp', 'udp'])): HostSocket[] {
-  const out: HostSocket[] = [];
-  // Each table costs a read of the kernel's whole socket list: read only the protocols asked for.
-  for (const protocol of protocols) {
-    for (const family of [4, 6] as const) {
-      let text: string;
-      try {
-        text = readFileSync(`/proc/net/${protocol}${family === 6 ? '6' : ''}`, 'utf8');
-      } catch {
-        continue; // no IPv6 in this kernel: nothing can listen there
-      }
-      out.push(...parseProcNet(text, family, protocol));
-    }
-  }
-  return out;
-}
-
-/** Host sockets by protocol and port, so that checking a port costs the same with 1 or 65535 ports. */
-export type SocketIndex = ReadonlyMap<number, readonly HostSocket[]>;
-
-function socketKey(protocol: 'tcp' | 'udp', port: number): number {
-  return protocol === 'tcp' ? port : 65536 + port;
-}
-
-/** Index sockets (from {@link hostSockets}) for {@link boundSocketFor}. */
-export function indexSockets(sockets: readonly HostSocket[]): SocketIndex {
-  const index = new Map<number, HostSocket[]>();
-  for (const s of sockets) {
-    const key = socketKey(s.protocol, s.port);
-    const same = index.get(key);
-    if (same === undefined) index.set(key, [s]);
-    else same.push(s);
-  }
-  return index;
-}
-
-/**
- * The socket that would collide with publishing `port`, if any. A wildcard socket collides with
- * every address; an IPv6 wildcard may accept IPv4 too (unless IPV6_V6ONLY), so it counts for both.
- * @example
- * boundSocketFor(port, indexSockets(hostSockets())); // undefined: the port is free
- */
-export function boundSocketFor(port: PortRecord, sockets: SocketIndex): HostSocket | undefined {
-  const candidates = sockets.get(socketKey(port.protocol, port.hostPort));
-  if (candidates === undefined) return undefined;
-  const want = port.hostIp === null ? undefined : parseIp(port.hostIp);
-  return candidates.find((s) => {
-    const wildcard = s.ip.value === 0n;
-    // An IPv6 socket on an IPv4-mapped address (::ffff:a.b.c.d) takes IPv4 connections to a.b.c.d.
-    const ip: IpAddress = s.family === 6 && s.ip.value >> 32n === 0xffffn ? { family: 4, value: s.ip.value & 0xffffffffn } : s.ip;
-    if (ip.family !== port.family && !(wildcard && s.family === 6)) return false;
-    return wildcard || want === undefined || (ip.family === want.family && ip.value === want.value);
-  });
 }

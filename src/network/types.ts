@@ -2,7 +2,8 @@
  * The engine's public value types: what callers pass in and what they get back.
  * @module
  */
-import type { DriverName, EndpointRecord, NetworkRecord } from '../state/records.js';
+import type { EndpointRecord, NetworkRecord } from '../state/records.js';
+import type { DriverName } from './driver-names.js';
 import type { PublishSpec } from './ports.js';
 
 export type { PortRecord as PublishedPort } from '../state/records.js';

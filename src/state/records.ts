@@ -4,8 +4,6 @@
  * @module
  */
 
-/** The network drivers ctnet knows. */
-export type DriverName = 'bridge' | 'ptp';
 
 /** Who created an endpoint, so that each entry point only tears down its own endpoints. */
 export type EndpointOwner = 'cli' | 'cni';
@@ -42,7 +40,8 @@ export interface NetworkRecord {
   id: string;
   /** Unique among networks. */
   name: string;
-  driver: DriverName;
+  /** The driver's name (`bridge`, `ptp`); the state keeps it as text, the engine's registry knows what it means. */
+  driver: string;
   /** The Linux bridge name; `null` for drivers without a bridge (ptp). */
   bridge: string | null;
   mtu: number;

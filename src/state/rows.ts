@@ -4,7 +4,7 @@
  * @module
  */
 import { errorMessage, StateError } from '../errors.js';
-import type { DriverName, EndpointOwner, EndpointRecord, NetworkRecord, PortRecord, RecordStatus, SubnetRecord } from './records.js';
+import type { EndpointOwner, EndpointRecord, NetworkRecord, PortRecord, RecordStatus, SubnetRecord } from './records.js';
 
 /** A row of `networks`. */
 export interface NetworkRow {
@@ -37,7 +37,6 @@ export interface EndpointRow {
   created: string;
 }
 
-const DRIVERS: readonly string[] = ['bridge', 'ptp'] satisfies DriverName[];
 const OWNERS: readonly string[] = ['cli', 'cni'] satisfies EndpointOwner[];
 const STATUSES: readonly string[] = ['creating', 'ready', 'removing'] satisfies RecordStatus[];
 
@@ -48,16 +47,13 @@ function toStatus(value: string, what: string): RecordStatus {
 
 /**
  * The record of a `networks` row.
- * @throws {StateError} when the row holds an unknown driver or malformed subnets
+ * @throws {StateError} when the row holds malformed subnets
  */
 export function toNetwork(row: NetworkRow): NetworkRecord {
-  if (!DRIVERS.includes(row.driver)) {
-    throw new StateError(`network "${row.name}" has unknown driver "${row.driver}"`);
-  }
   return {
     id: row.id,
     name: row.name,
-    driver: row.driver as DriverName,
+    driver: row.driver,
     bridge: row.bridge,
     mtu: row.mtu,
     nat: row.nat === 1,

@@ -77,11 +77,28 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   `,
   // Networks say whether they are complete, so that a create or remove that was killed half-way
-  // is finished by the next one instead of looking healthy. Endpoints record their namespace's
-  // identity (device:inode), so one namespace named two ways is one container; each owner (the
-  // CLI, a CNI runtime) has its own names, so a runtime's container id never meets a netns name.
+  // is finished by the next one instead of looking healthy, and their driver is plain text that
+  // the engine's driver registry checks, so a new driver needs no migration. Endpoints record
+  // their namespace's identity (device:inode), so one namespace named two ways is one container;
+  // each owner (the CLI, a CNI runtime) has its own names, so a runtime's container id never meets
+  // a netns name.
   `
-  ALTER TABLE networks ADD COLUMN status TEXT NOT NULL DEFAULT 'ready' CHECK (status IN ('creating', 'ready', 'removing'));
+  CREATE TABLE networks_v2 (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL UNIQUE,
+    driver   TEXT NOT NULL,
+    bridge   TEXT UNIQUE,
+    mtu      INTEGER NOT NULL,
+    nat      INTEGER NOT NULL CHECK (nat IN (0, 1)),
+    internal INTEGER NOT NULL CHECK (internal IN (0, 1)),
+    subnets  TEXT NOT NULL,
+    status   TEXT NOT NULL CHECK (status IN ('creating', 'ready', 'removing')),
+    created  TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO networks_v2 (id, name, driver, bridge, mtu, nat, internal, subnets, status, created)
+    SELECT id, name, driver, bridge, mtu, nat, internal, subnets, 'ready', created FROM networks;
+  DROP TABLE networks;
+  ALTER TABLE networks_v2 RENAME TO networks;
 
   CREATE TABLE endpoints_v2 (
     id          TEXT PRIMARY KEY,

@@ -129,6 +129,15 @@ test('the library takes ports as people write them, refuses bad specs clearly, a
   const stateDir = ctnetStateDir(t);
   const ct = Ctnet.open({ stateDir });
   t.after(() => ct.close());
+  const events: string[] = [];
+  ct.on('network-created', (n) => events.push(`created ${n.name} ${n.status}`));
+  ct.on('endpoint-connected', (e) => events.push(`connected ${e.network} ${e.addresses.join(',')}`));
+  ct.on('endpoint-disconnected', (e) => events.push(`disconnected ${e.network} ${e.addresses.join(',')}`));
+  ct.on('network-removed', (n) => events.push(`removed ${n.name}`));
+  // A listener that throws cannot fail the change it hears about.
+  ct.on('network-created', () => {
+    throw new Error('listener bug');
+  });
   await ct.createNetwork({ name: 'lib1', subnets: ['10.79.6.0/24'] });
   const a = await newNetns(t);
   const b = await newNetns(t);
@@ -149,6 +158,17 @@ test('the library takes ports as people write them, refuses bad specs clearly, a
   for (const ports of [[{ hostPort: 'x', containerPort: 80 }], [42], [{ hostPort: 1, containerPort: 2, protocol: 'sctp' }]]) {
     await assert.rejects(ct.connect('lib1', c, { ports: ports as never }), InvalidConfigError);
   }
+  await ct.disconnect('lib1', b);
+  await ct.createNetwork({ name: 'lib3', subnets: ['10.79.8.0/24'] });
+  await ct.removeNetwork('lib3');
+  assert.deepEqual(events, [
+    'created lib1 ready',
+    'connected lib1 10.79.6.2/24',
+    'connected lib1 10.79.6.3/24',
+    'disconnected lib1 10.79.6.3/24',
+    'created lib3 ready',
+    'removed lib3',
+  ]);
   const closed = Ctnet.open({ stateDir });
   closed.close();
   assert.throws(() => closed.listNetworks(), (err: unknown) => err instanceof StateError && /closed/.test(err.message));

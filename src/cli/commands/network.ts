@@ -1,6 +1,8 @@
 /** `ctnet network create|rm|ls|inspect`. @module */
 import { InvalidOptionArgumentError } from '@commander-js/extra-typings';
 import type { Network } from '../../index.js';
+// The driver names module is re-exported by index.js and has no imports: light enough for start-up.
+import { type DriverName, driverNamesText, isDriverName } from '../../network/driver-names.js';
 import { printJson, printTable } from '../output.js';
 import { type Program, withEngine } from '../program.js';
 
@@ -14,8 +16,8 @@ function parseMtu(value: string): number {
   return Number(value);
 }
 
-function parseDriver(value: string): 'bridge' | 'ptp' {
-  if (value !== 'bridge' && value !== 'ptp') throw new InvalidOptionArgumentError(`expected bridge or ptp, got "${value}"`);
+function parseDriver(value: string): DriverName {
+  if (!isDriverName(value)) throw new InvalidOptionArgumentError(`expected ${driverNamesText()}, got "${value}"`);
   return value;
 }
 
@@ -37,7 +39,7 @@ export function register(program: Program): void {
     .argument('<name>')
     .requiredOption('--subnet <cidr>', 'subnet (repeat once for the other IP family)', collect)
     .option('--gateway <ip>', 'gateway address (default: the first host address)')
-    .option('--driver <driver>', 'bridge or ptp', parseDriver, 'bridge' as const)
+    .option('--driver <driver>', driverNamesText(), parseDriver, 'bridge' as DriverName)
     .option('--bridge <ifname>', 'Linux bridge name (bridge driver)')
     .option('--mtu <n>', 'MTU of the bridge and veths', parseMtu)
     .option('--no-nat', 'route the subnet without masquerading it')

@@ -147,7 +147,7 @@ describe('NftFirewallDriver published ports over netlink', () => {
       const { runner, netlink, driver } = setup();
       netlink.failNextApply(failure);
       await assert.rejects(driver.setupPorts(ep), (err: unknown) => {
-        assert.equal(err, failure);
+        assert.equal((err as Error).cause, failure);
         assert.match(String(err), /publish ports of endpoint "e1e2": /);
         return true;
       });
@@ -460,7 +460,7 @@ describe('NftFirewallDriver.networkPresent()', () => {
       const { runner, netlink, driver } = setup();
       netlink.failNextRequest(failure);
       await assert.rejects(driver.networkPresent(NAT), (err: unknown) => {
-        assert.equal(err, failure);
+        assert.equal((err as Error).cause, failure);
         assert.match(String(err), /probe firewall of network "natnet": NFT_MSG_GETCHAIN ctnet n-a1b2c3-in/);
         return true;
       });
