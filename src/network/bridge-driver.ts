@@ -4,7 +4,7 @@
  * @module
  */
 import { parseCidr } from '../inet/cidr.js';
-import { formatIp, parseIp } from '../inet/ip.js';
+import { parseIp } from '../inet/ip.js';
 import { formatMac, randomMac } from '../inet/mac.js';
 import { ConflictError, NetlinkError, NotFoundError } from '../errors.js';
 import type { NetworkRecord } from '../state/records.js';
@@ -17,15 +17,22 @@ function bridgeName(net: NetworkRecord): string {
   return net.bridge;
 }
 
+/**
+ * Whether the bridge holds the subnet's gateway with the subnet's prefix. One address is asked
+ * for, not every address listed: each container's host end has an IPv6 link-local address, and
+ * this runs on every connect.
+ */
+function hasGateway(ctx: DriverContext, bridge: number, subnet: { subnet: string; gateway: string }): boolean {
+  return ctx.host.addrGet({ index: bridge, ip: parseIp(subnet.gateway) })?.prefix === parseCidr(subnet.subnet).prefix;
+}
+
 export class BridgeDriver implements NetworkDriver {
   async setup(ctx: DriverContext, net: NetworkRecord, rb: Rollback): Promise<void> {
     const bridge = this.#ensureBridge(ctx, net, rb);
     await ctx.step('bridge');
-    const have = new Set(ctx.host.addrList({ index: bridge }).map((a) => `${formatIp(a.ip)}/${a.prefix}`));
     for (const s of net.subnets) {
       const cidr = parseCidr(s.subnet);
-      const gateway = parseIp(s.gateway);
-      if (!have.has(`${s.gateway}/${cidr.prefix}`)) ctx.host.addrAdd({ index: bridge, ip: gateway, prefix: cidr.prefix, noDad: true });
+      if (!hasGateway(ctx, bridge, s)) ctx.host.addrAdd({ index: bridge, ip: parseIp(s.gateway), prefix: cidr.prefix, noDad: true });
       // Published ports answer 127.0.0.1 on the host: the DNATed packet keeps its loopback source
       // until postrouting masquerades it, and the kernel drops it as martian unless this is set.
       if (cidr.family === 4) ctx.sysctl(`net/ipv4/conf/${bridgeName(net)}/route_localnet`, '1');
@@ -71,10 +78,8 @@ export class BridgeDriver implements NetworkDriver {
     if (link === undefined) return [`bridge ${name} is missing`];
     if (!ctx.links.owns(link, net.id)) return [`bridge ${name} is not the one ctnet made (alias "${link.alias ?? ''}")`];
     const problems = link.up ? [] : [`bridge ${name} is down`];
-    const have = new Set(ctx.host.addrList({ index: link.index }).map((a) => `${formatIp(a.ip)}/${a.prefix}`));
     for (const s of net.subnets) {
-      const want = `${s.gateway}/${parseCidr(s.subnet).prefix}`;
-      if (!have.has(want)) problems.push(`gateway address ${want} is missing on bridge ${name}`);
+      if (!hasGateway(ctx, link.index, s)) problems.push(`gateway address ${s.gateway}/${parseCidr(s.subnet).prefix} is missing on bridge ${name}`);
     }
     return problems;
   }
