@@ -5,7 +5,17 @@
  */
 export { Ctnet, DEFAULT_STATE_DIR, firstFreeEthName } from './ctnet.js';
 export type { CtnetOptions, NetworkDetails } from './ctnet.js';
-export type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec, PortSpec, PublishedPort } from './network/types.js';
+export type {
+  AttachedEndpoint,
+  ConnectOptions,
+  Endpoint,
+  Network,
+  NetworkSpec,
+  PortSpec,
+  PublishedPort,
+  SysctlChange,
+  SysctlState,
+} from './network/types.js';
 export { parsePortSpec } from './network/ports.js';
 export {
   createNamedNetns,

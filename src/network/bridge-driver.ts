@@ -8,7 +8,7 @@ import { parseIp } from '../inet/ip.js';
 import { formatMac, randomMac } from '../inet/mac.js';
 import { ConflictError, NetlinkError, NotFoundError } from '../errors.js';
 import type { NetworkRecord } from '../state/records.js';
-import type { Attachment, AttachResult, DriverContext, NetworkDriver } from './driver.js';
+import type { Attachment, AttachResult, DriverContext, HostSysctl, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
 import { addressText, checkHostEnd, createVeth, defaultRoutes, prepareContainerSide, removeHostEnd } from './veth.js';
 
@@ -31,18 +31,26 @@ export class BridgeDriver implements NetworkDriver {
     const bridge = this.#ensureBridge(ctx, net, rb);
     await ctx.step('bridge');
     for (const s of net.subnets) {
-      const cidr = parseCidr(s.subnet);
-      if (!hasGateway(ctx, bridge, s)) ctx.host.addrAdd({ index: bridge, ip: parseIp(s.gateway), prefix: cidr.prefix, noDad: true });
-      // Published ports answer 127.0.0.1 on the host: the DNATed packet keeps its loopback source
-      // until postrouting masquerades it, and the kernel drops it as martian unless this is set.
-      if (cidr.family === 4) ctx.sysctl(`net/ipv4/conf/${bridgeName(net)}/route_localnet`, '1');
-      // The host solicits a container's neighbour entry for forwarded IPv6 only from a link-local
-      // address that has passed DAD, which starts when the first port comes up and takes a second
-      // or two: until then IPv6 routed to the first container is lost. Nothing else holds the
-      // bridge's own link-local address, so DAD has nothing to find.
-      if (cidr.family === 6) ctx.sysctl(`net/ipv6/conf/${bridgeName(net)}/accept_dad`, '0');
+      const prefix = parseCidr(s.subnet).prefix;
+      if (!hasGateway(ctx, bridge, s)) ctx.host.addrAdd({ index: bridge, ip: parseIp(s.gateway), prefix, noDad: true });
     }
+    for (const sysctl of this.sysctls(net)) ctx.sysctl(sysctl);
     await ctx.step('gateway-address');
+  }
+
+  sysctls(net: NetworkRecord): HostSysctl[] {
+    const name = bridgeName(net);
+    const families = new Set(net.subnets.map((s) => parseCidr(s.subnet).family));
+    const out: HostSysctl[] = [];
+    // The DNATed packet keeps its loopback source until postrouting masquerades it, and the
+    // kernel drops it as martian unless this is set.
+    if (families.has(4)) out.push({ key: `net/ipv4/conf/${name}/route_localnet`, value: '1', why: 'published ports answer clients on 127.0.0.1' });
+    // The host solicits a container's neighbour entry for forwarded IPv6 only from a link-local
+    // address that has passed DAD, which starts when the first port comes up and takes a second
+    // or two: until then IPv6 routed to the first container is lost. Nothing else holds the
+    // bridge's own link-local address, so DAD has nothing to find.
+    if (families.has(6)) out.push({ key: `net/ipv6/conf/${name}/accept_dad`, value: '0', why: 'IPv6 reaches the first container at once, not after duplicate address detection' });
+    return out;
   }
 
   /**
