@@ -16,18 +16,18 @@ import { cidrOverlaps, formatCidr, parseCidr, withoutPrefix } from './inet/cidr.
 import { formatIp, type IpAddress, parseIp } from './inet/ip.js';
 import { assertUnicastMac, formatMac, parseMac, randomMac } from './inet/mac.js';
 import { type CursorMove, pickAddresses, restoreCursors } from './ipam/pool.js';
-import { RT_TABLE_MAIN } from './netlink/constants.js';
+import { IFF_LOOPBACK, RT_TABLE_MAIN } from './netlink/constants.js';
 import { RtnlHandle } from './netlink/rtnl/handle.js';
-import { deleteNamedNetns, Netns, type NetnsRef, parseNetnsRef, readSysctl, writeSysctl } from './netns/netns.js';
+import { deleteNamedNetns, Netns, type NetnsRef, parseNetnsRef, readSysctl, readSysctlIfPresent, sysctlName, writeSysctl } from './netns/netns.js';
 import { type NetworkPlan, planNetwork, subnetRecords } from './network/config.js';
-import type { AttachAddress, DriverContext } from './network/driver.js';
+import type { AttachAddress, DriverContext, HostEnd, HostSysctl } from './network/driver.js';
 import { boundSocketFor, hostSockets, indexSockets, localAddressTest, overlappingRoute } from './network/host-probes.js';
 import { expandPorts } from './network/ports.js';
 import { DriverRegistry } from './network/drivers.js';
 import { LinkOwnership } from './network/ownership.js';
 import { Rollback } from './network/rollback.js';
 import { ensureLoopbackUp } from './network/veth.js';
-import type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec } from './network/types.js';
+import type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec, SysctlChange, SysctlState } from './network/types.js';
 import type { EndpointOwner, EndpointRecord, NetworkRecord, PortRecord } from './state/records.js';
 import { withFileLock } from './state/file-lock.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, describePort, STATE_DB_FILE, StateStore } from './state/store.js';
@@ -50,6 +50,8 @@ export interface CtnetOptions {
   onStep?: (step: string) => void | Promise<void>;
   /** How long to wait for another process's lock (the database, a network, the firewall); default 30 s. */
   lockTimeoutMs?: number;
+  /** Called for every host sysctl ctnet changes, right after the change. */
+  onSysctlChange?: (change: SysctlChange) => void;
 }
 
 /** Which attachments a lookup may find: the CLI's (by namespace) or a CNI runtime's (by container id). */
@@ -74,6 +76,8 @@ export interface CtnetEvents {
 /** A network with its endpoints, as `inspectNetwork` returns it. */
 export interface NetworkDetails extends Network {
   endpoints: Endpoint[];
+  /** The host sysctls the network relies on, with their values now. */
+  sysctls: SysctlState[];
 }
 
 function newId(): string {
@@ -106,6 +110,7 @@ export class Ctnet {
   readonly #firewallLock: string;
   readonly #lockDir: string;
   readonly #onStep: ((step: string) => void | Promise<void>) | undefined;
+  readonly #onSysctlChange: ((change: SysctlChange) => void) | undefined;
   readonly #drivers = new DriverRegistry();
   readonly #links: LinkOwnership;
   readonly #dbPath: string;
@@ -124,6 +129,7 @@ export class Ctnet {
     mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
     this.#firewall = options.firewall ?? new NftFirewallDriver();
     this.#onStep = options.onStep;
+    this.#onSysctlChange = options.onSysctlChange;
   }
 
   /**
@@ -180,7 +186,7 @@ export class Ctnet {
 
   get #ctx(): DriverContext {
     this.#host ??= RtnlHandle.open();
-    return { host: this.#host, links: this.#links, step: (name) => this.#step(name), sysctl: (key, value) => writeSysctl(key, value) };
+    return { host: this.#host, links: this.#links, step: (name) => this.#step(name), sysctl: (sysctl) => this.#setSysctl(sysctl, true) };
   }
 
   async #step(name: string): Promise<void> {
@@ -369,7 +375,8 @@ export class Ctnet {
   inspectNetwork(name: string): NetworkDetails {
     this.#live();
     const net = this.#requireNetwork(name);
-    return { ...toNetwork(net), endpoints: this.#store.listEndpoints({ networkId: net.id }).map((e) => toEndpoint(e, net)) };
+    const endpoints = this.#store.listEndpoints({ networkId: net.id });
+    return { ...toNetwork(net), endpoints: endpoints.map((e) => toEndpoint(e, net)), sysctls: this.#sysctlStates(net, endpoints) };
   }
 
   /** Every endpoint on every network. Equivalent to: `ctnet ls`. */
@@ -685,20 +692,95 @@ export class Ctnet {
     }
   }
 
+  /**
+   * Turn on forwarding for the network's families. Before IPv6 forwarding goes on, every host
+   * interface that takes router advertisements is set to keep taking them (see
+   * `#keepRouterAdvertisements`).
+   */
   #enableForwarding(net: NetworkRecord): void {
-    for (const key of forwardingSysctls(net)) writeSysctl(key, '1');
+    for (const sysctl of forwardingSysctls(net)) {
+      if (readSysctl(sysctl.key) === sysctl.value) continue;
+      if (sysctl.key === IPV6_FORWARDING) this.#keepRouterAdvertisements();
+      this.#setSysctl(sysctl, false);
+    }
+  }
+
+  /**
+   * With IPv6 forwarding on, the kernel processes router advertisements only on interfaces whose
+   * accept_ra is 2, and turning forwarding on drops the default routes RAs gave all others: a host
+   * that takes its IPv6 address and default route from RAs (SLAAC) would lose them. So, as Docker
+   * does, accept_ra goes from 1 to 2 on the host's interfaces first. ctnet's own links keep 1:
+   * containers must not configure the host with RAs. Loopback never receives any.
+   */
+  #keepRouterAdvertisements(): void {
+    for (const { name, key } of this.#acceptRaSysctls()) {
+      if (readSysctlIfPresent(key) !== '1') continue;
+      try {
+        this.#setSysctl({ key, value: '2', why: `${name} keeps processing router advertisements with IPv6 forwarding on` }, false);
+      } catch (err) {
+        // The interface went away since the listing: nothing of it is left to keep.
+        if (readSysctlIfPresent(key) !== undefined) throw err;
+      }
+    }
+  }
+
+  /** accept_ra of each host interface: every link but loopback (it never receives RAs) and ctnet's own. */
+  #acceptRaSysctls(): { name: string; key: string }[] {
+    return this.#ctx.host
+      .linkList()
+      .filter((link) => (link.flags & IFF_LOOPBACK) === 0 && !LinkOwnership.madeByCtnet(link))
+      .map((link) => ({ name: link.name, key: `net/ipv6/conf/${link.name}/accept_ra` }));
+  }
+
+  /** Set a host sysctl unless it has the value already, and report the change. */
+  #setSysctl(sysctl: HostSysctl, ownLink: boolean): void {
+    const previous = readSysctlIfPresent(sysctl.key) ?? null;
+    if (previous === sysctl.value) return;
+    writeSysctl(sysctl.key, sysctl.value);
+    const change: SysctlChange = { key: sysctlName(sysctl.key), previous, value: sysctl.value, why: sysctl.why, ownLink };
+    debug('sysctl %s=%s (was %s): %s', change.key, change.value, previous ?? 'unreadable', change.why);
+    this.#onSysctlChange?.(change);
   }
 
   #forwardingProblems(net: NetworkRecord): string[] {
     if (net.internal) return [];
-    return forwardingSysctls(net).filter((key) => readSysctl(key) !== '1').map((key) => `forwarding is off (${key.replaceAll('/', '.')} is not 1)`);
+    return forwardingSysctls(net)
+      .filter((sysctl) => readSysctl(sysctl.key) !== sysctl.value)
+      .map((sysctl) => `forwarding is off (${sysctlName(sysctl.key)} is not ${sysctl.value})`);
+  }
+
+  /**
+   * The sysctls a network relies on, with their values now: forwarding, those of its own links,
+   * and, where it needs IPv6 forwarding, accept_ra of every host interface that takes router
+   * advertisements.
+   */
+  #sysctlStates(net: NetworkRecord, endpoints: readonly EndpointRecord[]): SysctlState[] {
+    const hostEnds: HostEnd[] = endpoints.map((e) => ({
+      hostIfname: e.hostIfname,
+      families: e.addresses.map((a) => parseIp(withoutPrefix(a)).family),
+      publishes: e.ports.length > 0,
+    }));
+    const forwarding = net.internal ? [] : forwardingSysctls(net);
+    const wanted = [...forwarding, ...this.#drivers.of(net).sysctls(net, hostEnds)];
+    if (forwarding.some((s) => s.key === IPV6_FORWARDING)) {
+      for (const { name, key } of this.#acceptRaSysctls()) {
+        const value = readSysctlIfPresent(key);
+        if (value === '1' || value === '2') wanted.push({ key, value: '2', why: `${name} processes router advertisements with IPv6 forwarding on only with 2` });
+      }
+    }
+    return wanted.map((s) => ({ key: sysctlName(s.key), value: readSysctlIfPresent(s.key) ?? null, want: s.value, why: s.why }));
   }
 }
 
+const IPV6_FORWARDING = 'net/ipv6/conf/all/forwarding';
+
 /** The sysctls that make the host forward a network's families. */
-function forwardingSysctls(net: NetworkRecord): string[] {
+function forwardingSysctls(net: NetworkRecord): HostSysctl[] {
   const families = new Set(net.subnets.map((s) => parseCidr(s.subnet).family));
-  return [...(families.has(4) ? ['net/ipv4/ip_forward'] : []), ...(families.has(6) ? ['net/ipv6/conf/all/forwarding'] : [])];
+  return [
+    ...(families.has(4) ? [{ key: 'net/ipv4/ip_forward', value: '1', why: 'the host forwards the IPv4 traffic of its networks' }] : []),
+    ...(families.has(6) ? [{ key: IPV6_FORWARDING, value: '1', why: 'the host forwards the IPv6 traffic of its networks' }] : []),
+  ];
 }
 
 /** The identity of the namespace a reference names, or undefined when there is none. */

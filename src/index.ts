@@ -5,7 +5,18 @@
  */
 export { Ctnet, DEFAULT_STATE_DIR, firstFreeEthName } from './ctnet.js';
 export type { CtnetEvents, CtnetOptions, EndpointSelector, NetworkDetails } from './ctnet.js';
-export type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec, PortSpec, PublishedPort, PublishSpec } from './network/types.js';
+export type {
+  AttachedEndpoint,
+  ConnectOptions,
+  Endpoint,
+  Network,
+  NetworkSpec,
+  PortSpec,
+  PublishedPort,
+  PublishSpec,
+  SysctlChange,
+  SysctlState,
+} from './network/types.js';
 export { parsePortSpec } from './network/ports.js';
 export { DRIVER_NAMES, driverNamesText, isDriverName } from './network/driver-names.js';
 export type { DriverName } from './network/driver-names.js';

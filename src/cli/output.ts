@@ -47,6 +47,11 @@ export function printError(err: unknown, json: boolean): void {
   }
 }
 
+/** Tell something the user should know about a change that succeeded, as one line on stderr (`--json`: one JSON object). */
+export function printNotice(message: string, json: boolean): void {
+  process.stderr.write(json ? `${JSON.stringify({ notice: message })}\n` : `ctnet: ${message}\n`);
+}
+
 /**
  * Published ports as people write them, IPv4 first, consecutive ports folded into ranges:
  * `0.0.0.0:8080-8081->80-81/tcp, [::]:8080->80/tcp`.

@@ -3,7 +3,8 @@
  * @module
  */
 import { Command } from '@commander-js/extra-typings';
-import type { Ctnet } from '../index.js';
+import type { Ctnet, SysctlChange } from '../index.js';
+import { printNotice } from './output.js';
 
 /** The library's public API, as the CLI uses it. */
 export type Library = typeof import('../index.js');
@@ -41,10 +42,16 @@ export interface GlobalOptions {
   stateDir?: string;
 }
 
-/** Run `fn` with an engine that is closed afterwards, whatever happens. */
+/**
+ * Run `fn` with an engine that is closed afterwards, whatever happens. Every change ctnet makes to
+ * the host's own sysctls (forwarding, accept_ra of the host's interfaces) is told on stderr.
+ */
 export async function withEngine<T>(opts: GlobalOptions, fn: (ct: Ctnet) => Promise<T> | T): Promise<T> {
   const { Ctnet } = await loadLibrary();
-  const ct = Ctnet.open(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir });
+  const onSysctlChange = (change: SysctlChange): void => {
+    if (!change.ownLink) printNotice(`set sysctl ${change.key}=${change.value} (was ${change.previous ?? 'unreadable'}): ${change.why}`, opts.json === true);
+  };
+  const ct = Ctnet.open({ onSysctlChange, ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }) });
   try {
     return await fn(ct);
   } finally {

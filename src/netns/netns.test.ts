@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { InvalidConfigError } from '../errors.js';
-import { parseNetnsRef } from './netns.js';
+import { parseNetnsRef, sysctlName } from './netns.js';
 
 describe('parseNetnsRef()', () => {
   it('names, pids and absolute paths, each with its namespace file', () => {
@@ -26,4 +26,11 @@ describe('parseNetnsRef()', () => {
       assert.throws(() => parseNetnsRef(spec), /expected pid:N/);
     });
   }
+});
+
+describe('sysctlName()', () => {
+  it('writes the /proc/sys path as sysctl(8) does, a dot in an interface name as a slash', () => {
+    assert.equal(sysctlName('net/ipv4/ip_forward'), 'net.ipv4.ip_forward');
+    assert.equal(sysctlName('net/ipv6/conf/eth0.100/accept_ra'), 'net.ipv6.conf.eth0/100.accept_ra');
+  });
 });

@@ -170,12 +170,22 @@ export function execInNetns(ns: Netns, argv: readonly string[]): never {
   }
 }
 
+/**
+ * A sysctl key as sysctl(8) names it: dots between the parts of the `/proc/sys` path, and any dot
+ * inside a part (an interface named `eth0.100`) written as a slash.
+ * @example
+ * sysctlName('net/ipv6/conf/eth0.100/accept_ra'); // 'net.ipv6.conf.eth0/100.accept_ra'
+ */
+export function sysctlName(key: string): string {
+  return key.split('/').map((part) => part.replaceAll('.', '/')).join('.');
+}
+
 /** Write a sysctl in the process's own namespace (fd omitted) or inside another one. */
 export function writeSysctl(key: string, value: string, ns?: Netns): void {
   try {
     native.sysctlWrite(ns?.fd ?? -1, key, value);
   } catch (err) {
-    throw fromSystemError(`set sysctl ${key.replaceAll('/', '.')}=${value}`, err);
+    throw fromSystemError(`set sysctl ${sysctlName(key)}=${value}`, err);
   }
 }
 
@@ -183,6 +193,19 @@ export function readSysctl(key: string, ns?: Netns): string {
   try {
     return native.sysctlRead(ns?.fd ?? -1, key);
   } catch (err) {
-    throw fromSystemError(`read sysctl ${key.replaceAll('/', '.')}`, err);
+    throw fromSystemError(`read sysctl ${sysctlName(key)}`, err);
+  }
+}
+
+/**
+ * Read a sysctl that may not exist: undefined for a missing key (an interface that is gone, or
+ * has no IPv6 configuration), the value otherwise.
+ */
+export function readSysctlIfPresent(key: string, ns?: Netns): string | undefined {
+  try {
+    return native.sysctlRead(ns?.fd ?? -1, key);
+  } catch (err) {
+    if (systemErrorCode(err) === 'ENOENT') return undefined;
+    throw fromSystemError(`read sysctl ${sysctlName(key)}`, err);
   }
 }

@@ -4,11 +4,11 @@
  * @module
  */
 import { parseCidr } from '../inet/cidr.js';
-import { formatIp, parseIp } from '../inet/ip.js';
+import { parseIp } from '../inet/ip.js';
 import { formatMac, randomMac } from '../inet/mac.js';
 import { ConflictError, NetlinkError, NotFoundError } from '../errors.js';
 import type { NetworkRecord } from '../state/records.js';
-import type { Attachment, AttachResult, DriverContext, NetworkDriver } from './driver.js';
+import type { Attachment, AttachResult, DriverContext, HostSysctl, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
 import { addressText, checkHostEnd, createVeth, defaultRoutes, prepareContainerSide, removeHostEnd } from './veth.js';
 
@@ -17,25 +17,40 @@ function bridgeName(net: NetworkRecord): string {
   return net.bridge;
 }
 
+/**
+ * Whether the bridge holds the subnet's gateway with the subnet's prefix. One address is asked
+ * for, not every address listed: each container's host end has an IPv6 link-local address, and
+ * this runs on every connect.
+ */
+function hasGateway(ctx: DriverContext, bridge: number, subnet: { subnet: string; gateway: string }): boolean {
+  return ctx.host.addrGet({ index: bridge, ip: parseIp(subnet.gateway) })?.prefix === parseCidr(subnet.subnet).prefix;
+}
+
 export class BridgeDriver implements NetworkDriver {
   async setup(ctx: DriverContext, net: NetworkRecord, rb: Rollback): Promise<void> {
     const bridge = this.#ensureBridge(ctx, net, rb);
     await ctx.step('bridge');
-    const have = new Set(ctx.host.addrList({ index: bridge }).map((a) => `${formatIp(a.ip)}/${a.prefix}`));
     for (const s of net.subnets) {
-      const cidr = parseCidr(s.subnet);
-      const gateway = parseIp(s.gateway);
-      if (!have.has(`${s.gateway}/${cidr.prefix}`)) ctx.host.addrAdd({ index: bridge, ip: gateway, prefix: cidr.prefix, noDad: true });
-      // Published ports answer 127.0.0.1 on the host: the DNATed packet keeps its loopback source
-      // until postrouting masquerades it, and the kernel drops it as martian unless this is set.
-      if (cidr.family === 4) ctx.sysctl(`net/ipv4/conf/${bridgeName(net)}/route_localnet`, '1');
-      // The host solicits a container's neighbour entry for forwarded IPv6 only from a link-local
-      // address that has passed DAD, which starts when the first port comes up and takes a second
-      // or two: until then IPv6 routed to the first container is lost. Nothing else holds the
-      // bridge's own link-local address, so DAD has nothing to find.
-      if (cidr.family === 6) ctx.sysctl(`net/ipv6/conf/${bridgeName(net)}/accept_dad`, '0');
+      const prefix = parseCidr(s.subnet).prefix;
+      if (!hasGateway(ctx, bridge, s)) ctx.host.addrAdd({ index: bridge, ip: parseIp(s.gateway), prefix, noDad: true });
     }
+    for (const sysctl of this.sysctls(net)) ctx.sysctl(sysctl);
     await ctx.step('gateway-address');
+  }
+
+  sysctls(net: NetworkRecord): HostSysctl[] {
+    const name = bridgeName(net);
+    const families = new Set(net.subnets.map((s) => parseCidr(s.subnet).family));
+    const out: HostSysctl[] = [];
+    // The DNATed packet keeps its loopback source until postrouting masquerades it, and the
+    // kernel drops it as martian unless this is set.
+    if (families.has(4)) out.push({ key: `net/ipv4/conf/${name}/route_localnet`, value: '1', why: 'published ports answer clients on 127.0.0.1' });
+    // The host solicits a container's neighbour entry for forwarded IPv6 only from a link-local
+    // address that has passed DAD, which starts when the first port comes up and takes a second
+    // or two: until then IPv6 routed to the first container is lost. Nothing else holds the
+    // bridge's own link-local address, so DAD has nothing to find.
+    if (families.has(6)) out.push({ key: `net/ipv6/conf/${name}/accept_dad`, value: '0', why: 'IPv6 reaches the first container at once, not after duplicate address detection' });
+    return out;
   }
 
   /**
@@ -71,10 +86,8 @@ export class BridgeDriver implements NetworkDriver {
     if (link === undefined) return [`bridge ${name} is missing`];
     if (!ctx.links.owns(link, net.id)) return [`bridge ${name} is not the one ctnet made (alias "${link.alias ?? ''}")`];
     const problems = link.up ? [] : [`bridge ${name} is down`];
-    const have = new Set(ctx.host.addrList({ index: link.index }).map((a) => `${formatIp(a.ip)}/${a.prefix}`));
     for (const s of net.subnets) {
-      const want = `${s.gateway}/${parseCidr(s.subnet).prefix}`;
-      if (!have.has(want)) problems.push(`gateway address ${want} is missing on bridge ${name}`);
+      if (!hasGateway(ctx, link.index, s)) problems.push(`gateway address ${s.gateway}/${parseCidr(s.subnet).prefix} is missing on bridge ${name}`);
     }
     return problems;
   }

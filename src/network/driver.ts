@@ -14,8 +14,8 @@ import type { Rollback } from './rollback.js';
 export interface DriverContext {
   /** rtnetlink handle in the host namespace (the one ctnet runs in). */
   host: RtnlHandle;
-  /** Write a sysctl of the host namespace (`net/ipv4/conf/br0/route_localnet`). */
-  sysctl(key: string, value: string): void;
+  /** Set a sysctl of the host namespace (`net/ipv4/conf/br0/route_localnet`). */
+  sysctl(sysctl: HostSysctl): void;
   /** Marks links as ctnet's and deletes only links so marked. */
   links: LinkOwnership;
   /** Marks the end of a step: tracing, and the point where tests inject a failure. */
@@ -46,6 +46,23 @@ export interface Attachment {
   publishes: boolean;
 }
 
+/** A host sysctl a network needs: its `/proc/sys` path, the value it needs, and why. */
+export interface HostSysctl {
+  /** Path under /proc/sys: `net/ipv4/conf/br0/route_localnet`. */
+  key: string;
+  value: string;
+  why: string;
+}
+
+/** What decides the sysctls of one endpoint's host end. */
+export interface HostEnd {
+  hostIfname: string;
+  /** The IP families of the endpoint's addresses. */
+  families: readonly (4 | 6)[];
+  /** Whether the endpoint publishes ports. */
+  publishes: boolean;
+}
+
 /** What an attachment configured, as it should be recorded and reported. */
 export interface AttachResult {
   /** Interface addresses as configured, with prefix (`10.68.0.2/24`). */
@@ -60,6 +77,11 @@ export interface NetworkDriver {
    * bridge someone deleted): running it again converges. Registers the undo of what it made on `rb`.
    */
   setup(ctx: DriverContext, net: NetworkRecord, rb: Rollback): Promise<void>;
+  /**
+   * The host sysctls of the links ctnet makes for the network (its bridge, or the host ends in
+   * `hostEnds`), as setup and attach set them. Only computes.
+   */
+  sysctls(net: NetworkRecord, hostEnds: readonly HostEnd[]): HostSysctl[];
   /** What the network's own kernel objects lack, one line each; empty when complete. Only reads. */
   check(ctx: DriverContext, net: NetworkRecord): string[];
   /** Remove the network's kernel objects; what is already gone counts as done. */

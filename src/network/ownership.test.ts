@@ -47,4 +47,11 @@ describe('LinkOwnership', () => {
     assert.equal(own.idOf(link('x', new LinkOwnership('/srv/ctnet').mark(ID))), undefined);
     assert.equal(own.idOf(link('x')), undefined);
   });
+
+  it('tells links any state directory made from the host\'s own', () => {
+    assert.equal(LinkOwnership.madeByCtnet(link('ct-web', new LinkOwnership('/srv/other').mark(ID))), true);
+    assert.equal(LinkOwnership.madeByCtnet(link(own.pendingName(ID))), true);
+    assert.equal(LinkOwnership.madeByCtnet(link('eth0')), false);
+    assert.equal(LinkOwnership.madeByCtnet(link('ct0a1b2c3d4e5f', 'uplink')), false);
+  });
 });

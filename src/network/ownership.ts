@@ -20,6 +20,8 @@ import type { LinkInfo } from '../netlink/rtnl/link.js';
 const debug = debuglog('ctnet');
 
 const ALIAS_PREFIX = 'ctnet:';
+/** `pendingName()` of any id: `ct` and 12 hex digits. */
+const PENDING_NAME = /^ct[0-9a-f]{12}$/;
 
 /**
  * The marks of one state directory.
@@ -58,6 +60,15 @@ export class LinkOwnership {
   idOf(link: LinkInfo): string | undefined {
     const prefix = `${ALIAS_PREFIX}${this.tag}:`;
     return link.alias?.startsWith(prefix) === true ? link.alias.slice(prefix.length) : undefined;
+  }
+
+  /**
+   * Whether ctnet made `link` for any state directory: marked by one, or unmarked under a pending
+   * name. Such links are left as ctnet configured them when it changes the host's own interfaces.
+   */
+  static madeByCtnet(link: LinkInfo): boolean {
+    if (link.alias !== undefined && link.alias !== '') return link.alias.startsWith(ALIAS_PREFIX);
+    return PENDING_NAME.test(link.name);
   }
 
   /** Mark link `index` as made for `id`; with `change`, in the same request. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { NetworkRecord } from '../state/records.js';
-import type { Attachment, AttachResult, DriverContext, NetworkDriver } from './driver.js';
+import type { Attachment, AttachResult, DriverContext, HostEnd, HostSysctl, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
 import { familyBits, formatIp } from '../inet/ip.js';
 import { addressText, checkHostEnd, createVeth, defaultRoutes, hostPrefix, prepareContainerSide, removeHostEnd } from './veth.js';
@@ -13,6 +13,22 @@ import { addressText, checkHostEnd, createVeth, defaultRoutes, hostPrefix, prepa
 export class PtpDriver implements NetworkDriver {
   async setup(): Promise<void> {
     // Nothing network-wide lives in the kernel: each container brings its own link.
+  }
+
+  sysctls(_net: NetworkRecord, hostEnds: readonly HostEnd[]): HostSysctl[] {
+    return hostEnds.flatMap((end) => [
+      // Published ports answer 127.0.0.1 on the host (see the bridge driver).
+      ...(end.publishes && end.families.includes(4)
+        ? [{ key: `net/ipv4/conf/${end.hostIfname}/route_localnet`, value: '1', why: 'published ports answer clients on 127.0.0.1' }]
+        : []),
+      // Traffic the host forwards to the container needs a neighbour solicitation from the host
+      // end, and the kernel sends one only from a link-local address that has passed DAD, about a
+      // second after the link comes up: until then forwarded IPv6 to a new container is lost. A
+      // veth has exactly one peer, so there is nothing for DAD to find.
+      ...(end.families.includes(6)
+        ? [{ key: `net/ipv6/conf/${end.hostIfname}/accept_dad`, value: '0', why: 'IPv6 reaches the container at once, not after duplicate address detection' }]
+        : []),
+    ]);
   }
 
   check(): string[] {
@@ -27,13 +43,9 @@ export class PtpDriver implements NetworkDriver {
 
   async attach(ctx: DriverContext, net: NetworkRecord, att: Attachment, rb: Rollback): Promise<AttachResult> {
     const hostIndex = await createVeth(ctx, att, { mtu: net.mtu }, rb);
-    // Published ports answer 127.0.0.1 on the host (see the bridge driver).
-    if (att.publishes && att.addresses.some((a) => a.ip.family === 4)) ctx.sysctl(`net/ipv4/conf/${att.hostIfname}/route_localnet`, '1');
-    // Traffic the host forwards to the container needs a neighbour solicitation from the host end,
-    // and the kernel sends one only from a link-local address that has passed DAD, about a second
-    // after the link comes up: until then forwarded IPv6 to a new container is lost. A veth has
-    // exactly one peer, so there is nothing for DAD to find. Set before the peer goes up.
-    if (att.addresses.some((a) => a.ip.family === 6)) ctx.sysctl(`net/ipv6/conf/${att.hostIfname}/accept_dad`, '0');
+    // Before the peer goes up: accept_dad must be 0 before the host end's link-local address starts DAD.
+    const hostEnd = { hostIfname: att.hostIfname, families: att.addresses.map((a) => a.ip.family), publishes: att.publishes };
+    for (const sysctl of this.sysctls(net, [hostEnd])) ctx.sysctl(sysctl);
     for (const a of att.addresses) {
       // The same gateway address sits on every host end; as a /32 (/128) it adds no subnet route.
       ctx.host.addrAdd({ index: hostIndex, ip: a.gateway, prefix: hostPrefix(a), noDad: true });

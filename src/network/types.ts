@@ -61,3 +61,29 @@ export interface Endpoint extends Omit<EndpointRecord, 'networkId'> {
 export interface AttachedEndpoint extends Endpoint {
   routes: { dst: string; gateway: string }[];
 }
+
+/** A host sysctl ctnet changed, as `CtnetOptions.onSysctlChange` reports it. */
+export interface SysctlChange {
+  /** As sysctl(8) names it: `net.ipv6.conf.eth0.accept_ra`. */
+  key: string;
+  /** The value before; null when it could not be read. */
+  previous: string | null;
+  value: string;
+  why: string;
+  /**
+   * The sysctl belongs to a link ctnet made (a bridge, a veth's host end) and goes with it; false
+   * for the host's own settings (forwarding, the host's interfaces).
+   */
+  ownLink: boolean;
+}
+
+/** A host sysctl a network relies on, with its value now, as `inspectNetwork` shows it. */
+export interface SysctlState {
+  /** As sysctl(8) names it: `net.ipv4.ip_forward`. */
+  key: string;
+  /** The value now; null when the key does not exist (its interface is gone). */
+  value: string | null;
+  /** The value the network needs. */
+  want: string;
+  why: string;
+}

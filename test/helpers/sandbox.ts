@@ -548,12 +548,15 @@ export async function cniExec(stateDir: string | undefined, env: Readonly<Record
 }
 
 /**
- * The IPv6 twin of withUplink(): namespace `world` behind a veth (fd00:198:51:100::2 here,
+ * The IPv6 twin of withUplink(): namespace `world` behind a veth `uplink` (fd00:198:51:100::2 here,
  * fd00:198:51:100::1 there, both without DAD), the sandbox's IPv6 default route pointing to it, and
  * `serverIp` on the world's loopback. The world has no route back to container subnets. Removed
  * after the test.
  */
-export async function withUplink6(t: TestContext, serverIp = 'fd00:203:0:113::10'): Promise<{ world: string; uplinkIp: string; worldIp: string; serverIp: string }> {
+export async function withUplink6(
+  t: TestContext,
+  serverIp = 'fd00:203:0:113::10',
+): Promise<{ world: string; uplink: string; uplinkIp: string; worldIp: string; serverIp: string }> {
   const world = await newNetns(t, 'w');
   const up = `u6${process.pid % 10000}${nsCounter++}`;
   const uplinkIp = 'fd00:198:51:100::2';
@@ -572,7 +575,7 @@ export async function withUplink6(t: TestContext, serverIp = 'fd00:203:0:113::10
   t.after(async () => {
     await sh('ip', ['-6', 'route', 'del', 'default', 'via', worldIp]).catch(() => undefined);
   });
-  return { world, uplinkIp, worldIp, serverIp };
+  return { world, uplink: up, uplinkIp, worldIp, serverIp };
 }
 
 const UDP_ECHO_JS = `

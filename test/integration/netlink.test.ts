@@ -229,6 +229,23 @@ describe('RtnlHandle against the kernel', { skip }, () => {
     assert.throws(() => a.h.addrDel(v4), (err) => isNetlinkError(err, 'EADDRNOTAVAIL', 'RTM_DELADDR', '10.72.1.1/24'));
   });
 
+  test('addrGet: one address of one link, IPv4 and IPv6, as ip addr shows it', async (t) => {
+    await sandboxUntouched(t);
+    const a = await fresh(t);
+    a.h.linkAdd({ kind: 'bridge', name: 'b0', up: true });
+    a.h.linkAdd({ kind: 'bridge', name: 'b1', up: true });
+    const b0 = index(a.h, 'b0');
+    await sh('ip', ['-n', a.name, 'addr', 'add', '10.72.2.1/24', 'dev', 'b0']);
+    await sh('ip', ['-n', a.name, 'addr', 'add', 'fd00:72:2::1/64', 'dev', 'b0', 'nodad']);
+    for (const [ip, prefix] of [['10.72.2.1', 24], ['fd00:72:2::1', 64]] as const) {
+      const got = a.h.addrGet({ index: b0, ip: parseIp(ip) });
+      assert.deepEqual(got === undefined ? undefined : { index: got.index, ip: formatIp(got.ip), prefix: got.prefix }, { index: b0, ip, prefix });
+      assert.equal(a.h.addrGet({ index: index(a.h, 'b1'), ip: parseIp(ip) }), undefined, `${ip} is not on b1`);
+    }
+    assert.equal(a.h.addrGet({ index: b0, ip: parseIp('fd00:72:2::2') }), undefined);
+    assert.equal(a.h.addrGet({ index: b0, ip: parseIp('10.72.2.2') }), undefined);
+  });
+
   test('routeAdd and routeDel: via a gateway and scope link, IPv4 and IPv6, with traffic', async (t) => {
     await sandboxUntouched(t);
     const a = await fresh(t);

@@ -103,6 +103,10 @@ export function register(program: Program): void {
         ['Created', details.created],
       ];
       process.stdout.write(`${lines.map(([k, v]) => `${`${k ?? ''}:`.padEnd(9)}${v ?? ''}`).join('\n')}\n`);
+      if (details.sysctls.length > 0) {
+        process.stdout.write('\n');
+        printTable(['SYSCTL', 'VALUE', 'NEEDS', 'WHY'], details.sysctls.map((s) => [s.key, s.value ?? '-', s.want, s.why]));
+      }
       if (details.endpoints.length > 0) {
         process.stdout.write('\n');
         printTable(

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NftError, isAlreadyExists, isNotFound } from '../../errors.js';
 import { ExecNftRunner, errnoNameFromStderr, nftErrorFromStderr } from './runner.js';
@@ -82,6 +83,22 @@ describe('nftErrorFromStderr()', () => {
   });
 });
 
+/** Entries in the temporary directory named as the batch directories of earlier versions. */
+async function batchDirs(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => name.startsWith('ctnet-nft-')).sort();
+}
+
+/** Poll `probe` every 20 ms until it gives a value; fail after 5 s. */
+async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting for the stand-in nft to start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 // ExecNftRunner against stand-in nft scripts: no root, no real nft.
 describe('ExecNftRunner', () => {
   let dir = '';
@@ -101,22 +118,42 @@ describe('ExecNftRunner', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('run() passes the batch as "-j -f FILE" and removes the file afterwards', async () => {
+  test('run() passes the batch as "-j -f /dev/stdin", stdin a file that never had a name', async () => {
     const out = join(dir, 'seen');
-    const nft = await script('nft-record', `echo "$@" > ${out}.args; cat "$3" > ${out}.json; echo "$3" > ${out}.path`);
+    // nft opens /dev/stdin anew: it must be a regular file (a pipe from Node would be a socket).
+    const nft = await script(
+      'nft-record',
+      `echo "$@" > ${out}.args; [ -f /dev/stdin ] && cat /dev/stdin > ${out}.json; readlink /proc/$$/fd/0 > ${out}.link`,
+    );
     await new ExecNftRunner({ nftPath: nft }).run(batch);
-    const args = (await readFile(`${out}.args`, 'utf8')).trim().split(' ');
-    assert.deepEqual(args.slice(0, 2), ['-j', '-f']);
+    assert.equal((await readFile(`${out}.args`, 'utf8')).trim(), '-j -f /dev/stdin');
     assert.deepEqual(JSON.parse(await readFile(`${out}.json`, 'utf8')), { nftables: batch });
-    const file = (await readFile(`${out}.path`, 'utf8')).trim();
-    await assert.rejects(stat(dirname(file)), { code: 'ENOENT' });
+    // What the kernel calls an O_TMPFILE file: `DIR/#INODE (deleted)`.
+    assert.match((await readFile(`${out}.link`, 'utf8')).trim(), /^\/.*\/#\d+ \(deleted\)$/);
+  });
+
+  test('a runner killed during an nft run leaves nothing in the temporary directory', async () => {
+    const out = join(dir, 'killed');
+    const nft = await script('nft-slow', `echo $$ > ${out}.pid; exec sleep 30`);
+    const before = await batchDirs();
+    const runnerJs = new URL('./runner.js', import.meta.url).href;
+    const code = `const { ExecNftRunner } = await import(${JSON.stringify(runnerJs)}); await new ExecNftRunner({ nftPath: ${JSON.stringify(nft)} }).run(${JSON.stringify(batch)});`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: 'ignore' });
+    const nftPid = await waitFor(async () => Number(await readFile(`${out}.pid`, 'utf8').catch(() => '')) || undefined);
+    try {
+      process.kill(child.pid ?? 0, 'SIGKILL');
+      await new Promise((resolveExit) => child.once('exit', resolveExit));
+      assert.deepEqual(await batchDirs(), before, 'no ctnet-nft-* entry is left');
+    } finally {
+      process.kill(nftPid, 'SIGKILL');
+    }
   });
 
   test('check() adds -c', async () => {
     const out = join(dir, 'check-args');
     const nft = await script('nft-check', `echo "$@" > ${out}`);
     await new ExecNftRunner({ nftPath: nft }).check(batch);
-    assert.match(await readFile(out, 'utf8'), /^-c -j -f \S+batch\.json$/m);
+    assert.match(await readFile(out, 'utf8'), /^-c -j -f \/dev\/stdin$/m);
   });
 
   test('run() with no commands does not start nft', async () => {

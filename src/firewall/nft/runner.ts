@@ -3,13 +3,12 @@
  * nft and the only place that turns nft's stderr into an errno name.
  * @module
  */
-import type { ExecFileException } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { debuglog } from 'node:util';
-import { NftError } from '../../errors.js';
+import { errorMessage, NftError, systemErrorCode } from '../../errors.js';
 import type { NftBatch, NftCommand } from './schema.js';
 
 const debug = debuglog('ctnet');
@@ -42,17 +41,25 @@ export interface ExecNftRunnerOptions {
 // CNI runtimes may call the plugin with a PATH that lacks the sbin directories, where nft lives.
 const SBIN_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
 const DEFAULT_TIMEOUT_MS = 10_000;
-// A listing grows with published ports; execFile's 1 MiB default would cut a large one short.
+// A listing grows with published ports; it is read whole, up to this size.
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+// Node has no O_TMPFILE constant. It is __O_TMPFILE, 0o20000000 on every architecture Node runs
+// on, with O_DIRECTORY, which differs between architectures and which Node does have.
+const O_TMPFILE = 0o20000000 | fsConstants.O_DIRECTORY;
+// Where the anonymous batch file may live: the first whose filesystem supports O_TMPFILE.
+const BATCH_DIRS = [tmpdir(), '/dev/shm'];
 
 /**
  * Runs the real `nft` binary.
  *
- * A batch is written to a private temporary file and applied with `nft -j -f FILE`. Not stdin:
- * Node gives a child a socketpair as stdin and nft fails to open it (`ENXIO`). Not the command line
- * either: an argument is capped at 128 KiB (`MAX_ARG_STRLEN`) and published-port maps will outgrow
- * it, and it would be visible to every user in `/proc/PID/cmdline`. The file costs well under a
- * millisecond next to nft's own ~17 ms.
+ * A batch is written to an anonymous file (`O_TMPFILE`: it never has a name, and goes away with
+ * the last descriptor of it, however ctnet or nft end) that becomes nft's stdin, applied with
+ * `nft -j -f /dev/stdin`: nft opens that path anew and reads it from the start, which works for a
+ * file (and a pipe, which Node cannot make) and fails (`ENXIO`) for the socketpair Node gives a
+ * child as stdin. Not the command line: an argument is
+ * capped at 128 KiB (`MAX_ARG_STRLEN`), published-port maps will outgrow it, and it would be
+ * visible to every user in `/proc/PID/cmdline`. The file costs well under a millisecond next to
+ * nft's own ~17 ms.
  *
  * @example
  * ```ts
@@ -71,13 +78,13 @@ export class ExecNftRunner implements NftRunner {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  /** Applies `commands` in one `nft -j -f FILE` run; an empty list does nothing. */
+  /** Applies `commands` in one `nft -j -f /dev/stdin` run; an empty list does nothing. */
   async run(commands: NftCommand[]): Promise<void> {
     await this.#runBatch(commands, []);
   }
 
   /**
-   * Checks `commands` with `nft -c -j -f FILE`: the kernel validates the whole transaction and
+   * Checks `commands` with `nft -c -j -f /dev/stdin`: the kernel validates the whole transaction and
    * then aborts it, so nothing changes.
    */
   async check(commands: NftCommand[]): Promise<void> {
@@ -100,36 +107,64 @@ export class ExecNftRunner implements NftRunner {
     if (commands.length === 0) return;
     const batch: NftBatch = { nftables: commands };
     const text = JSON.stringify(batch);
-    // mkdtemp creates the directory with mode 0700, so no other user can read or swap the file.
-    const dir = await mkdtemp(join(tmpdir(), 'ctnet-nft-'));
+    const file = await anonymousFile();
     try {
-      const file = join(dir, 'batch.json');
-      await writeFile(file, text, { mode: 0o600, flag: 'wx' });
-      const args = [...extraArgs, '-j', '-f', file];
+      await file.writeFile(text);
+      const args = [...extraArgs, '-j', '-f', '/dev/stdin'];
       if (debug.enabled) debug('nft %s %s', args.join(' '), text);
-      await this.#exec(args, 'nft transaction');
+      await this.#exec(args, 'nft transaction', file.fd);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await file.close();
     }
   }
 
-  async #exec(args: string[], what: string): Promise<string> {
+  /** Runs nft with `args`, stdin from descriptor `stdin` (default /dev/null); resolves with its stdout. */
+  async #exec(args: string[], what: string, stdin?: number): Promise<string> {
     const nft = await this.#nftPath();
     // Loaded on first use: most CLI invocations (connect without ports, ls) never run nft.
-    const { execFile } = await import('node:child_process');
+    const { spawn } = await import('node:child_process');
     return new Promise((resolve, reject) => {
-      execFile(
-        nft,
-        args,
-        { timeout: this.#timeoutMs, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
-        (err, stdout, stderr) => {
-          if (err === null) {
-            resolve(stdout);
-            return;
-          }
-          reject(execFailure(err, { nft, what, stderr, timeoutMs: this.#timeoutMs }));
-        },
-      );
+      const child = spawn(nft, args, { stdio: [stdin ?? 'ignore', 'pipe', 'pipe'] });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, this.#timeoutMs);
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let size = 0;
+      let tooLarge = false;
+      const collect = (into: Buffer[]) => (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_OUTPUT_BYTES) {
+          tooLarge = true;
+          child.kill('SIGKILL');
+          return;
+        }
+        into.push(chunk);
+      };
+      // Both are pipes, as stdio says; the types cannot tell from a descriptor in stdio[0].
+      child.stdout?.on('data', collect(stdout));
+      child.stderr?.on('data', collect(stderr));
+      let settled = false;
+      const fail = (end: ExecEnd): void => {
+        settled = true;
+        clearTimeout(timer);
+        reject(execFailure(end, { nft, what, stderr: Buffer.concat(stderr).toString('utf8'), timeoutMs: this.#timeoutMs }));
+      };
+      child.on('error', (err) => {
+        if (!settled) fail({ spawnError: err, tooLarge, timedOut, signal: null });
+      });
+      child.on('close', (status, signal) => {
+        if (settled) return;
+        if (status !== 0) {
+          fail({ spawnError: undefined, tooLarge, timedOut, signal });
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        resolve(Buffer.concat(stdout).toString('utf8'));
+      });
     });
   }
 
@@ -140,29 +175,48 @@ export class ExecNftRunner implements NftRunner {
   }
 }
 
-function execFailure(
-  err: ExecFileException,
-  ctx: { nft: string; what: string; stderr: string; timeoutMs: number },
-): NftError {
-  // A string code means spawning failed; a number is nft's exit status.
-  if (err.code === 'ENOENT') {
-    return new NftError(`nft is not installed: cannot run "${ctx.nft}"`, { stderr: '', cause: err });
-  }
-  if (typeof err.code === 'string') {
-    return new NftError(`cannot run "${ctx.nft}": ${err.code}`, {
+/** How an nft run that did not exit 0 ended. */
+interface ExecEnd {
+  /** Set when nft could not be started (`code` is the errno name). */
+  spawnError: Error | undefined;
+  /** Killed because its output outgrew MAX_OUTPUT_BYTES. */
+  tooLarge: boolean;
+  /** Killed because it ran longer than the timeout. */
+  timedOut: boolean;
+  /** The signal that ended it, if one did. */
+  signal: NodeJS.Signals | null;
+}
+
+function execFailure(end: ExecEnd, ctx: { nft: string; what: string; stderr: string; timeoutMs: number }): NftError {
+  if (end.spawnError !== undefined) {
+    const code = systemErrorCode(end.spawnError);
+    if (code === 'ENOENT') return new NftError(`nft is not installed: cannot run "${ctx.nft}"`, { stderr: '', cause: end.spawnError });
+    return new NftError(`cannot run "${ctx.nft}": ${code ?? errorMessage(end.spawnError)}`, {
       stderr: '',
-      errnoName: err.code,
-      cause: err,
+      ...(code === undefined ? {} : { errnoName: code }),
+      cause: end.spawnError,
     });
   }
-  if (err.killed === true && err.signal !== null && err.signal !== undefined) {
-    return new NftError(`${ctx.what} timed out after ${ctx.timeoutMs} ms`, {
-      stderr: ctx.stderr,
-      errnoName: 'ETIMEDOUT',
-      cause: err,
-    });
+  if (end.tooLarge) return new NftError(`${ctx.what}: nft wrote more than ${MAX_OUTPUT_BYTES} bytes`, { stderr: ctx.stderr, errnoName: 'E2BIG' });
+  if (end.timedOut) return new NftError(`${ctx.what} timed out after ${ctx.timeoutMs} ms`, { stderr: ctx.stderr, errnoName: 'ETIMEDOUT' });
+  if (end.signal !== null) return new NftError(`${ctx.what}: nft was killed by ${end.signal}`, { stderr: ctx.stderr });
+  return nftErrorFromStderr(`${ctx.what} failed`, ctx.stderr);
+}
+
+/**
+ * A new anonymous file, readable and writable by this process only: `O_TMPFILE` in the first of
+ * BATCH_DIRS whose filesystem supports it (tmpfs, ext4, xfs and btrfs do; NFS does not).
+ */
+async function anonymousFile(): Promise<FileHandle> {
+  const refusals: string[] = [];
+  for (const dir of BATCH_DIRS) {
+    try {
+      return await open(dir, O_TMPFILE | fsConstants.O_RDWR, 0o600);
+    } catch (err) {
+      refusals.push(`${dir}: ${systemErrorCode(err) ?? errorMessage(err)}`);
+    }
   }
-  return nftErrorFromStderr(`${ctx.what} failed`, ctx.stderr, { cause: err });
+  throw new NftError(`cannot make an anonymous file for the nft batch (O_TMPFILE) in ${refusals.join(', ')}`, { stderr: '' });
 }
 
 async function findNft(): Promise<string> {

@@ -52,6 +52,11 @@ export function encodeAddress(a: Address): Buffer {
   return Buffer.concat([ifaddrmsg(familyOf(a.ip), a.prefix, a.index), encodeAttrs(attrs)]);
 }
 
+/** Payload of an RTM_GETADDR request for one address on one link. */
+export function encodeAddressGet(a: { index: number; ip: IpAddress }): Buffer {
+  return Buffer.concat([ifaddrmsg(familyOf(a.ip), 0, a.index), encodeAttrs([bytesAttr(IFA_ADDRESS, ipToBytes(a.ip))])]);
+}
+
 /** Payload of an RTM_GETADDR dump for one family (AF_UNSPEC for both). */
 export function encodeAddressDump(family: number): Buffer {
   return ifaddrmsg(family, 0, 0);

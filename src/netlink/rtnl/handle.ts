@@ -30,7 +30,7 @@ import {
   RTM_SETLINK,
 } from '../constants.js';
 import { NetlinkSocket } from '../socket.js';
-import { type Address, type AddressInfo, decodeAddress, encodeAddress, encodeAddressDump } from './addr.js';
+import { type Address, type AddressInfo, decodeAddress, encodeAddress, encodeAddressDump, encodeAddressGet } from './addr.js';
 import {
   type BridgePortChange,
   decodeLink,
@@ -133,6 +133,25 @@ export class RtnlHandle {
   /** Equivalent to: `ip addr del IP/PREFIX dev DEV`. */
   addrDel(a: Address): void {
     this.#sock.request(RTM_DELADDR, 0, encodeAddress(a), { object: addrText(a) });
+  }
+
+  /**
+   * Address `ip` on link `index`, or undefined when the link does not have it. Equivalent to:
+   * `ip addr show dev DEV to IP`. IPv6 is one request, whatever the number of addresses; the
+   * kernel answers no such request for IPv4, so that is a dump of the IPv4 addresses.
+   */
+  addrGet(a: { index: number; ip: IpAddress }): AddressInfo | undefined {
+    const same = (x: AddressInfo): boolean => x.index === a.index && x.ip.value === a.ip.value;
+    if (a.ip.family === 4) return this.addrList({ family: 4, index: a.index }).find(same);
+    try {
+      const [msg] = this.#sock.request(RTM_GETADDR, 0, encodeAddressGet(a), { object: formatIp(a.ip) });
+      const found = msg === undefined ? undefined : decodeAddress(msg.payload);
+      return found !== undefined && same(found) ? found : undefined;
+    } catch (err) {
+      // EADDRNOTAVAIL: no such address on the link; ENODEV: no such link.
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   /** Addresses, optionally of one family and one link. Equivalent to: `ip addr show`. */
