@@ -53,7 +53,7 @@ export interface GroupContext {
    * Run one row (or a few rows that share setup): an error is printed, the row is reported as
    * failed and the group goes on with the next one.
    */
-  attempt(row: string, fn: () => Promise<void>): Promise<boolean>;
+  attempt(row: string, fn: () => void | Promise<void>): Promise<boolean>;
   log(text: string): void;
 }
 

@@ -27,7 +27,7 @@ export interface RunResult {
 export function runSync(cmd: string, args: readonly string[], options: SpawnSyncOptions = {}): RunResult {
   const r = spawnSync(cmd, [...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
   if (r.error !== undefined) throw new Error(`${cmd}: ${r.error.message}`);
-  return { status: r.status ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  return { status: r.status ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 /** Run a command; its stdout, or an error carrying its stderr when it fails. */
@@ -44,7 +44,7 @@ export async function shAsync(cmd: string, args: readonly string[], env?: NodeJS
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message?: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || (e.message ?? String(err))}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || (e.message ?? String(err))}`, { cause: err });
   }
 }
 
@@ -74,7 +74,7 @@ export function netnsDel(names: readonly string[]): void {
  * made, so a batch that fails half way (a name already taken) still leaves none of them behind.
  */
 export function ownNetns(c: Cleanup, list: readonly string[]): void {
-  c.push(`delete namespaces ${list[0] ?? ''}..${list[list.length - 1] ?? ''}`, () => netnsDel(list));
+  c.push(`delete namespaces ${list[0] ?? ''}..${list[list.length - 1] ?? ''}`, () => { netnsDel(list); });
   netnsAdd(list);
 }
 
@@ -137,7 +137,7 @@ export class Cleanup {
  * the one thrown (cleanup failures are printed); when only the cleanup failed, that is thrown, so
  * the row is reported as failed rather than leaving things behind silently.
  */
-export async function withCleanup<T>(body: (c: Cleanup) => Promise<T>): Promise<T> {
+export async function withCleanup<T>(body: (c: Cleanup) => T | Promise<T>): Promise<T> {
   const c = new Cleanup();
   let result: T;
   try {
@@ -215,10 +215,10 @@ export async function startBackground(ns: string | undefined, cmd: string, args:
   const child = spawn(argv[0] ?? cmd, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: nodeEnv() });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${argv.join(' ')}`);
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => { resolveExit(); }));
   let out = '';
   await new Promise<void>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} not ready after ${timeoutMs} ms: ${out.trim()}`)), timeoutMs);
+    const timer = setTimeout(() => { reject(new Error(`${argv.join(' ')} not ready after ${timeoutMs} ms: ${out.trim()}`)); }, timeoutMs);
     const onData = (d: Buffer): void => {
       out += d.toString();
       if (out.includes(ready)) {

@@ -186,7 +186,7 @@ export class Ctnet {
 
   get #ctx(): DriverContext {
     this.#host ??= RtnlHandle.open();
-    return { host: this.#host, links: this.#links, step: (name) => this.#step(name), sysctl: (sysctl) => this.#setSysctl(sysctl, true) };
+    return { host: this.#host, links: this.#links, step: (name) => this.#step(name), sysctl: (sysctl) => { this.#setSysctl(sysctl, true); } };
   }
 
   async #step(name: string): Promise<void> {
@@ -471,7 +471,7 @@ export class Ctnet {
       const hostIfname = this.#links.pendingName(id);
       const owner = options.owner ?? 'cli';
       const { addresses, cursors } = this.#allocate(net, { id, containerId, netns: ref.path, netnsId: ns.identity, ifname, hostIfname, mac, ports, owner }, requested, defaultRouteFamilies);
-      rb.push('state', () => this.#release(net, id, cursors));
+      rb.push('state', () => { this.#release(net, id, cursors); });
       await this.#step('state');
       const result = await this.#drivers.of(net).attach(ctx, net, { id, netns: ns, container: inside, ifname, hostIfname, mac, addresses, publishes: ports.length > 0 }, rb);
       if (ports.length > 0) {

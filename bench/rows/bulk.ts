@@ -19,7 +19,7 @@ const PER_LANE = 8;
 async function libraryBulk(ctx: GroupContext): Promise<void> {
   await withCleanup(async (c) => {
     const ct = Ctnet.open({ stateDir: join(ctx.dir, 'lib') });
-    c.push('close library', () => ct.close());
+    c.push('close library', () => { ct.close(); });
     await ct.createNetwork({ name: 'bulklib', subnets: ['10.111.0.0/16'], bridge: 'bb-bulklib' });
     c.push('remove network bulklib', () => ct.removeNetwork('bulklib'));
     const all = names('bk', LIB_COUNT);

@@ -41,7 +41,7 @@ async function libraryRow(ctx: GroupContext, withPort: boolean): Promise<void> {
   const net = withPort ? 'blibp' : 'blib';
   await withCleanup(async (c) => {
     const ct = Ctnet.open({ stateDir: join(ctx.dir, net) });
-    c.push('close library', () => ct.close());
+    c.push('close library', () => { ct.close(); });
     await ct.createNetwork({ name: net, subnets: [withPort ? '10.109.0.0/16' : '10.101.0.0/16'], bridge: `bb-${net}` });
     c.push(`remove network ${net}`, () => ct.removeNetwork(net));
     const add = (i: number, ns: string): Promise<unknown> =>
@@ -56,7 +56,7 @@ async function libraryRow(ctx: GroupContext, withPort: boolean): Promise<void> {
       c,
       add,
       del,
-      ...(withPort ? { verify: () => checkPortPublished(PORT_BASE.lib) } : {}),
+      ...(withPort ? { verify: () => { checkPortPublished(PORT_BASE.lib); } } : {}),
     });
     addRows(ctx, id, withPort ? 'ctnet library, 1 port' : 'ctnet library', s, VERBS.ctnet, `in-process, one Ctnet instance, after ${WARMUP} untimed attaches`);
   });
@@ -103,14 +103,14 @@ async function ctnetCniRow(ctx: GroupContext, withPort: boolean): Promise<void> 
         ct.close();
       }
     });
-    warmUp(c, (ns) => runner.add(att(ns, 'warm', withPort ? base + 999 : 0)), (ns) => runner.del(att(ns, 'warm', 0)), `warm${net}`);
+    warmUp(c, (ns) => runner.add(att(ns, 'warm', withPort ? base + 999 : 0)), (ns) => { runner.del(att(ns, 'warm', 0)); }, `warm${net}`);
     const s = await measureAddDel({
       n: ctx.n,
       prefix: withPort ? 'cnp' : 'cn',
       c,
       add: (i, ns) => runner.add(att(ns, `${net}-${i}`, withPort ? base + i : 0)),
-      del: (i, ns) => runner.del(att(ns, `${net}-${i}`, 0)),
-      ...(withPort ? { verify: () => checkPortPublished(base) } : {}),
+      del: (i, ns) => { runner.del(att(ns, `${net}-${i}`, 0)); },
+      ...(withPort ? { verify: () => { checkPortPublished(base); } } : {}),
     });
     addRows(ctx, id, withPort ? 'ctnet-cni, 1 port' : 'ctnet-cni', s, VERBS.cni, 'exec\'d as a runtime does; network made by an untimed first ADD');
   });
@@ -140,7 +140,7 @@ function warmUp(c: Cleanup, add: (ns: string) => unknown, del: (ns: string) => u
 function seedRow(ctx: GroupContext): Promise<void> {
   return withCleanup(async (c) => {
     ip('link', 'add', 'bb-seed', 'type', 'bridge');
-    c.push('delete bridge bb-seed', () => ip('link', 'del', 'bb-seed'));
+    c.push('delete bridge bb-seed', () => { ip('link', 'del', 'bb-seed'); });
     ip('addr', 'add', '10.104.0.1/16', 'dev', 'bb-seed');
     ip('link', 'set', 'bb-seed', 'up');
     const s = await measureAddDel({
@@ -159,7 +159,7 @@ function seedRow(ctx: GroupContext): Promise<void> {
         ip('link', 'set', host, 'up');
         ip('-n', ns, 'route', 'add', 'default', 'via', '10.104.0.1');
       },
-      del: (i) => ip('link', 'del', `sv${i}`),
+      del: (i) => { ip('link', 'del', `sv${i}`); },
     });
     addRows(ctx, 'connect.seed', 'seed recipe, one `ip` per step', s, VERBS.ctnet, '9 `ip` processes per connect, 1 per disconnect');
   });
@@ -194,14 +194,14 @@ async function referenceRow(ctx: GroupContext, withPortmap: boolean): Promise<vo
   const base = withPortmap ? PORT_BASE.portmap : 0;
   await withCleanup(async (c) => {
     c.push(`delete bridge ${bridge}`, () => runSync('ip', ['link', 'del', bridge]));
-    warmUp(c, (ns) => runner.add(att(ns, `warm-${bridge}`, withPortmap ? base + 999 : 0)), (ns) => runner.del(att(ns, `warm-${bridge}`, 0)), `warm${bridge}`);
+    warmUp(c, (ns) => runner.add(att(ns, `warm-${bridge}`, withPortmap ? base + 999 : 0)), (ns) => { runner.del(att(ns, `warm-${bridge}`, 0)); }, `warm${bridge}`);
     const s = await measureAddDel({
       n: ctx.n,
       prefix: withPortmap ? 'crp' : 'cr',
       c,
       add: (i, ns) => runner.add(att(ns, `${bridge}-${i}`, withPortmap ? base + i : 0)),
-      del: (i, ns) => runner.del(att(ns, `${bridge}-${i}`, 0)),
-      ...(withPortmap ? { verify: () => checkPortPublished(base) } : {}),
+      del: (i, ns) => { runner.del(att(ns, `${bridge}-${i}`, 0)); },
+      ...(withPortmap ? { verify: () => { checkPortPublished(base); } } : {}),
     });
     const name = withPortmap ? 'CNI bridge+portmap, 1 port' : 'CNI bridge+host-local';
     addRows(ctx, id, name, s, VERBS.cni, 'reference plugins (Debian), ipMasq+hairpin as podman configures them');
@@ -236,15 +236,15 @@ async function netavarkRow(ctx: GroupContext, withPort: boolean): Promise<void> 
       }
     });
     const nv = new Netavark(configDir, firewall);
-    c.push(`teardown ${anchor}`, () => nv.teardown(`/run/netns/${anchor}`, anchorOpts));
+    c.push(`teardown ${anchor}`, () => { nv.teardown(`/run/netns/${anchor}`, anchorOpts); });
     if (!withPort) ctx.note(`netavark ${netavarkVersion()}: ${why}; one anchor container keeps its bridge (netavark deletes the bridge with the last container)`);
     const s = await measureAddDel({
       n: ctx.n,
       prefix: withPort ? 'cvp' : 'cv',
       c,
-      add: (i, ns) => nv.setup(`/run/netns/${ns}`, opts(i, ns)),
-      del: (i, ns) => nv.teardown(`/run/netns/${ns}`, opts(i, ns)),
-      ...(withPort ? { verify: () => checkPortPublished(PORT_BASE.netavark) } : {}),
+      add: (i, ns) => { nv.setup(`/run/netns/${ns}`, opts(i, ns)); },
+      del: (i, ns) => { nv.teardown(`/run/netns/${ns}`, opts(i, ns)); },
+      ...(withPort ? { verify: () => { checkPortPublished(PORT_BASE.netavark); } } : {}),
     });
     addRows(ctx, id, withPort ? `netavark, 1 port (${firewall})` : `netavark (${firewall})`, s, VERBS.netavark, 'static_ips given, as podman does');
   });

@@ -28,7 +28,7 @@ interface Topology {
 
 async function ctnetTopology(ctx: GroupContext, c: Cleanup): Promise<Topology> {
   const ct = Ctnet.open({ stateDir: join(ctx.dir, 'ctnet') });
-  c.push('close library', () => ct.close());
+  c.push('close library', () => { ct.close(); });
   await ct.createNetwork({ name: 'dpct', subnets: ['10.115.0.0/16'], bridge: 'bb-dpct' });
   c.push('remove network dpct', () => ct.removeNetwork('dpct'));
   ownNetns(c, ['dpa', 'dpb']);
@@ -43,14 +43,14 @@ async function ctnetTopology(ctx: GroupContext, c: Cleanup): Promise<Topology> {
 
 function handTopology(c: Cleanup): Topology {
   ip('link', 'add', 'bb-dphand', 'type', 'bridge');
-  c.push('delete bridge bb-dphand', () => ip('link', 'del', 'bb-dphand'));
+  c.push('delete bridge bb-dphand', () => { ip('link', 'del', 'bb-dphand'); });
   ip('addr', 'add', '10.116.0.1/16', 'dev', 'bb-dphand');
   ip('link', 'set', 'bb-dphand', 'up');
   ownNetns(c, ['dha', 'dhb']);
   for (const [i, ns] of ['dha', 'dhb'].entries()) {
     const host = `dhv${i}`;
     ip('link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-    c.push(`delete ${host}`, () => ip('link', 'del', host));
+    c.push(`delete ${host}`, () => { ip('link', 'del', host); });
     ip('link', 'set', host, 'master', 'bb-dphand');
     ip('link', 'set', host, 'up');
     ip('-n', ns, 'addr', 'add', `10.116.0.${i + 2}/16`, 'dev', 'eth0');

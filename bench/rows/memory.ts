@@ -36,7 +36,7 @@ async function cliPeak(ctx: GroupContext): Promise<void> {
   const state = join(ctx.dir, 'cli');
   const env = nodeEnv({ CTNET_STATE_DIR: state });
   const how = hasTool('GNU time') ? 'GNU time %M' : 'VmHWM at exit (GNU time missing)';
-  await withCleanup(async (c) => {
+  await withCleanup((c) => {
     cliSync(state, ['network', 'create', 'memcli', '--subnet', '10.117.0.0/16', '--bridge', 'bb-memcli']);
     c.push('ctnet network rm memcli', () => cliSync(state, ['network', 'rm', 'memcli']));
     const all = names('mc', count);
@@ -77,7 +77,7 @@ interface HolderLine {
 
 async function libraryHolding(ctx: GroupContext): Promise<void> {
   const state = join(ctx.dir, 'holder');
-  await withCleanup(async (c) => {
+  await withCleanup((c) => {
     const all = names('mh', HOLD);
     ownNetns(c, all);
     // If the holder dies half way, take down what it left through the library.

@@ -69,7 +69,7 @@ async function endpointScaling(ctx: GroupContext): Promise<void> {
     // The engine's step hook splits each probe connect into its steps (state, veth, address, route).
     let marks: [string, bigint][] | undefined;
     const ct = Ctnet.open({ stateDir: join(ctx.dir, 'endpoints'), onStep: (step) => void marks?.push([step, process.hrtime.bigint()]) });
-    c.push('close library', () => ct.close());
+    c.push('close library', () => { ct.close(); });
     const net = 'scale';
     const stepSummary: string[] = [];
     const ipSummary: string[] = [];
@@ -182,7 +182,7 @@ function tcpConnects(host: string, port: number, count: number): number[] {
 async function portScaling(ctx: GroupContext): Promise<void> {
   await withCleanup(async (c) => {
     const ct = Ctnet.open({ stateDir: join(ctx.dir, 'ports') });
-    c.push('close library', () => ct.close());
+    c.push('close library', () => { ct.close(); });
     const net = 'scalep';
     await ct.createNetwork({ name: net, subnets: ['10.114.0.0/16'], bridge: 'bb-scalep' });
     c.push(`remove network ${net}`, () => ct.removeNetwork(net));
@@ -285,7 +285,7 @@ async function portScaling(ctx: GroupContext): Promise<void> {
 async function wholeRange(ctx: GroupContext): Promise<void> {
   await withCleanup(async (c) => {
     const ct = Ctnet.open({ stateDir: join(ctx.dir, 'range') });
-    c.push('close library', () => ct.close());
+    c.push('close library', () => { ct.close(); });
     const net = 'scaler';
     await ct.createNetwork({ name: net, subnets: ['10.119.0.0/16'], bridge: 'bb-scaler' });
     c.push(`remove network ${net}`, () => ct.removeNetwork(net));

@@ -26,7 +26,7 @@ export const startupGroup: Group = {
   describe: 'process start-up: node -e 0 against ctnet --version, min(N, 30) runs each',
   async run(ctx) {
     const count = Math.min(ctx.n, 30);
-    await ctx.attempt('startup', async () => {
+    await ctx.attempt('startup', () => {
       ctx.add({ id: 'startup.node', name: 'node -e 0', unit: 'ms', samples: timeRuns(count, process.execPath, ['-e', '0']) });
       ctx.add({ id: 'startup.ctnet-version', name: 'ctnet --version', unit: 'ms', samples: timeRuns(count, CLI, ['--version']), note: 'exec\'d through #!/usr/bin/env node' });
       ctx.add({ id: 'startup.node-ctnet-version', name: 'node bin/ctnet.js --version', unit: 'ms', samples: timeRuns(count, process.execPath, [CLI, '--version']) });

@@ -159,7 +159,7 @@ describe('ctnet command line parsing', () => {
     for (const [argv, name] of cases) {
       const p = await parse(argv);
       assert.equal(p.args[0], name, argv.join(' '));
-      assert.throws(() => validateNetnsName(name), InvalidConfigError);
+      assert.throws(() => { validateNetnsName(name); }, InvalidConfigError);
     }
   });
 

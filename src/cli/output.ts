@@ -33,14 +33,14 @@ const REFUSALS: ReadonlySet<string> = new Set(['CTNET_INVALID_CONFIG', 'CTNET_CO
  * and failed (the kernel, nftables, the database, a lock held too long by another process).
  */
 export function exitCodeOf(err: unknown): number {
-  return err instanceof CtnetError && REFUSALS.has(err.code) ? 2 : 1;
+  return err instanceof CtnetError && REFUSALS.has((err as CtnetError).code) ? 2 : 1;
 }
 
 /** Print an error as one line on stderr (`--json`: one JSON object with message and code). */
 export function printError(err: unknown, json: boolean): void {
   const message = errorMessage(err);
   if (json) {
-    const code = err instanceof CtnetError || err instanceof TeardownError ? err.code : 'CTNET_INTERNAL';
+    const code: string = err instanceof CtnetError || err instanceof TeardownError ? (err as CtnetError | TeardownError).code : 'CTNET_INTERNAL';
     process.stderr.write(`${JSON.stringify({ error: message, code })}\n`);
   } else {
     process.stderr.write(`ctnet: ${message.replaceAll('\n', ' ')}\n`);

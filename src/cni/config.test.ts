@@ -95,7 +95,7 @@ test('parseNetConf() keeps prevResult, runtimeConfig and cni.dev/valid-attachmen
 
 test('parseNetConf() rejects malformed JSON with code 6', async (t) => {
   for (const text of ['', '{', '{"name": "n1",}', 'not json', '[1, 2]', 'null', '"string"', '42']) {
-    await t.test(JSON.stringify(text), () => assertCniError(() => parseNetConf(text), CNI_ERR.DECODING_FAILURE));
+    await t.test(JSON.stringify(text), () => { assertCniError(() => parseNetConf(text), CNI_ERR.DECODING_FAILURE); });
   }
 });
 
@@ -128,14 +128,13 @@ test('parseNetConf() rejects missing or ill-typed fields with code 7, naming the
     ['valid-attachment without ifname', conf({ 'cni.dev/valid-attachments': [{ containerID: 'c1' }] }), 'valid-attachments[0]'],
   ];
   for (const [what, text, mention] of cases) {
-    await t.test(what, () => assertCniError(() => parseNetConf(text), CNI_ERR.INVALID_CONFIG, mention));
+    await t.test(what, () => { assertCniError(() => parseNetConf(text), CNI_ERR.INVALID_CONFIG, mention); });
   }
 });
 
 test('parseNetConf() refuses a relative stateDir with code 7: it would follow the runtime\'s working directory', async (t) => {
   for (const dir of ['x', './state', 'var/lib/ctnet', '']) {
-    await t.test(JSON.stringify(dir), () =>
-      assertCniError(() => parseNetConf(conf({ stateDir: dir })), CNI_ERR.INVALID_CONFIG, `"stateDir" must be an absolute path, not ${JSON.stringify(dir)}`),
+    await t.test(JSON.stringify(dir), () => { assertCniError(() => parseNetConf(conf({ stateDir: dir })), CNI_ERR.INVALID_CONFIG, `"stateDir" must be an absolute path, not ${JSON.stringify(dir)}`); },
     );
   }
 });
@@ -232,18 +231,18 @@ test('parseNetConf() refuses a prevResult of the wrong shape with code 7, naming
     [{ ips: 'x'.repeat(100) }, `"prevResult.ips" must be a list, not "${'x'.repeat(58)}…`],
   );
   for (const [prevResult, details] of cases) {
-    await t.test(details, () => assertCniError(() => parseNetConf(withPrev(prevResult)), CNI_ERR.INVALID_CONFIG, details));
+    await t.test(details, () => { assertCniError(() => parseNetConf(withPrev(prevResult)), CNI_ERR.INVALID_CONFIG, details); });
   }
 });
 
 test('checkVersion() accepts 1.0.0 and 1.1.0', () => {
   assert.deepEqual([...SUPPORTED_VERSIONS], ['1.0.0', '1.1.0']);
-  for (const v of SUPPORTED_VERSIONS) assert.doesNotThrow(() => checkVersion(v));
+  for (const v of SUPPORTED_VERSIONS) assert.doesNotThrow(() => { checkVersion(v); });
 });
 
 test('checkVersion() refuses other versions with code 1, naming the supported ones', async (t) => {
   for (const v of ['0.4.0', '0.3.1', '2.0.0', '1.2.0', '', '1.1', 'v1.1.0']) {
-    await t.test(JSON.stringify(v), () => assertCniError(() => checkVersion(v), CNI_ERR.INCOMPATIBLE_VERSION, '1.0.0, 1.1.0'));
+    await t.test(JSON.stringify(v), () => { assertCniError(() => { checkVersion(v); }, CNI_ERR.INCOMPATIBLE_VERSION, '1.0.0, 1.1.0'); });
   }
 });
 
@@ -265,7 +264,7 @@ test('parseCniArgs() ignores unknown keys only with IgnoreUnknown, wherever it s
     'IP=10.88.0.7;FOO=bar;IgnoreUnknown=True',
   ];
   for (const args of ok) {
-    await t.test(args, () => assert.deepEqual(parseCniArgs(args), { ip: ['10.88.0.7'], mac: undefined }));
+    await t.test(args, () => { assert.deepEqual(parseCniArgs(args), { ip: ['10.88.0.7'], mac: undefined }); });
   }
   const bad: Array<[args: string, mention: string]> = [
     ['FOO=bar', 'FOO'],
@@ -276,6 +275,6 @@ test('parseCniArgs() ignores unknown keys only with IgnoreUnknown, wherever it s
     ['=bar', '"=bar" is not KEY=VALUE'],
   ];
   for (const [args, mention] of bad) {
-    await t.test(`${args} → code 4`, () => assertCniError(() => parseCniArgs(args), CNI_ERR.INVALID_ENV, mention));
+    await t.test(`${args} → code 4`, () => { assertCniError(() => parseCniArgs(args), CNI_ERR.INVALID_ENV, mention); });
   }
 });

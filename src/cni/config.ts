@@ -9,6 +9,7 @@ import { driverNamesText, isDriverName, type NetworkSpec, parseIp, type PortSpec
 import { CNI_ERR, CniError } from './errors.js';
 import { SUPPORTED_VERSIONS } from './version.js';
 import { errorMessage } from '../errors.js';
+import { describeValue } from '../validate/describe.js';
 
 /** The family of IP address text, or undefined when parseIp refuses it. */
 function ipFamily(text: string): 4 | 6 | undefined {
@@ -207,7 +208,7 @@ function parseStateDir(conf: Json): string | undefined {
 
 /** A value as the details show it: JSON, cut short. */
 function preview(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = describeValue(value);
   return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }
 
@@ -278,7 +279,7 @@ function parsePortMapping(m: unknown, i: number): PortSpec {
 function portField(m: Json, key: string, where: string): number {
   const port = m[key];
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw invalid(`"${where}.${key}" must be a port number from 1 to 65535, not ${JSON.stringify(port) ?? 'undefined'}`);
+    throw invalid(`"${where}.${key}" must be a port number from 1 to 65535, not ${describeValue(port)}`);
   }
   return port;
 }

@@ -38,13 +38,13 @@ export function toCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
   const message = errorMessage(err);
   if (err instanceof CtnetError || err instanceof TeardownError) {
-    switch (err.code) {
+    switch ((err as CtnetError | TeardownError).code) {
       case 'CTNET_INVALID_CONFIG':
         return new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', message);
       case 'CTNET_TIMEOUT':
         return new CniError(CNI_ERR.TRY_AGAIN_LATER, 'try again later', message);
       default:
-        return new CniError(CNI_ERR.INTERNAL, shortMessage(err.code), message);
+        return new CniError(CNI_ERR.INTERNAL, shortMessage((err as CtnetError | TeardownError).code), message);
     }
   }
   return new CniError(CNI_ERR.INTERNAL, 'internal error', message);

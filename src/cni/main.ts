@@ -37,7 +37,10 @@ process.exitCode = await runCni(
     // Only POSIX systems have an effective uid; ctnet runs on Linux, so anything else is not root.
     euid: process.geteuid?.() ?? -1,
     readStdin: () => text(process.stdin),
-    writeStdout: (s) => new Promise((resolve, reject) => process.stdout.write(s, (err) => (err ? reject(err) : resolve()))),
+    writeStdout: (s) => new Promise((resolve, reject) => process.stdout.write(s, (err) => {
+      if (err) reject(err);
+      else resolve();
+    })),
     writeStderr: (s) => process.stderr.write(s),
   },
   { handlers, supportedVersions: SUPPORTED_VERSIONS, about: `CNI ctnet plugin v${pkg.version}` },

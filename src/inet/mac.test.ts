@@ -59,7 +59,7 @@ test('assertUnicastMac() refuses multicast, broadcast and all-zero addresses', a
   ];
   for (const [text, unicast] of cases) {
     await t.test(`${text}: ${unicast ? 'unicast' : 'not unicast'}`, () => {
-      const call = (): void => assertUnicastMac(parseMac(text));
+      const call = (): void => { assertUnicastMac(parseMac(text)); };
       if (unicast) assert.doesNotThrow(call);
       else assert.throws(call, { name: 'InvalidConfigError', message: `MAC address "${text}" is not a unicast address` });
     });
@@ -69,7 +69,7 @@ test('assertUnicastMac() refuses multicast, broadcast and all-zero addresses', a
 test('formatMac() and assertUnicastMac() refuse buffers that are not 6 bytes', () => {
   for (const length of [0, 5, 7, 8]) {
     assert.throws(() => formatMac(new Uint8Array(length)), RangeError);
-    assert.throws(() => assertUnicastMac(new Uint8Array(length).fill(2)), RangeError);
+    assert.throws(() => { assertUnicastMac(new Uint8Array(length).fill(2)); }, RangeError);
   }
 });
 
@@ -81,7 +81,7 @@ test('randomMac() is unicast, locally administered and random', () => {
     const first = mac[0] ?? 0xff;
     assert.equal(first & 0x01, 0, 'multicast bit must be clear');
     assert.equal(first & 0x02, 0x02, 'locally administered bit must be set');
-    assert.doesNotThrow(() => assertUnicastMac(mac));
+    assert.doesNotThrow(() => { assertUnicastMac(mac); });
     seen.add(formatMac(mac));
   }
   // 46 random bits: a repeat among 1000 draws has a probability of about 1e-8.

@@ -317,7 +317,7 @@ test('validateGateway() accepts only usable addresses', async (t) => {
   ];
   for (const [subnet, gateway, message] of cases) {
     await t.test(`${gateway} in ${subnet}`, () => {
-      const call = (): void => validateGateway(parseCidr(subnet), parseIp(gateway));
+      const call = (): void => { validateGateway(parseCidr(subnet), parseIp(gateway)); };
       if (message === undefined) assert.doesNotThrow(call);
       else assert.throws(call, { name: 'InvalidConfigError', message });
     });

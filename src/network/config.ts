@@ -9,6 +9,7 @@ import { type Cidr, cidrOverlaps, formatCidr, parseCidr } from '../inet/cidr.js'
 import { formatIp, type IpAddress, parseIp } from '../inet/ip.js';
 import type { NetworkRecord } from '../state/records.js';
 import { driverNamesText, isDriverName } from './driver-names.js';
+import { describeValue } from '../validate/describe.js';
 import { validateIfName, validateNetworkName } from '../validate/names.js';
 import type { NetworkSpec } from './types.js';
 
@@ -87,7 +88,7 @@ function checkSpecShape(spec: unknown): asserts spec is NetworkSpec {
       continue;
     }
     const ok = kind === 'strings' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === kind;
-    if (!ok) throw new InvalidConfigError(`invalid network spec: "${key}" must be ${kind === 'strings' ? 'a list of strings' : `a ${kind}`}, not ${JSON.stringify(value) ?? String(value)}`);
+    if (!ok) throw new InvalidConfigError(`invalid network spec: "${key}" must be ${kind === 'strings' ? 'a list of strings' : `a ${kind}`}, not ${describeValue(value)}`);
   }
 }
 

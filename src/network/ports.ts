@@ -6,6 +6,7 @@
 import { InvalidConfigError } from '../errors.js';
 import { formatIp, type IpAddress, parseIp } from '../inet/ip.js';
 import type { PortRecord } from '../state/records.js';
+import { describeValue } from '../validate/describe.js';
 
 /** One `-p` value, or one CNI portMappings entry, before expansion. */
 export interface PortSpec {
@@ -145,17 +146,20 @@ interface CheckedSpec {
 /** The parsed form of a caller's mapping, its shape checked: library callers may pass anything. */
 function toPortSpec(given: PublishSpec): PortSpec {
   if (typeof given === 'string') return parsePortSpec(given);
-  const what = `invalid port mapping ${JSON.stringify(given) ?? String(given)}`;
-  if (typeof given !== 'object' || given === null) throw new InvalidConfigError(`${what}: expected "[HOSTIP:]HOSTPORT:PORT[/PROTO]" or { hostPort, containerPort }`);
-  const protocol = given.protocol ?? 'tcp';
+  // Checked as what it may really be: JavaScript callers are not held to the type.
+  const raw: unknown = given;
+  const what = `invalid port mapping ${describeValue(raw)}`;
+  if (typeof raw !== 'object' || raw === null) throw new InvalidConfigError(`${what}: expected "[HOSTIP:]HOSTPORT:PORT[/PROTO]" or { hostPort, containerPort }`);
+  const fields = raw as Record<string, unknown>;
+  const protocol = fields['protocol'] ?? 'tcp';
   if (protocol !== 'tcp' && protocol !== 'udp') throw new InvalidConfigError(`${what}: protocol must be "tcp" or "udp"`);
-  for (const key of ['hostPort', 'containerPort'] as const) {
-    if (typeof given[key] !== 'number') throw new InvalidConfigError(`${what}: "${key}" must be a port number`);
+  for (const key of ['hostPort', 'containerPort']) {
+    if (typeof fields[key] !== 'number') throw new InvalidConfigError(`${what}: "${key}" must be a port number`);
   }
-  for (const key of ['hostPortEnd', 'containerPortEnd'] as const) {
-    if (given[key] !== undefined && typeof given[key] !== 'number') throw new InvalidConfigError(`${what}: "${key}" must be a port number`);
+  for (const key of ['hostPortEnd', 'containerPortEnd']) {
+    if (fields[key] !== undefined && typeof fields[key] !== 'number') throw new InvalidConfigError(`${what}: "${key}" must be a port number`);
   }
-  if (given.hostIp !== undefined && typeof given.hostIp !== 'string') throw new InvalidConfigError(`${what}: "hostIp" must be an address`);
+  if (fields['hostIp'] !== undefined && typeof fields['hostIp'] !== 'string') throw new InvalidConfigError(`${what}: "hostIp" must be an address`);
   return { ...given, protocol };
 }
 

@@ -13,7 +13,7 @@ import { PORT_HOLDER_SQL, STATE_DB_FILE, StateStore } from './store.js';
 /** A fresh state directory, removed when the test ends. */
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'ctnet-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
   return dir;
 }
 
@@ -21,7 +21,7 @@ function tempDir(t: TestContext): string {
 function openStore(t: TestContext): { store: StateStore; dir: string } {
   const dir = tempDir(t);
   const store = StateStore.open(dir);
-  t.after(() => store.close());
+  t.after(() => { store.close(); });
   return { store, dir };
 }
 
@@ -103,12 +103,12 @@ describe('StateStore networks', () => {
     const { store } = openStore(t);
     store.insertNetwork(network());
     assertError(
-      () => store.insertNetwork(network({ id: 'other' })),
+      () => { store.insertNetwork(network({ id: 'other' })); },
       ConflictError,
       'network "net1" already exists',
     );
     assertError(
-      () => store.insertNetwork(network({ id: 'other', name: 'net2' })),
+      () => { store.insertNetwork(network({ id: 'other', name: 'net2' })); },
       ConflictError,
       'bridge "ctnet0" is already used by network "net1"',
     );
@@ -193,12 +193,12 @@ describe('StateStore endpoints', () => {
     store.insertEndpoint(endpoint());
 
     assertError(
-      () => store.insertEndpoint(endpoint({ id: 'ep-id-2', addresses: ['10.68.0.9/24'] })),
+      () => { store.insertEndpoint(endpoint({ id: 'ep-id-2', addresses: ['10.68.0.9/24'] })); },
       ConflictError,
       'container "pid:4242" is already connected to network "net1" with interface "eth0"',
     );
     assertError(
-      () => store.insertEndpoint(endpoint({ id: 'ep-id-1', container: 'other', addresses: [] })),
+      () => { store.insertEndpoint(endpoint({ id: 'ep-id-1', container: 'other', addresses: [] })); },
       ConflictError,
       'endpoint "ep-id-1" already exists',
     );
@@ -207,7 +207,7 @@ describe('StateStore endpoints', () => {
     const clash = endpoint({ id: 'ep-id-3', container: 'c3', addresses: ['10.68.0.7/24', 'fd00:68::2/64'] });
     store.transaction(() => {
       assertError(
-        () => store.insertEndpoint(clash),
+        () => { store.insertEndpoint(clash); },
         ConflictError,
         'address "fd00:68::2" is already in use in network "net1"',
       );
@@ -220,12 +220,12 @@ describe('StateStore endpoints', () => {
   it('rejects an endpoint or cursor of an unknown network', (t) => {
     const { store } = openStore(t);
     assertError(
-      () => store.insertEndpoint(endpoint({ networkId: 'ghost' })),
+      () => { store.insertEndpoint(endpoint({ networkId: 'ghost' })); },
       NotFoundError,
       'network with id "ghost" not found',
     );
     assertError(
-      () => store.setLastAllocated('ghost', '10.68.0.0/24', '10.68.0.2'),
+      () => { store.setLastAllocated('ghost', '10.68.0.0/24', '10.68.0.2'); },
       NotFoundError,
       'network with id "ghost" not found',
     );
@@ -263,7 +263,7 @@ describe('StateStore transactions', () => {
       () =>
         store.transaction(() => {
           store.insertNetwork(network());
-          store.transaction(() => store.insertEndpoint(endpoint()));
+          store.transaction(() => { store.insertEndpoint(endpoint()); });
           throw boom;
         }),
       (err) => err === boom,
@@ -344,7 +344,7 @@ describe('StateStore open', () => {
     db.close();
 
     const store = StateStore.open(dir);
-    t.after(() => store.close());
+    t.after(() => { store.close(); });
     assert.equal(store.getNetwork('net1')?.status, 'ready');
     const [ep] = store.listEndpoints();
     assert.deepEqual({ status: ep?.status, netnsId: ep?.netnsId, ports: ep?.ports.length }, { status: 'ready', netnsId: '', ports: 1 });
@@ -457,11 +457,11 @@ describe('StateStore concurrency', () => {
       child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
       ready.push(
         new Promise((resolve, reject) => {
-          child.stdout.setEncoding('utf8').once('data', () => resolve());
-          child.once('exit', () => reject(new Error(`worker ${i} exited before it was ready: ${stderr}`)));
+          child.stdout.setEncoding('utf8').once('data', () => { resolve(); });
+          child.once('exit', () => { reject(new Error(`worker ${i} exited before it was ready: ${stderr}`)); });
         }),
       );
-      done.push(new Promise((resolve) => child.once('close', (code) => resolve({ code, stderr }))));
+      done.push(new Promise((resolve) => child.once('close', (code) => { resolve({ code, stderr }); })));
       return child;
     });
     t.after(() => {
@@ -471,7 +471,7 @@ describe('StateStore concurrency', () => {
     await Promise.all(ready);
     for (const child of children) child.stdin.end('go\n');
     const outcomes = await Promise.all(done);
-    outcomes.forEach((o, i) => assert.equal(o.code, 0, `worker ${i} failed: ${o.stderr}`));
+    outcomes.forEach((o, i) => { assert.equal(o.code, 0, `worker ${i} failed: ${o.stderr}`); });
 
     const store = StateStore.open(dir);
     try {
@@ -548,10 +548,10 @@ describe('StateStore published ports', () => {
 
   it('refuses a port on one address where every address is published, and the other way round', (t) => {
     const store = storeWith(t, [port(8080), port(8081, { hostIp: '127.0.0.1' })]);
-    assertError(() => store.insertEndpoint(db([port(8080, { hostIp: '127.0.0.1' })])), ConflictError, 'port 8080/tcp on 127.0.0.1 is already published by container "web"');
-    assertError(() => store.insertEndpoint(db([port(8081)])), ConflictError, 'port 8081/tcp on 0.0.0.0 is already published by container "web"');
-    assertError(() => store.insertEndpoint(db([port(8080)])), ConflictError, 'port 8080/tcp on 0.0.0.0 is already published by container "web"');
-    assertError(() => store.insertEndpoint(db([port(8081, { hostIp: '127.0.0.1' })])), ConflictError, 'port 8081/tcp on 127.0.0.1 is already published by container "web"');
+    assertError(() => { store.insertEndpoint(db([port(8080, { hostIp: '127.0.0.1' })])); }, ConflictError, 'port 8080/tcp on 127.0.0.1 is already published by container "web"');
+    assertError(() => { store.insertEndpoint(db([port(8081)])); }, ConflictError, 'port 8081/tcp on 0.0.0.0 is already published by container "web"');
+    assertError(() => { store.insertEndpoint(db([port(8080)])); }, ConflictError, 'port 8080/tcp on 0.0.0.0 is already published by container "web"');
+    assertError(() => { store.insertEndpoint(db([port(8081, { hostIp: '127.0.0.1' })])); }, ConflictError, 'port 8081/tcp on 127.0.0.1 is already published by container "web"');
     assert.equal(store.portHolder(port(8080, { hostIp: '198.51.100.2' })), 'web');
     assert.equal(store.portHolder(port(8081)), 'web');
     // Nothing of a refused endpoint stays.
@@ -580,7 +580,7 @@ describe('StateStore published ports', () => {
     assert.equal(store.getEndpointById('ep-web')?.ports.length, 2 * 65535);
     // Wherever the taken ports lie in a range, the range names one and publishes none of it.
     for (const [first, last] of [[1, 3], [65530, 65535], [100, 200]] as const) {
-      assert.throws(() => store.insertEndpoint(db(range(first, last, { hostIp: '127.0.0.1' }))), (err: unknown) => {
+      assert.throws(() => { store.insertEndpoint(db(range(first, last, { hostIp: '127.0.0.1' }))); }, (err: unknown) => {
         assert.ok(err instanceof ConflictError, String(err));
         const named = /^port (\d+)\/tcp on 127\.0\.0\.1 is already published by container "web"$/.exec(err.message);
         assert.ok(named !== null && Number(named[1]) >= first && Number(named[1]) <= last, err.message);
@@ -597,7 +597,7 @@ describe('StateStore published ports', () => {
 
   it('checks ports that come out of order, as CNI portMappings may', (t) => {
     const store = storeWith(t, [port(9000)]);
-    assertError(() => store.insertEndpoint(db([port(9002), port(8999), port(9000, { hostIp: '127.0.0.1' })])), ConflictError, 'port 9000/tcp on 127.0.0.1 is already published by container "web"');
+    assertError(() => { store.insertEndpoint(db([port(9002), port(8999), port(9000, { hostIp: '127.0.0.1' })])); }, ConflictError, 'port 9000/tcp on 127.0.0.1 is already published by container "web"');
     store.insertEndpoint(db([port(9002), port(8999), port(9001)]));
     assert.equal(store.portHolder(port(8999)), 'db');
   });

@@ -211,8 +211,8 @@ export class StateStore {
     // Multi-statement writes run as their own transaction; called inside a caller's transaction
     // better-sqlite3 turns them into a savepoint, so a conflict on the second address does not
     // leave the endpoint row behind when the caller catches the error and carries on.
-    this.#insertEndpointTx = db.transaction((rec: EndpointRecord) => this.#insertEndpointRows(rec));
-    this.#insertNetworkTx = db.transaction((rec: NetworkRecord) => this.#insertNetworkRow(rec));
+    this.#insertEndpointTx = db.transaction((rec: EndpointRecord) => { this.#insertEndpointRows(rec); });
+    this.#insertNetworkTx = db.transaction((rec: NetworkRecord) => { this.#insertNetworkRow(rec); });
     this.#deleteNetworkTx = db.transaction((id: string) => this.#deleteNetworkRow(id));
   }
 
@@ -289,7 +289,7 @@ export class StateStore {
    * @throws {ConflictError} `network "x" already exists`, or its bridge is used by another network
    */
   insertNetwork(rec: NetworkRecord): void {
-    this.#guard(`insert network "${rec.name}"`, () => this.#insertNetworkTx.immediate(rec));
+    this.#guard(`insert network "${rec.name}"`, () => { this.#insertNetworkTx.immediate(rec); });
   }
 
   /** The network called `name`, or `undefined`. */
@@ -337,7 +337,7 @@ export class StateStore {
    * @throws {NotFoundError} when the network does not exist
    */
   insertEndpoint(rec: EndpointRecord): void {
-    this.#guard(`insert endpoint "${rec.id}"`, () => this.#insertEndpointTx.immediate(rec));
+    this.#guard(`insert endpoint "${rec.id}"`, () => { this.#insertEndpointTx.immediate(rec); });
   }
 
   /**

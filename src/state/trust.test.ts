@@ -8,14 +8,14 @@ import { assertAbsoluteStateDir, assertPrivateDir, ensurePrivateFile } from './t
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'ctnet-trust-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
   return dir;
 }
 
 describe('assertAbsoluteStateDir()', () => {
   it('refuses relative paths', () => {
-    assert.throws(() => assertAbsoluteStateDir('state'), InvalidConfigError);
-    assert.throws(() => assertAbsoluteStateDir('./state'), /must be an absolute path/);
+    assert.throws(() => { assertAbsoluteStateDir('state'); }, InvalidConfigError);
+    assert.throws(() => { assertAbsoluteStateDir('./state'); }, /must be an absolute path/);
     assertAbsoluteStateDir('/var/lib/ctnet');
   });
 });
@@ -30,15 +30,15 @@ describe('assertPrivateDir()', () => {
   it('refuses a directory its group or everyone can write to', (t) => {
     const dir = tempDir(t);
     chmodSync(dir, 0o775);
-    assert.throws(() => assertPrivateDir(dir), (err: unknown) => err instanceof StateError && /writable by its group \(mode 775\)/.test(err.message));
+    assert.throws(() => { assertPrivateDir(dir); }, (err: unknown) => err instanceof StateError && /writable by its group \(mode 775\)/.test(err.message));
     chmodSync(dir, 0o1777);
-    assert.throws(() => assertPrivateDir(dir), /writable by every user/);
+    assert.throws(() => { assertPrivateDir(dir); }, /writable by every user/);
   });
 
   it('refuses a file where the directory should be', (t) => {
     const file = join(tempDir(t), 'f');
     writeFileSync(file, '');
-    assert.throws(() => assertPrivateDir(file), /is not a directory/);
+    assert.throws(() => { assertPrivateDir(file); }, /is not a directory/);
   });
 });
 
@@ -61,9 +61,9 @@ describe('ensurePrivateFile()', () => {
     const file = join(dir, 'ctnet.db');
     writeFileSync(file, '');
     chmodSync(file, 0o666);
-    assert.throws(() => ensurePrivateFile(file), /writable by every user/);
+    assert.throws(() => { ensurePrivateFile(file); }, /writable by every user/);
     const link = join(dir, 'link.db');
     symlinkSync(file, link);
-    assert.throws(() => ensurePrivateFile(link), /is not a regular file/);
+    assert.throws(() => { ensurePrivateFile(link); }, /is not a regular file/);
   });
 });

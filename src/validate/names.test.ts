@@ -26,7 +26,7 @@ test('validateIfName() accepts what dev_valid_name() accepts', async (t) => {
   ];
   for (const name of cases) {
     await t.test(JSON.stringify(name), () => {
-      assert.doesNotThrow(() => validateIfName(name));
+      assert.doesNotThrow(() => { validateIfName(name); });
     });
   }
 });
@@ -54,20 +54,20 @@ test('validateIfName() rejects what dev_valid_name() rejects', async (t) => {
   ];
   for (const [name, reason] of cases) {
     await t.test(JSON.stringify(name), () => {
-      assertInvalid(() => validateIfName(name), `invalid interface name ${JSON.stringify(name)}: ${reason}`);
+      assertInvalid(() => { validateIfName(name); }, `invalid interface name ${JSON.stringify(name)}: ${reason}`);
     });
   }
 });
 
 test('validateIfName() names the value in the message', () => {
-  assertInvalid(() => validateIfName('br:0', 'bridge name'), 'invalid bridge name "br:0": must not contain ":"');
+  assertInvalid(() => { validateIfName('br:0', 'bridge name'); }, 'invalid bridge name "br:0": must not contain ":"');
 });
 
 test('validateNetworkName() allows [a-zA-Z0-9][a-zA-Z0-9_.-]* up to 64 characters', async (t) => {
   const valid = ['a', '0', 'backend', 'Backend.v2', 'net_1-a.b', 'a'.repeat(64), '1..'];
   for (const name of valid) {
     await t.test(`accepts ${JSON.stringify(name)}`, () => {
-      assert.doesNotThrow(() => validateNetworkName(name));
+      assert.doesNotThrow(() => { validateNetworkName(name); });
     });
   }
   const pattern = 'must start with a letter or digit and contain only letters, digits, "_", "." and "-"';
@@ -85,7 +85,7 @@ test('validateNetworkName() allows [a-zA-Z0-9][a-zA-Z0-9_.-]* up to 64 character
   ];
   for (const [name, reason] of invalid) {
     await t.test(`rejects ${JSON.stringify(name)}`, () => {
-      assertInvalid(() => validateNetworkName(name), `invalid network name ${JSON.stringify(name)}: ${reason}`);
+      assertInvalid(() => { validateNetworkName(name); }, `invalid network name ${JSON.stringify(name)}: ${reason}`);
     });
   }
 });
@@ -94,7 +94,7 @@ test('validateNetnsName() follows ip netns add, without whitespace, control char
   const valid = ['ctr-1234', 'a', '...', 'a:b', 'a-', 'x--y', 'a.-b', 'ü'.repeat(127) + 'x', 'x'.repeat(255)];
   for (const name of valid) {
     await t.test(`accepts ${JSON.stringify(name.slice(0, 20))} (${Buffer.byteLength(name)} bytes)`, () => {
-      assert.doesNotThrow(() => validateNetnsName(name));
+      assert.doesNotThrow(() => { validateNetnsName(name); });
     });
   }
   const space = (cp: string): string => `must not contain whitespace or control characters, found ${cp}`;
@@ -129,7 +129,7 @@ test('validateNetnsName() follows ip netns add, without whitespace, control char
   ];
   for (const [name, reason] of invalid) {
     await t.test(`rejects ${JSON.stringify(name.slice(0, 20))}`, () => {
-      assertInvalid(() => validateNetnsName(name), `invalid network namespace name ${JSON.stringify(name)}: ${reason}`);
+      assertInvalid(() => { validateNetnsName(name); }, `invalid network namespace name ${JSON.stringify(name)}: ${reason}`);
     });
   }
 });

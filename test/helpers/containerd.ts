@@ -30,7 +30,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRootfsTar, findExecutable, removeEmptyCgroups, staticBusybox } from './podman.js';
-import { CNI_PLUGIN, removeAllCtnetObjects, sandboxSkipReason, sh } from './sandbox.js';
+import { CNI_PLUGIN, removeAllCtnetObjects, sandboxSkipReason, sh, waitForReady } from './sandbox.js';
 
 export const CTR_IMAGE = 'localhost/bb:latest';
 /** ctr's namespace for the lab's containers; CNI sees `NAMESPACE-NAME` as the container id. */
@@ -175,7 +175,7 @@ export class ContainerdLab {
     const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', HOLDER_SH, 'ctnet-containerd-lab', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
     const lab = new ContainerdLab(dir, holder);
     try {
-      await lab.#waitReady();
+      await waitForReady(holder, 'containerd lab namespace setup');
       await lab.#startContainerd();
       await lab.ok(['image', 'import', await buildImageTar(dir)]);
     } catch (err) {
@@ -185,19 +185,7 @@ export class ContainerdLab {
     return lab;
   }
 
-  async #waitReady(): Promise<void> {
-    let out = '';
-    let err = '';
-    await new Promise<void>((resolve, reject) => {
-      this.#holder.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('ready')) resolve();
-      });
-      this.#holder.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-      this.#holder.on('exit', (code) => reject(new Error(`containerd lab namespace setup exited with ${String(code)}: ${err.trim()}`)));
-      this.#holder.on('error', reject);
-    });
-  }
+
 
   #holderPid(): number {
     const pid = this.#holder.pid;

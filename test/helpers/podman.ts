@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { REPO_ROOT, removeAllCtnetObjects, sandboxSkipReason, sh } from './sandbox.js';
+import { REPO_ROOT, removeAllCtnetObjects, sandboxSkipReason, sh, waitForReady } from './sandbox.js';
 
 export const IMAGE = 'localhost/bb:latest';
 export const CGROUP_PARENT = '/ctnettest';
@@ -322,7 +322,7 @@ export class PodmanLab {
     const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', HOLDER_SH, 'ctnet-podman-lab', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
     const lab = new PodmanLab(dir, holder, tablesBefore);
     try {
-      await lab.#waitReady();
+      await waitForReady(holder, 'podman lab namespace setup');
       const tar = await buildRootfsTar(dir);
       await lab.ok(['import', '-q', tar, IMAGE]);
     } catch (err) {
@@ -332,19 +332,7 @@ export class PodmanLab {
     return lab;
   }
 
-  async #waitReady(): Promise<void> {
-    let out = '';
-    let err = '';
-    await new Promise<void>((resolve, reject) => {
-      this.#holder.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('ready')) resolve();
-      });
-      this.#holder.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-      this.#holder.on('exit', (code) => reject(new Error(`podman lab namespace setup exited with ${String(code)}: ${err.trim()}`)));
-      this.#holder.on('error', reject);
-    });
-  }
+
 
   /** Give podman the network `list` (written to its network_config_dir as NAME.conflist); returns its name. */
   addConflist(list: Conflist): string {
@@ -486,10 +474,10 @@ export async function httpGet(host: string, port: number, timeoutMs = 3000): Pro
     const req = request({ host, port, path: '/', timeout: timeoutMs }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(res.statusCode === 200 ? body : undefined));
+      res.on('end', () => { resolve(res.statusCode === 200 ? body : undefined); });
     });
     req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
+    req.on('error', () => { resolve(undefined); });
     req.end();
   });
 }

@@ -26,7 +26,7 @@ export function sandboxSkipReason(): string | undefined {
 /** A fresh state directory for one test, removed afterwards. */
 export function tempStateDir(t: TestContext): string {
   const dir = mkdtempSync(join(process.env['CTNET_STATE_DIR'] ?? tmpdir(), 'state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
   return dir;
 }
 
@@ -96,6 +96,23 @@ export async function hostSnapshot(): Promise<string> {
 
 let nsCounter = 0;
 
+/** Resolve once `child` prints `ready` on stdout; reject, with its stderr, if it exits first. */
+export function waitForReady(child: ChildProcess, what: string): Promise<void> {
+  let out = '';
+  let err = '';
+  return new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) resolve();
+    });
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => {
+      reject(new Error(`${what} exited with ${String(code)}: ${err.trim()}`));
+    });
+    child.on('error', reject);
+  });
+}
+
 /** A named namespace made with `ip netns add` (the independent tool), deleted after the test. */
 export async function newNetns(t: TestContext, prefix = 'c'): Promise<string> {
   const name = `${prefix}${process.pid}-${nsCounter++}`;
@@ -158,7 +175,7 @@ export async function tcpServer(t: TestContext, ns: string | undefined, host: st
       out += d.toString();
       if (out.includes('ready')) resolveReady();
     });
-    child.on('exit', (code) => reject(new Error(`tcp server in ${ns ?? 'sandbox'} exited with ${String(code)}`)));
+    child.on('exit', (code) => { reject(new Error(`tcp server in ${ns ?? 'sandbox'} exited with ${String(code)}`)); });
   });
 }
 
@@ -187,7 +204,7 @@ export async function cli(stateDir: string, args: readonly string[]): Promise<Cl
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => { resolveRun({ code: code ?? -1, stdout, stderr }); });
   });
 }
 
@@ -458,11 +475,12 @@ export async function removeAllCtnetObjects(stateDir: string): Promise<void> {
  * cleanup hook is added first.
  */
 export function ctnetStateDir(t: TestContext): string {
-  let dir: string | undefined;
+  const dirs: string[] = [];
   t.after(async () => {
-    if (dir !== undefined) await removeAllCtnetObjects(dir);
+    for (const dir of dirs) await removeAllCtnetObjects(dir);
   });
-  dir = tempStateDir(t);
+  const dir = tempStateDir(t);
+  dirs.push(dir);
   return dir;
 }
 
@@ -476,7 +494,7 @@ export async function cliWithEnv(env: Readonly<Record<string, string | undefined
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => { resolveRun({ code: code ?? -1, stdout, stderr }); });
   });
 }
 
@@ -528,7 +546,7 @@ export async function pluginExec(file: string, args: readonly string[], env: Rea
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
+    child.on('close', (code) => { resolveRun({ code: code ?? -1, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 }); });
     // A plugin that fails before reading stdin closes the pipe; that is its answer, not ours to report.
     child.stdin.on('error', () => undefined);
     child.stdin.end(stdin);
@@ -609,7 +627,7 @@ async function readyChild(t: TestContext, ns: string | undefined, script: string
       out += d.toString();
       if (out.includes('ready')) resolveReady();
     });
-    child.on('exit', (code) => reject(new Error(`${what} in ${ns ?? 'sandbox'} exited with ${String(code)}`)));
+    child.on('exit', (code) => { reject(new Error(`${what} in ${ns ?? 'sandbox'} exited with ${String(code)}`)); });
   });
   return child;
 }
@@ -675,7 +693,7 @@ export async function hostListener(t: TestContext, protocol: 'tcp' | 'udp', host
   const child = await readyChild(t, undefined, LISTENER_JS, [protocol, host, String(port)], `${protocol} listener on ${host}:${port}`);
   const pid = child.pid;
   if (pid === undefined) throw new Error(`listener on ${host}:${port} has no pid`);
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => { resolveExit(); }));
   return {
     pid,
     stop: async () => {

@@ -37,7 +37,7 @@ const skip = sandboxSkipReason();
 
 function open(t: TestContext, stateDir: string): Ctnet {
   const ct = Ctnet.open({ stateDir });
-  t.after(() => ct.close());
+  t.after(() => { ct.close(); });
   return ct;
 }
 

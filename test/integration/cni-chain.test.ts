@@ -116,7 +116,7 @@ interface PluginRun {
  */
 function cniPath(t: TestContext): string {
   const dir = mkdtempSync(join(process.env['CTNET_STATE_DIR'] ?? '/tmp', 'cnibin-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
   symlinkSync(CNI_PLUGIN, join(dir, 'ctnet'));
   return `${dir}:${REFERENCE_DIR}`;
 }

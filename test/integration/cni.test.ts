@@ -355,7 +355,7 @@ async function cniExecStdoutClosed(env: Record<string, string>, conf: Record<str
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin.end(JSON.stringify(conf));
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => { resolve(c ?? -1); }));
   return { code, stderr };
 }
 
@@ -701,7 +701,7 @@ test(
         await new Promise((r) => setTimeout(r, 2000));
       },
     });
-    t.after(() => ct.close());
+    t.after(() => { ct.close(); });
     await ct.createNetwork({ name: 'cni29', subnets: ['10.88.29.0/24'] });
     assert.ok(add !== undefined);
     const r = await add;

@@ -194,7 +194,7 @@ function suite(brNetfilter: boolean): void {
 
   after(async () => {
     for (const s of servers) s.kill();
-    await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : undefined)));
+    await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : Promise.resolve())));
     for (const ns of NAMESPACES) await sh('ip', ['netns', 'del', ns]).catch(() => '');
     await sh('ip', ['link', 'del', BRIDGE]).catch(() => '');
     await dropCtnetTable();

@@ -281,7 +281,7 @@ describe('NftFirewallDriver traffic (real kernel)', { skip }, () => {
 
   after(async () => {
     for (const s of servers) s.kill();
-    await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : undefined)));
+    await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : Promise.resolve())));
     for (const c of ALL) await run('ip', ['netns', 'del', c.ns]).catch(() => '');
     await dropCtnetTable();
   });

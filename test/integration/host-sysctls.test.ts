@@ -38,7 +38,7 @@ async function routesOn(dev: string): Promise<IpRoute[]> {
 }
 
 /** Whether `dev` has a default route learned from an RA, or the on-link route of `prefix`. */
-async function learned(dev: string, what: 'default' | string): Promise<boolean> {
+async function learned(dev: string, what: string): Promise<boolean> {
   const list = await routesOn(dev);
   return what === 'default' ? list.some((r) => r.dst === 'default' && r.protocol === 'ra') : list.some((r) => r.dst === what);
 }

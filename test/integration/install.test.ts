@@ -60,7 +60,7 @@ function readmeWrapperScript(dir: string): string {
 
 test('the packed package installs with npm and its ctnet, library and ctnet-cni work', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(process.env['CTNET_STATE_DIR'] ?? tmpdir(), 'install-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
   const prefix = join(dir, 'prefix');
   const timings: string[] = [];
   const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -100,7 +100,7 @@ test('the packed package installs with npm and its ctnet, library and ctnet-cni 
       await run('npm', installArgs, { cwd: dir, env: { ...process.env, npm_config_better_sqlite3_local_prebuilds: prebuilds } });
     } catch (err) {
       const hint = String(err).includes('ENOTCACHED') ? " (npm's cache lacks a dependency: scripts/install-deps.sh's global install, run with network, puts them all there)" : '';
-      throw new Error(`${String(err)}${hint}`);
+      throw new Error(`${String(err)}${hint}`, { cause: err });
     }
   });
   const bin = join(prefix, 'bin');

@@ -43,7 +43,7 @@ again.close();
 `;
   const file = join(process.env['CTNET_STATE_DIR'] ?? '/tmp', `readme-${process.pid}.mjs`);
   writeFileSync(file, program);
-  t.after(() => rmSync(file, { force: true }));
+  t.after(() => { rmSync(file, { force: true }); });
   await sh('ip', ['netns', 'add', 'net1']);
   t.after(() => sh('ip', ['netns', 'del', 'net1']).catch(() => undefined));
   // /var/lib/ctnet as the snippet says, but on a tmpfs of a mount namespace of its own.
@@ -53,7 +53,10 @@ again.close();
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolveRun(stdout) : reject(new Error(`snippet exited ${String(code)}: ${stderr}`))));
+    child.on('close', (code) => {
+      if (code === 0) resolveRun(stdout);
+      else reject(new Error(`snippet exited ${String(code)}: ${stderr}`));
+    });
   });
   assert.equal(out.trim(), expected.trim());
 });
@@ -128,7 +131,7 @@ test('refusals that change nothing exit 2, failures 1', { skip }, async (t) => {
 test('the library takes ports as people write them, refuses bad specs clearly, and a closed engine says so', { skip }, async (t) => {
   const stateDir = ctnetStateDir(t);
   const ct = Ctnet.open({ stateDir });
-  t.after(() => ct.close());
+  t.after(() => { ct.close(); });
   const events: string[] = [];
   ct.on('network-created', (n) => events.push(`created ${n.name} ${n.status}`));
   ct.on('endpoint-connected', (e) => events.push(`connected ${e.network} ${e.addresses.join(',')}`));

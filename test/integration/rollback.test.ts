@@ -37,7 +37,7 @@ function openProbe(t: TestContext, stateDir: string, firewall?: FirewallDriver):
     },
   });
   // Registered after ctnetStateDir's cleanup, so this runs once the objects are gone.
-  t.after(() => ct.close());
+  t.after(() => { ct.close(); });
   return {
     ct,
     steps,

@@ -57,7 +57,7 @@ function cliInPidNamespace(stateDir: string, args: readonly string[]): Promise<C
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => { resolveRun({ code: code ?? -1, stdout, stderr }); });
   });
 }
 
@@ -128,7 +128,7 @@ test('the namespace ctnet runs in is refused as a container, however it is named
   }
   // The library, in this very process.
   const ct = Ctnet.open({ stateDir });
-  t.after(() => ct.close());
+  t.after(() => { ct.close(); });
   await assert.rejects(ct.connect('self1', '/proc/self/ns/net'), InvalidConfigError);
   assert.deepEqual(await hostFootprint(), before);
 });
@@ -375,7 +375,7 @@ test('CHECK fails when the firewall, forwarding or the bridge are gone, and the 
   await sh('ip', ['link', 'del', 'ct-half1']);
   assert.match((await check('half-c1', c1, first)).stdout, /bridge ct-half1 is missing/);
   const c = await newNetns(t);
-  await add(`half-c${n++}`, c);
+  await add(`half-c${n}`, c);
   assert.ok(await ping(c, serverIp), 'no way out after the bridge was deleted and a new ADD');
 });
 
@@ -415,7 +415,7 @@ test('a database another process keeps locked is one "try again later" error, wi
   await cliOk(stateDir, ['network', 'create', 'busy1', '--subnet', nextSubnet()]);
   const ep = JSON.parse(await cliOk(stateDir, ['--json', 'connect', 'busy1', c])) as { hostIfname: string };
   const ct = Ctnet.open({ stateDir, lockTimeoutMs: 300 });
-  t.after(() => ct.close());
+  t.after(() => { ct.close(); });
   const holder = new Database(join(stateDir, 'ctnet.db'));
   holder.exec('BEGIN IMMEDIATE');
   try {

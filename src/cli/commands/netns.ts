@@ -8,7 +8,7 @@ export function register(program: Program): void {
     .command('add')
     .description('create a named network namespace')
     .argument('<name>')
-    .action(async (name) => (await loadLibrary()).createNamedNetns(name));
+    .action(async (name) => { (await loadLibrary()).createNamedNetns(name); });
   netns
     .command('del')
     .alias('rm')

@@ -116,8 +116,11 @@ export interface NftMapLookup {
 /** A plain address or keyword (`"10.68.0.1"`, `"dnat"`) is a JSON string. */
 export type NftImmediate = string | number;
 
-/** Anything on the right-hand side of a comparison. A list is a flag set (`established,related`). */
-export type NftRhs = NftImmediate | NftPrefix | NftRange | NftSetRef | string[];
+/**
+ * Anything on the right-hand side of a comparison: a value, a prefix, a range, a set reference
+ * (`@name`, an {@link NftSetRef}, which is a string too), or a flag set (`established,related`).
+ */
+export type NftRhs = NftImmediate | NftPrefix | NftRange | string[];
 
 /** `ip saddr 10.68.0.0/24`, `ip daddr != 10.68.0.0/24`, `ct state established,related`. */
 export interface NftMatch {

@@ -86,8 +86,11 @@ export function validateEndpoint(ep: FirewallEndpoint): ParsedPort[] {
   };
   const bad = (what: string): TypeError => new TypeError(`Invalid published port for endpoint "${ep.id}": ${what}`);
   return ep.ports.map((p) => {
-    if (p.family !== 4 && p.family !== 6) throw bad(`family ${String(p.family)}, expected 4 or 6`);
-    if (p.protocol !== 'tcp' && p.protocol !== 'udp') throw bad(`protocol "${String(p.protocol)}", expected "tcp" or "udp"`);
+    // Widened: the driver is public, and JavaScript callers are not held to the type.
+    const family: number = p.family;
+    const protocol: string = p.protocol;
+    if (family !== 4 && family !== 6) throw bad(`family ${family}, expected 4 or 6`);
+    if (protocol !== 'tcp' && protocol !== 'udp') throw bad(`protocol "${protocol}", expected "tcp" or "udp"`);
     if (!isPort(p.hostPort)) throw bad(`host port ${p.hostPort}, expected 1 to 65535`);
     if (!isPort(p.containerPort)) throw bad(`container port ${p.containerPort}, expected 1 to 65535`);
     if (!isAddressOf(p.family, p.containerIp)) throw bad(`container address "${p.containerIp}" is not IPv${p.family}`);
