@@ -12,8 +12,8 @@
  * switching back fails, the process aborts: continuing would silently run everything in the wrong
  * namespace.
  *
- * Errors are thrown as JS Errors shaped like Node's own system errors: `code` ('EEXIST'), `errno`
- * (positive, 17), `syscall` ('open') and the message "<syscall> failed: <strerror>".
+ * Errors are JS Errors with `errno` (positive, 17) and `syscall` ('open'); src/native/binding.ts
+ * adds `code` ('EEXIST') and the message "<syscall> failed: <text>".
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -44,37 +44,6 @@
 /* ---------------------------------------------------------------------------------------------- */
 /* Errors                                                                                         */
 
-/* Plain Node-API has no uv_err_name(), so name the errnos ctnet can meet; others become "E<n>". */
-static const struct {
-  int num;
-  const char *name;
-} errno_names[] = {
-#define E(x) {x, #x}
-    E(EPERM),           E(ENOENT),          E(ESRCH),           E(EINTR),           E(EIO),
-    E(ENXIO),           E(E2BIG),           E(ENOEXEC),         E(EBADF),           E(ECHILD),
-    E(EAGAIN),          E(ENOMEM),          E(EACCES),          E(EFAULT),          E(EBUSY),
-    E(EEXIST),          E(EXDEV),           E(ENODEV),          E(ENOTDIR),         E(EISDIR),
-    E(EINVAL),          E(ENFILE),          E(EMFILE),          E(ENOTTY),          E(ETXTBSY),
-    E(EFBIG),           E(ENOSPC),          E(ESPIPE),          E(EROFS),           E(EMLINK),
-    E(EPIPE),           E(ERANGE),          E(EDEADLK),         E(ENAMETOOLONG),    E(ENOSYS),
-    E(ENOTEMPTY),       E(ELOOP),           E(ENOMSG),          E(ENODATA),         E(ETIME),
-    E(EPROTO),          E(EOVERFLOW),       E(ENOTSOCK),        E(EMSGSIZE),        E(EPROTOTYPE),
-    E(ENOPROTOOPT),     E(EPROTONOSUPPORT), E(ENOTSUP),         E(EAFNOSUPPORT),    E(EADDRINUSE),
-    E(EADDRNOTAVAIL),   E(ENETDOWN),        E(ENETUNREACH),     E(ECONNABORTED),    E(ECONNRESET),
-    E(ENOBUFS),         E(EISCONN),         E(ENOTCONN),        E(ETIMEDOUT),       E(ECONNREFUSED),
-    E(EHOSTUNREACH),    E(EALREADY),        E(EINPROGRESS),     E(ESTALE),          E(EDQUOT),
-    E(ECANCELED),       E(EOWNERDEAD),      E(ERFKILL),
-#undef E
-};
-
-static const char *errno_name(int err, char *buf, size_t size) {
-  for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++) {
-    if (errno_names[i].num == err) return errno_names[i].name;
-  }
-  snprintf(buf, size, "E%d", err);
-  return buf;
-}
-
 /* A Node-API call failed: make sure JS sees an exception rather than a silent undefined. */
 static napi_value napi_failed(napi_env env) {
   const napi_extended_error_info *info = NULL;
@@ -98,22 +67,27 @@ static bool failed_bool(napi_env env) {
     if ((call) != napi_ok) return napi_failed(env);   \
   } while (0)
 
-/* Throws Error{code, errno, syscall}. Returns NULL so that callers can `return throw_errno(...)`. */
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
-  char name_buf[16], text_buf[128], message_buf[256];
-  const char *text = strerror_r(err, text_buf, sizeof text_buf); /* GNU: returns the string */
-  snprintf(message_buf, sizeof message_buf, "%s failed: %s", syscall, text);
-
-  napi_value code, message, error, errno_value, syscall_value;
-  CHECK(napi_create_string_utf8(env, errno_name(err, name_buf, sizeof name_buf), NAPI_AUTO_LENGTH,
-                                &code));
+/*
+ * Error{errno, syscall}, message "<syscall> failed". Only the number: src/native/binding.ts names it
+ * and words the message, with the table that also names the kernel's netlink errnos.
+ */
+static napi_value errno_error(napi_env env, int err, const char *syscall) {
+  char message_buf[64];
+  snprintf(message_buf, sizeof message_buf, "%s failed", syscall);
+  napi_value message, error, errno_value, syscall_value;
   CHECK(napi_create_string_utf8(env, message_buf, NAPI_AUTO_LENGTH, &message));
-  CHECK(napi_create_error(env, code, message, &error)); /* also sets error.code */
+  CHECK(napi_create_error(env, NULL, message, &error));
   CHECK(napi_create_int32(env, err, &errno_value));
   CHECK(napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value));
   CHECK(napi_set_named_property(env, error, "errno", errno_value));
   CHECK(napi_set_named_property(env, error, "syscall", syscall_value));
-  napi_throw(env, error);
+  return error;
+}
+
+/* Throws errno_error(). Returns NULL so that callers can `return throw_errno(...)`. */
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  napi_value error = errno_error(env, err, syscall);
+  if (error != NULL) napi_throw(env, error);
   return NULL;
 }
 

@@ -6,8 +6,10 @@
  * namespace happens inside one call that switches back before it returns, so the process never stays
  * switched (a namespace belongs to an OS thread, and Node's main thread runs all JavaScript).
  *
- * Failures throw a {@link NativeError}: `code` (`'EEXIST'`), `errno` (positive, `17`), `syscall`
- * (`'open'`), message `open failed: File exists`. Wrong argument types throw a `TypeError`.
+ * Failures throw a {@link NativeError}: `code` (`'EEXIST'`), `errno` (positive,
+ * `17`), `syscall` (`'open'`), message `open failed: File exists`. The addon reports only the number;
+ * the name and the text come from `describeErrno`, the one table that also names the kernel's netlink
+ * errnos. Wrong argument types throw a `TypeError`.
  *
  * @example
  * ```ts
@@ -24,10 +26,11 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { describeErrno } from '../errors.js';
 
 /** The error every failed system call of the addon throws. */
 export interface NativeError extends Error {
-  /** errno name, e.g. `'EEXIST'`; `'E<n>'` for numbers the addon does not name. */
+  /** errno name from `describeErrno`, e.g. `'EEXIST'`; `'E<n>'` for numbers it does not name. */
   readonly code: string;
   /** Positive errno number, e.g. `17`. */
   readonly errno: number;
@@ -138,5 +141,36 @@ function loadNative(): NativeBinding {
   );
 }
 
+/**
+ * The addon's failure (`{ errno: 17, syscall: 'open' }`) as a {@link NativeError}; anything else
+ * (a `TypeError` for a wrong argument) unchanged.
+ */
+function named(err: unknown, callee: (...args: unknown[]) => unknown): unknown {
+  if (!(err instanceof Error) || !('errno' in err) || typeof err.errno !== 'number' || !('syscall' in err) || typeof err.syscall !== 'string') {
+    return err;
+  }
+  const { name, text } = describeErrno(err.errno);
+  const error = Object.assign(new Error(`${err.syscall} failed: ${text}`), { code: name, errno: err.errno, syscall: err.syscall });
+  Error.captureStackTrace(error, callee); // the stack starts at the caller, as a thrown one would
+  return error;
+}
+
+/** `raw` with every function's failures passed through {@link named}. */
+function withNamedErrors(raw: NativeBinding): NativeBinding {
+  const wrapped: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const name of FUNCTIONS) {
+    const fn = raw[name] as (...args: unknown[]) => unknown;
+    const call = (...args: unknown[]): unknown => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        throw named(err, call);
+      }
+    };
+    wrapped[name] = call;
+  }
+  return wrapped as unknown as NativeBinding;
+}
+
 /** The loaded addon. */
-export const native: NativeBinding = loadNative();
+export const native: NativeBinding = withNamedErrors(loadNative());
