@@ -31,8 +31,14 @@ describe('native errors', () => {
     );
   });
 
+  it('a failed async call rejects with the same shape', async () => {
+    await assert.rejects(native.netlinkSendAsync(NO_FD, Buffer.alloc(16)), isBadFd('sendto'));
+    await assert.rejects(native.netlinkRecvAsync(NO_FD, 0), isBadFd('poll'));
+  });
+
   it('a wrong argument is a TypeError, not a system error', () => {
     assert.throws(() => native.close(Number.NaN), TypeError);
-    assert.throws(() => native.netlinkSend(0, 'text' as unknown as Uint8Array), TypeError);
+    assert.throws(() => native.netlinkSendAsync(0, 'text' as unknown as Uint8Array), TypeError);
+    assert.throws(() => native.netlinkRecvAsync(0, 1.5), TypeError);
   });
 });
