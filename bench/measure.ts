@@ -41,6 +41,31 @@ export function checkAttached(ns: string, ifname = 'eth0'): string {
   return `${a.local}/${a.prefixlen}`;
 }
 
+/**
+ * The longest time the event loop could not run while `fn` ran, in ms: the largest gap between two
+ * turns of a setImmediate chain (which keeps the loop from sleeping), so a synchronous stretch of
+ * JavaScript or of a system call shows as one gap.
+ */
+export async function longestStall(fn: () => unknown): Promise<number> {
+  let last = performance.now();
+  let longest = 0;
+  let running = true;
+  const turn = (): void => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (running) setImmediate(turn);
+  };
+  setImmediate(turn);
+  try {
+    await fn();
+  } finally {
+    running = false;
+  }
+  turn();
+  return longest;
+}
+
 export async function measureAddDel(spec: AddDelSpec): Promise<AddDelSamples> {
   const all = names(spec.prefix, spec.n);
   ownNetns(spec.c, all);

@@ -1,13 +1,17 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
   CtnetError,
   describeErrno,
+  fromSystemError,
   InvalidConfigError,
   isAlreadyExists,
   isNotFound,
   NetlinkError,
   NotFoundError,
+  SystemError,
+  systemErrorCode,
   TeardownError,
   wrapError,
 } from './errors.js';
@@ -21,6 +25,13 @@ describe('describeErrno()', () => {
 
   it('knows Linux errnos libuv does not (a full bridge answers EXFULL)', () => {
     assert.deepEqual(describeErrno(54), { name: 'EXFULL', text: 'Exchange full' });
+    assert.deepEqual(describeErrno(8), { name: 'ENOEXEC', text: 'Exec format error' });
+  });
+
+  it("words every errno as glibc's strerror() does", () => {
+    assert.equal(describeErrno(9).text, 'Bad file descriptor'); // libuv: 'bad file descriptor'
+    assert.equal(describeErrno(12).text, 'Cannot allocate memory'); // libuv: 'not enough memory'
+    assert.equal(describeErrno(93).text, 'Protocol not supported');
   });
 
   it('gives unknown numbers a generic name', () => {
@@ -42,6 +53,48 @@ describe('NetlinkError', () => {
   it('ENODEV and ENOENT are not-found', () => {
     assert.ok(isNotFound(new NetlinkError({ op: 'RTM_DELLINK', object: 'x', errno: 19 })));
     assert.ok(!isNotFound(new NetlinkError({ op: 'RTM_DELLINK', object: 'x', errno: 1 })));
+  });
+});
+
+/** What node:fs throws: negative errno, libuv's code, syscall. */
+function fsError(): Error {
+  try {
+    readFileSync('/proc/self/ctnet-no-such-file');
+  } catch (err) {
+    assert.ok(err instanceof Error);
+    return err;
+  }
+  assert.fail('the file exists');
+}
+
+describe('SystemError', () => {
+  it('carries errno, syscall and the errno name of a native error', () => {
+    const native = Object.assign(new Error('setns failed: Invalid argument'), { code: 'EINVAL', errno: 22, syscall: 'setns' });
+    const err = fromSystemError('open netlink socket', native);
+    assert.ok(err instanceof SystemError);
+    assert.equal(err.code, 'CTNET_SYSTEM');
+    assert.deepEqual([err.errno, err.errnoName, err.syscall], [22, 'EINVAL', 'setns']);
+    assert.equal(err.message, 'open netlink socket: setns failed: Invalid argument');
+    assert.equal(err.cause, native);
+  });
+
+  it('carries errno (made positive), syscall and the errno name of a node:fs error', () => {
+    const err = fromSystemError('read state', fsError());
+    assert.deepEqual([err.errno, err.errnoName, err.syscall], [2, 'ENOENT', 'open']);
+  });
+
+  it('names errnos as describeErrno does, not as libuv does', () => {
+    const enotsup = Object.assign(new Error('x'), { code: 'ENOTSUP', errno: -95, syscall: 'copyfile' });
+    assert.equal(systemErrorCode(enotsup), 'EOPNOTSUPP');
+    assert.equal(fromSystemError('copy', enotsup).errnoName, 'EOPNOTSUPP');
+    assert.equal(systemErrorCode(fsError()), 'ENOENT');
+  });
+
+  it('has no errno for an error that is no failed system call', () => {
+    const err = fromSystemError('x', Object.assign(new TypeError('bad'), { code: 'ERR_INVALID_ARG_TYPE' }));
+    assert.deepEqual([err.errno, err.errnoName, err.syscall], [undefined, undefined, undefined]);
+    assert.equal(systemErrorCode(new Error('plain')), undefined);
+    assert.equal(new SystemError('y', { errnoName: 'EMSGSIZE' }).errnoName, 'EMSGSIZE');
   });
 });
 

@@ -81,18 +81,44 @@ export class StateError extends CtnetError<'CTNET_STATE'> {
   }
 }
 
-/** A system call outside netlink failed (namespace files, sysctls, mounts). */
+export interface SystemErrorOptions extends CtnetErrorOptions {
+  /** The errno, positive or negative (node:fs reports -2 for ENOENT). */
+  errno?: number;
+  /** Default: the name {@link describeErrno} gives `errno`. */
+  errnoName?: string;
+  syscall?: string;
+}
+
+/** A system call outside netlink failed (namespace files, sysctls, mounts, sockets). */
 export class SystemError extends CtnetError<'CTNET_SYSTEM'> {
+  /** The errno's name, e.g. `'ENOENT'`. */
   readonly errnoName: string | undefined;
-  constructor(message: string, options: CtnetErrorOptions & { errnoName?: string } = {}) {
+  /** The positive errno, e.g. `2`. */
+  readonly errno: number | undefined;
+  /** The call that failed, e.g. `'open'`, `'setns'`, `'sendto'`. */
+  readonly syscall: string | undefined;
+  constructor(message: string, options: SystemErrorOptions = {}) {
     super('CTNET_SYSTEM', message, options);
-    this.errnoName = options.errnoName;
+    this.errno = options.errno === undefined ? undefined : Math.abs(options.errno);
+    this.errnoName = options.errnoName ?? (this.errno === undefined ? undefined : describeErrno(this.errno).name);
+    this.syscall = options.syscall;
   }
 }
 
-/** The errno name (`'ENOENT'`) of an error thrown by node:fs or the native addon, if it has one. */
+/** errno and syscall of an error thrown by node:fs (negative errno) or the native addon (positive). */
+function systemCall(err: unknown): { errno: number; syscall: string } | undefined {
+  if (typeof err !== 'object' || err === null || !('errno' in err) || !('syscall' in err)) return undefined;
+  const { errno, syscall } = err;
+  return typeof errno === 'number' && typeof syscall === 'string' ? { errno, syscall } : undefined;
+}
+
+/**
+ * The errno name (`'ENOENT'`) of an error thrown by node:fs or the native addon, if it has one;
+ * from {@link describeErrno}, so node:fs and the addon name a number alike.
+ */
 export function systemErrorCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  const call = systemCall(err);
+  return call === undefined ? undefined : describeErrno(call.errno).name;
 }
 
 /**
@@ -106,54 +132,46 @@ export function errorMessage(err: unknown): string {
 
 /** Wrap an error thrown by a system call (native addon or node:fs) with one clause of context. */
 export function fromSystemError(context: string, err: unknown): SystemError {
-  const code = systemErrorCode(err);
-  const message = errorMessage(err);
-  return new SystemError(`${context}: ${message}`, { cause: err, ...(code === undefined ? {} : { errnoName: code }) });
+  return new SystemError(`${context}: ${errorMessage(err)}`, { cause: err, ...systemCall(err) });
 }
 
 const errnoMap = getSystemErrorMap();
 
 /**
- * glibc's strerror() text for the errnos netlink answers with, so messages read as iproute2's do
- * (`File exists`); libuv's own wording (`file already exists`) is the fallback for the rest.
+ * glibc's strerror() text where libuv words an errno otherwise (libuv: `file already exists`), so
+ * messages read as iproute2's do (`File exists`). For every other errno netlink or the addon meets,
+ * glibc's text is libuv's with a capital letter.
  */
 const STRERROR: Readonly<Record<string, string>> = {
-  EPERM: 'Operation not permitted',
-  ENOENT: 'No such file or directory',
-  ESRCH: 'No such process',
-  EINTR: 'Interrupted system call',
   EIO: 'Input/output error',
-  ENXIO: 'No such device or address',
-  EBADF: 'Bad file descriptor',
-  EAGAIN: 'Resource temporarily unavailable',
   ENOMEM: 'Cannot allocate memory',
-  EACCES: 'Permission denied',
+  EFAULT: 'Bad address',
   EBUSY: 'Device or resource busy',
   EEXIST: 'File exists',
-  ENODEV: 'No such device',
-  ENOTDIR: 'Not a directory',
-  EINVAL: 'Invalid argument',
-  ENOSPC: 'No space left on device',
+  EXDEV: 'Invalid cross-device link',
+  EISDIR: 'Is a directory',
+  ENFILE: 'Too many open files in system',
+  ETXTBSY: 'Text file busy',
+  ESPIPE: 'Illegal seek',
   ERANGE: 'Numerical result out of range',
   ENAMETOOLONG: 'File name too long',
-  ENOTSUP: 'Operation not supported',
+  ELOOP: 'Too many levels of symbolic links',
   EOPNOTSUPP: 'Operation not supported',
-  EPROTONOSUPPORT: 'Protocol not supported',
   EAFNOSUPPORT: 'Address family not supported by protocol',
-  EADDRINUSE: 'Address already in use',
   EADDRNOTAVAIL: 'Cannot assign requested address',
-  ENETDOWN: 'Network is down',
-  ENETUNREACH: 'Network is unreachable',
-  ENOBUFS: 'No buffer space available',
+  EISCONN: 'Transport endpoint is already connected',
   ENOTCONN: 'Transport endpoint is not connected',
-  ETIMEDOUT: 'Connection timed out',
   EHOSTUNREACH: 'No route to host',
-  EMSGSIZE: 'Message too long',
+  EALREADY: 'Operation already in progress',
 };
 
-/** Linux errnos libuv has no name for, which netlink still answers with. */
+/** Linux errnos libuv has no name for, which netlink or the addon's system calls still answer with. */
 const LINUX_ONLY_ERRNOS: ReadonlyMap<number, readonly [string, string]> = new Map([
+  [8, ['ENOEXEC', 'Exec format error']], // execInNetns of a file that is no program
+  [37, ['ENOLCK', 'No locks available']], // flock
   [54, ['EXFULL', 'Exchange full']], // a bridge with no free port number
+  [116, ['ESTALE', 'Stale file handle']], // a state or namespace file on NFS
+  [122, ['EDQUOT', 'Disk quota exceeded']], // creating a namespace or state file
   [132, ['ERFKILL', 'Operation not possible due to RF-kill']],
 ]);
 
@@ -165,7 +183,7 @@ export function describeErrno(errno: number): { name: string; text: string } {
   if (entry === undefined) return { name: `E${Math.abs(errno)}`, text: 'Unknown error' };
   // libuv names 95 ENOTSUP; the kernel headers and iproute2 call it EOPNOTSUPP.
   const name = Math.abs(errno) === 95 ? 'EOPNOTSUPP' : entry[0];
-  return { name, text: STRERROR[name] ?? entry[1] };
+  return { name, text: STRERROR[name] ?? entry[1].charAt(0).toUpperCase() + entry[1].slice(1) };
 }
 
 export interface NetlinkErrorDetails {

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ctnet } from '../../src/index.js';
 import { type ConfList, ConfListRunner, type PluginConf } from '../cni.js';
-import { checkPortPublished, measureAddDel } from '../measure.js';
+import { checkPortPublished, longestStall, measureAddDel } from '../measure.js';
 import { chooseFirewall, Netavark, type NetavarkNetwork, networkOptions } from '../netavark.js';
 import { NETAVARK, toolSkipReason } from '../tools.js';
 import type { Group, GroupContext } from '../types.js';
@@ -59,6 +59,17 @@ async function libraryRow(ctx: GroupContext, withPort: boolean): Promise<void> {
       ...(withPort ? { verify: () => { checkPortPublished(PORT_BASE.lib); } } : {}),
     });
     addRows(ctx, id, withPort ? 'ctnet library, 1 port' : 'ctnet library', s, VERBS.ctnet, `in-process, one Ctnet instance, after ${WARMUP} untimed attaches`);
+    if (withPort) return;
+    // What a resident agent's other tasks (DNS, API) wait for: separate rounds, as the probe costs CPU.
+    const stall = { add: [] as number[], del: [] as number[] };
+    await measureAddDel({
+      n: ctx.n,
+      prefix: 'cls',
+      c,
+      add: async (i, ns) => stall.add.push(await longestStall(() => add(i, ns))),
+      del: async (i, ns) => stall.del.push(await longestStall(() => del(i, ns))),
+    });
+    addRows(ctx, 'connect.lib-stall', 'ctnet library, longest event-loop stall', stall, VERBS.ctnet, 'the longest gap between event-loop turns during one operation');
   });
   checkCtnetTableGone(ctx, id);
 }

@@ -1,9 +1,10 @@
 /*
  * ctnet_native: the thin Node-API addon of ctnet.
  *
- * It does system calls only: netlink sockets (opened inside a network namespace), send/recv on them,
- * named network namespaces (create/delete), per-namespace sysctls and exec inside a namespace. The
- * netlink protocol itself (messages, attributes, sequence numbers, ACKs) is TypeScript.
+ * It does system calls only: netlink sockets (opened inside a network namespace), send/recv on them
+ * (also on libuv's pool, for requests the kernel takes long over), named network namespaces
+ * (create/delete), per-namespace sysctls and exec inside a namespace. The netlink protocol itself
+ * (messages, attributes, sequence numbers, ACKs) is TypeScript.
  *
  * The one rule: the process never stays switched into another namespace. A network namespace belongs
  * to an OS thread, and the thread that calls us is Node's main thread, which runs JavaScript and
@@ -12,8 +13,8 @@
  * switching back fails, the process aborts: continuing would silently run everything in the wrong
  * namespace.
  *
- * Errors are thrown as JS Errors shaped like Node's own system errors: `code` ('EEXIST'), `errno`
- * (positive, 17), `syscall` ('open') and the message "<syscall> failed: <strerror>".
+ * Errors are JS Errors with `errno` (positive, 17) and `syscall` ('open'); src/native/binding.ts
+ * adds `code` ('EEXIST') and the message "<syscall> failed: <text>".
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/netlink.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,37 +46,6 @@
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Errors                                                                                         */
-
-/* Plain Node-API has no uv_err_name(), so name the errnos ctnet can meet; others become "E<n>". */
-static const struct {
-  int num;
-  const char *name;
-} errno_names[] = {
-#define E(x) {x, #x}
-    E(EPERM),           E(ENOENT),          E(ESRCH),           E(EINTR),           E(EIO),
-    E(ENXIO),           E(E2BIG),           E(ENOEXEC),         E(EBADF),           E(ECHILD),
-    E(EAGAIN),          E(ENOMEM),          E(EACCES),          E(EFAULT),          E(EBUSY),
-    E(EEXIST),          E(EXDEV),           E(ENODEV),          E(ENOTDIR),         E(EISDIR),
-    E(EINVAL),          E(ENFILE),          E(EMFILE),          E(ENOTTY),          E(ETXTBSY),
-    E(EFBIG),           E(ENOSPC),          E(ESPIPE),          E(EROFS),           E(EMLINK),
-    E(EPIPE),           E(ERANGE),          E(EDEADLK),         E(ENAMETOOLONG),    E(ENOSYS),
-    E(ENOTEMPTY),       E(ELOOP),           E(ENOMSG),          E(ENODATA),         E(ETIME),
-    E(EPROTO),          E(EOVERFLOW),       E(ENOTSOCK),        E(EMSGSIZE),        E(EPROTOTYPE),
-    E(ENOPROTOOPT),     E(EPROTONOSUPPORT), E(ENOTSUP),         E(EAFNOSUPPORT),    E(EADDRINUSE),
-    E(EADDRNOTAVAIL),   E(ENETDOWN),        E(ENETUNREACH),     E(ECONNABORTED),    E(ECONNRESET),
-    E(ENOBUFS),         E(EISCONN),         E(ENOTCONN),        E(ETIMEDOUT),       E(ECONNREFUSED),
-    E(EHOSTUNREACH),    E(EALREADY),        E(EINPROGRESS),     E(ESTALE),          E(EDQUOT),
-    E(ECANCELED),       E(EOWNERDEAD),      E(ERFKILL),
-#undef E
-};
-
-static const char *errno_name(int err, char *buf, size_t size) {
-  for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++) {
-    if (errno_names[i].num == err) return errno_names[i].name;
-  }
-  snprintf(buf, size, "E%d", err);
-  return buf;
-}
 
 /* A Node-API call failed: make sure JS sees an exception rather than a silent undefined. */
 static napi_value napi_failed(napi_env env) {
@@ -98,22 +70,27 @@ static bool failed_bool(napi_env env) {
     if ((call) != napi_ok) return napi_failed(env);   \
   } while (0)
 
-/* Throws Error{code, errno, syscall}. Returns NULL so that callers can `return throw_errno(...)`. */
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
-  char name_buf[16], text_buf[128], message_buf[256];
-  const char *text = strerror_r(err, text_buf, sizeof text_buf); /* GNU: returns the string */
-  snprintf(message_buf, sizeof message_buf, "%s failed: %s", syscall, text);
-
-  napi_value code, message, error, errno_value, syscall_value;
-  CHECK(napi_create_string_utf8(env, errno_name(err, name_buf, sizeof name_buf), NAPI_AUTO_LENGTH,
-                                &code));
+/*
+ * Error{errno, syscall}, message "<syscall> failed". Only the number: src/native/binding.ts names it
+ * and words the message, with the table that also names the kernel's netlink errnos.
+ */
+static napi_value errno_error(napi_env env, int err, const char *syscall) {
+  char message_buf[64];
+  snprintf(message_buf, sizeof message_buf, "%s failed", syscall);
+  napi_value message, error, errno_value, syscall_value;
   CHECK(napi_create_string_utf8(env, message_buf, NAPI_AUTO_LENGTH, &message));
-  CHECK(napi_create_error(env, code, message, &error)); /* also sets error.code */
+  CHECK(napi_create_error(env, NULL, message, &error));
   CHECK(napi_create_int32(env, err, &errno_value));
   CHECK(napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value));
   CHECK(napi_set_named_property(env, error, "errno", errno_value));
   CHECK(napi_set_named_property(env, error, "syscall", syscall_value));
-  napi_throw(env, error);
+  return error;
+}
+
+/* Throws errno_error(). Returns NULL so that callers can `return throw_errno(...)`. */
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  napi_value error = errno_error(env, err, syscall);
+  if (error != NULL) napi_throw(env, error);
   return NULL;
 }
 
@@ -300,23 +277,14 @@ static napi_value NetlinkOpen(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* netlinkSend(fd, data): one datagram to the kernel. */
-static napi_value NetlinkSend(napi_env env, napi_callback_info info) {
-  napi_value args[2];
-  int fd;
-  void *data;
-  size_t length;
-  if (!get_args(env, info, 2, args) || !arg_int(env, args[0], "fd", &fd) ||
-      !arg_bytes(env, args[1], "data", &data, &length)) {
-    return NULL;
-  }
+/* One datagram to the kernel; -1 with errno set on failure. */
+static int send_datagram(int fd, const void *data, size_t length) {
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK}; /* nl_pid 0 is the kernel */
   ssize_t sent;
   do {
     sent = sendto(fd, data, length, 0, (struct sockaddr *)&kernel, sizeof kernel);
   } while (sent < 0 && errno == EINTR);
-  if (sent < 0) return throw_errno(env, errno, "sendto");
-  return NULL;
+  return sent < 0 ? -1 : 0;
 }
 
 static int64_t monotonic_ms(void) {
@@ -326,19 +294,13 @@ static int64_t monotonic_ms(void) {
 }
 
 /*
- * netlinkRecv(fd, timeoutMs): the next datagram from the kernel, or null after timeoutMs (a negative
- * timeout waits forever). The datagram's size is peeked first so that a large dump part is never cut.
- * Datagrams from other processes (any process may send to our port id) are dropped unread.
+ * Waits until a datagram from the kernel is queued and returns its full size; 0 once timeout_ms
+ * passes without one (negative: wait forever); -1 with errno and *failed set on failure. The size
+ * is peeked so that a large dump part is never cut. Datagrams from other processes (any process
+ * may send to our port id) are dropped unread. A kernel datagram is never empty, so 0 is free.
  */
-static napi_value NetlinkRecv(napi_env env, napi_callback_info info) {
-  napi_value args[2];
-  int fd, timeout_ms;
-  if (!get_args(env, info, 2, args) || !arg_int(env, args[0], "fd", &fd) ||
-      !arg_int(env, args[1], "timeoutMs", &timeout_ms)) {
-    return NULL;
-  }
+static ssize_t next_datagram(int fd, int timeout_ms, const char **failed) {
   int64_t deadline = monotonic_ms() + timeout_ms;
-
   for (;;) {
     int wait_ms = -1;
     if (timeout_ms >= 0) {
@@ -349,14 +311,15 @@ static napi_value NetlinkRecv(napi_env env, napi_callback_info info) {
     int ready = poll(&pfd, 1, wait_ms);
     if (ready < 0) {
       if (errno == EINTR) continue; /* the loop recomputes the time left */
-      return throw_errno(env, errno, "poll");
+      *failed = "poll";
+      return -1;
     }
-    if (ready == 0) {
-      napi_value null_value;
-      CHECK(napi_get_null(env, &null_value));
-      return null_value;
+    if (ready == 0) return 0;
+    if (pfd.revents & POLLNVAL) {
+      errno = EBADF;
+      *failed = "poll";
+      return -1;
     }
-    if (pfd.revents & POLLNVAL) return throw_errno(env, EBADF, "poll");
 
     /* MSG_TRUNC makes netlink report the datagram's full length; MSG_DONTWAIT because the socket is
      * blocking and poll's answer may be stale (EAGAIN: poll again). ENOBUFS (overrun) surfaces here. */
@@ -366,24 +329,62 @@ static napi_value NetlinkRecv(napi_env env, napi_callback_info info) {
                             (struct sockaddr *)&from, &from_length);
     if (size < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
-      return throw_errno(env, errno, "recvfrom");
+      *failed = "recvfrom";
+      return -1;
     }
     if (from.nl_pid != 0) {
       (void)recv(fd, NULL, 0, MSG_DONTWAIT); /* a zero-length read discards the whole datagram */
       continue;
     }
-
-    napi_value buffer;
-    void *data;
-    CHECK(napi_create_buffer(env, (size_t)size, &data, &buffer));
-    ssize_t got;
-    do {
-      got = recv(fd, data, (size_t)size, MSG_DONTWAIT | MSG_TRUNC);
-    } while (got < 0 && errno == EINTR);
-    if (got < 0) return throw_errno(env, errno, "recv");
-    if (got != size) return throw_errno(env, EIO, "recv"); /* only if another thread read the socket */
-    return buffer;
+    return size;
   }
+}
+
+/* Reads the datagram next_datagram() announced into data (size bytes); 0, or an errno for "recv". */
+static int recv_datagram(int fd, void *data, size_t size) {
+  ssize_t got;
+  do {
+    got = recv(fd, data, size, MSG_DONTWAIT | MSG_TRUNC);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) return errno;
+  return (size_t)got == size ? 0 : EIO; /* only if another thread read the socket */
+}
+
+/* netlinkSend(fd, data): one datagram to the kernel. */
+static napi_value NetlinkSend(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  int fd;
+  void *data;
+  size_t length;
+  if (!get_args(env, info, 2, args) || !arg_int(env, args[0], "fd", &fd) ||
+      !arg_bytes(env, args[1], "data", &data, &length)) {
+    return NULL;
+  }
+  if (send_datagram(fd, data, length) != 0) return throw_errno(env, errno, "sendto");
+  return NULL;
+}
+
+/* netlinkRecv(fd, timeoutMs): the next datagram from the kernel, or null after timeoutMs. */
+static napi_value NetlinkRecv(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  int fd, timeout_ms;
+  if (!get_args(env, info, 2, args) || !arg_int(env, args[0], "fd", &fd) ||
+      !arg_int(env, args[1], "timeoutMs", &timeout_ms)) {
+    return NULL;
+  }
+  const char *failed = NULL;
+  ssize_t size = next_datagram(fd, timeout_ms, &failed);
+  if (size < 0) return throw_errno(env, errno, failed);
+  napi_value result;
+  if (size == 0) {
+    CHECK(napi_get_null(env, &result));
+    return result;
+  }
+  void *data;
+  CHECK(napi_create_buffer(env, (size_t)size, &data, &result));
+  int err = recv_datagram(fd, data, (size_t)size);
+  if (err != 0) return throw_errno(env, err, "recv");
+  return result;
 }
 
 /* netlinkPortId(fd): the port id the kernel gave the socket; replies carry it in nlmsg_pid. */
@@ -398,6 +399,21 @@ static napi_value NetlinkPortId(napi_env env, napi_callback_info info) {
   }
   napi_value result;
   CHECK(napi_create_uint32(env, local.nl_pid, &result));
+  return result;
+}
+
+/*
+ * netlinkNetns(fd): a descriptor (close-on-exec) of the network namespace the socket lives in, so
+ * that another socket can be opened there without keeping the namespace's own descriptor open.
+ */
+static napi_value NetlinkNetns(napi_env env, napi_callback_info info) {
+  napi_value args[1];
+  int fd;
+  if (!get_args(env, info, 1, args) || !arg_int(env, args[0], "fd", &fd)) return NULL;
+  int ns_fd = ioctl(fd, SIOCGSKNS);
+  if (ns_fd < 0) return throw_errno(env, errno, "ioctl");
+  napi_value result;
+  CHECK(napi_create_int32(env, ns_fd, &result));
   return result;
 }
 
@@ -437,6 +453,145 @@ static napi_value Flock(napi_env env, napi_callback_info info) {
   napi_value result;
   CHECK(napi_get_boolean(env, rc == 0, &result));
   return result;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Netlink I/O on libuv's pool                                                                    */
+
+/*
+ * netlinkSendAsync and netlinkRecvAsync do what netlinkSend and netlinkRecv do, on a pool thread,
+ * so that a request the kernel takes long over (rtnetlink runs it inside sendmsg(): ~20-30 ms to
+ * delete a veth) leaves the event loop free. Nothing here calls setns: the socket's namespace was
+ * fixed when it was opened, and the pool thread never leaves the process's own namespace.
+ */
+struct io_work {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref request_ref; /* send: keeps the request's bytes alive while a pool thread sends them */
+  const void *request;
+  size_t length; /* send: of the request; recv: of the reply */
+  void *reply;   /* recv: the datagram, malloc'd; NULL after a timeout */
+  int fd, timeout_ms;
+  int err; /* errno of the failed call named by failed; 0 when it worked */
+  const char *failed;
+};
+
+static void send_execute(napi_env env, void *data) {
+  (void)env; /* no Node-API on pool threads */
+  struct io_work *w = data;
+  if (send_datagram(w->fd, w->request, w->length) != 0) {
+    w->err = errno;
+    w->failed = "sendto";
+  }
+}
+
+static void recv_execute(napi_env env, void *data) {
+  (void)env;
+  struct io_work *w = data;
+  ssize_t size = next_datagram(w->fd, w->timeout_ms, &w->failed);
+  if (size <= 0) {
+    w->err = size < 0 ? errno : 0;
+    return;
+  }
+  if ((w->reply = malloc((size_t)size)) == NULL) {
+    w->err = ENOMEM;
+    w->failed = "malloc";
+    return;
+  }
+  w->length = (size_t)size;
+  if ((w->err = recv_datagram(w->fd, w->reply, w->length)) != 0) w->failed = "recv";
+}
+
+static void io_free(napi_env env, struct io_work *w) {
+  if (w->request_ref != NULL) napi_delete_reference(env, w->request_ref);
+  if (w->work != NULL) napi_delete_async_work(env, w->work);
+  free(w->reply);
+  free(w);
+}
+
+/* On the main thread: settle the promise (send: undefined; recv: a Buffer, or null on timeout). */
+static void io_complete(napi_env env, napi_status status, void *data) {
+  struct io_work *w = data;
+  if (status != napi_ok) { /* only if the work was cancelled before it ran */
+    w->err = ECANCELED;
+    w->failed = "uv_queue_work";
+  }
+  napi_value value = NULL;
+  if (w->err != 0) {
+    value = errno_error(env, w->err, w->failed);
+  } else if (w->reply != NULL) {
+    if (napi_create_buffer_copy(env, w->length, w->reply, NULL, &value) != napi_ok) value = NULL;
+  } else if ((w->request_ref != NULL ? napi_get_undefined(env, &value)
+                                      : napi_get_null(env, &value)) != napi_ok) {
+    value = NULL;
+  }
+  if (value == NULL) { /* a Node-API call failed: reject with its exception */
+    napi_failed(env);
+    napi_get_and_clear_last_exception(env, &value);
+    napi_reject_deferred(env, w->deferred, value);
+  } else if (w->err != 0) {
+    napi_reject_deferred(env, w->deferred, value);
+  } else {
+    napi_resolve_deferred(env, w->deferred, value);
+  }
+  io_free(env, w);
+}
+
+/* Queues w on libuv's pool and returns the promise io_complete() settles. */
+static napi_value io_start(napi_env env, struct io_work *w, napi_async_execute_callback execute) {
+  napi_value name, promise;
+  if (napi_create_string_utf8(env, "ctnet:netlink", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, io_complete, w, &w->work) != napi_ok ||
+      napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_failed(env); /* first: it reads the failed call's error */
+    io_free(env, w);
+    return NULL;
+  }
+  return promise;
+}
+
+/*
+ * netlinkSendAsync(fd, data): netlinkSend on a pool thread; a promise of undefined. The caller must
+ * not touch the socket until it settles.
+ */
+static napi_value NetlinkSendAsync(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  int fd;
+  void *data;
+  size_t length;
+  if (!get_args(env, info, 2, args) || !arg_int(env, args[0], "fd", &fd) ||
+      !arg_bytes(env, args[1], "data", &data, &length)) {
+    return NULL;
+  }
+  struct io_work *w = calloc(1, sizeof *w);
+  if (w == NULL) return throw_errno(env, ENOMEM, "calloc");
+  w->fd = fd;
+  w->request = data;
+  w->length = length;
+  if (napi_create_reference(env, args[1], 1, &w->request_ref) != napi_ok) {
+    free(w);
+    return napi_failed(env);
+  }
+  return io_start(env, w, send_execute);
+}
+
+/*
+ * netlinkRecvAsync(fd, timeoutMs): netlinkRecv on a pool thread; a promise of the datagram, or of
+ * null after timeoutMs. The caller must not touch the socket until it settles.
+ */
+static napi_value NetlinkRecvAsync(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  int fd, timeout_ms;
+  if (!get_args(env, info, 2, args) || !arg_int(env, args[0], "fd", &fd) ||
+      !arg_int(env, args[1], "timeoutMs", &timeout_ms)) {
+    return NULL;
+  }
+  struct io_work *w = calloc(1, sizeof *w);
+  if (w == NULL) return throw_errno(env, ENOMEM, "calloc");
+  w->fd = fd;
+  w->timeout_ms = timeout_ms;
+  return io_start(env, w, recv_execute);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -732,7 +887,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FN("close", Close),               FN("netnsCreate", NetnsCreate),
       FN("netnsDelete", NetnsDelete),   FN("sysctlWrite", SysctlWrite),
       FN("sysctlRead", SysctlRead),     FN("execInNetns", ExecInNetns),
-      FN("flock", Flock),
+      FN("flock", Flock),               FN("netlinkSendAsync", NetlinkSendAsync),
+      FN("netlinkRecvAsync", NetlinkRecvAsync), FN("netlinkNetns", NetlinkNetns),
 #undef FN
   };
   CHECK(napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));

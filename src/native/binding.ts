@@ -4,10 +4,14 @@
  *
  * The addon does system calls only. Each call is synchronous, and any switch into another network
  * namespace happens inside one call that switches back before it returns, so the process never stays
- * switched (a namespace belongs to an OS thread, and Node's main thread runs all JavaScript).
+ * switched (a namespace belongs to an OS thread, and Node's main thread runs all JavaScript). The
+ * `*Async` calls are the exception: they send or receive on libuv's pool, on a socket whose namespace
+ * was fixed when it was opened, and never switch.
  *
- * Failures throw a {@link NativeError}: `code` (`'EEXIST'`), `errno` (positive, `17`), `syscall`
- * (`'open'`), message `open failed: File exists`. Wrong argument types throw a `TypeError`.
+ * Failures throw (or reject with) a {@link NativeError}: `code` (`'EEXIST'`), `errno` (positive,
+ * `17`), `syscall` (`'open'`), message `open failed: File exists`. The addon reports only the number;
+ * the name and the text come from `describeErrno`, the one table that also names the kernel's netlink
+ * errnos. Wrong argument types throw a `TypeError`.
  *
  * @example
  * ```ts
@@ -24,10 +28,11 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { describeErrno } from '../errors.js';
 
 /** The error every failed system call of the addon throws. */
 export interface NativeError extends Error {
-  /** errno name, e.g. `'EEXIST'`; `'E<n>'` for numbers the addon does not name. */
+  /** errno name from `describeErrno`, e.g. `'EEXIST'`; `'E<n>'` for numbers it does not name. */
   readonly code: string;
   /** Positive errno number, e.g. `17`. */
   readonly errno: number;
@@ -66,6 +71,18 @@ export interface NativeBinding {
   netlinkRecv(fd: number, timeoutMs: number): Buffer | null;
   /** The socket's port id: the `nlmsg_pid` of the kernel's replies to it. */
   netlinkPortId(fd: number): number;
+  /**
+   * A descriptor (close-on-exec) of the network namespace a socket lives in (`SIOCGSKNS`): pass it to
+   * `netlinkOpen` for another socket there, then close it.
+   */
+  netlinkNetns(fd: number): number;
+  /**
+   * `netlinkSend` on a libuv pool thread, for requests the kernel takes long over (rtnetlink runs a
+   * request inside the sender's sendmsg()). Leave the socket alone until the promise settles.
+   */
+  netlinkSendAsync(fd: number, data: Uint8Array): Promise<void>;
+  /** `netlinkRecv` on a libuv pool thread. Leave the socket alone until the promise settles. */
+  netlinkRecvAsync(fd: number, timeoutMs: number): Promise<Buffer | null>;
   /** Closes a descriptor. */
   close(fd: number): void;
   /**
@@ -98,6 +115,9 @@ const FUNCTIONS = [
   'netlinkSend',
   'netlinkRecv',
   'netlinkPortId',
+  'netlinkNetns',
+  'netlinkSendAsync',
+  'netlinkRecvAsync',
   'close',
   'netnsCreate',
   'netnsDelete',
@@ -138,5 +158,41 @@ function loadNative(): NativeBinding {
   );
 }
 
+/**
+ * The addon's failure (`{ errno: 17, syscall: 'open' }`) as a {@link NativeError}; anything else
+ * (a `TypeError` for a wrong argument) unchanged.
+ */
+function named(err: unknown, callee: (...args: unknown[]) => unknown): unknown {
+  if (!(err instanceof Error) || !('errno' in err) || typeof err.errno !== 'number' || !('syscall' in err) || typeof err.syscall !== 'string') {
+    return err;
+  }
+  const { name, text } = describeErrno(err.errno);
+  const error = Object.assign(new Error(`${err.syscall} failed: ${text}`), { code: name, errno: err.errno, syscall: err.syscall });
+  Error.captureStackTrace(error, callee); // the stack starts at the caller, as a thrown one would
+  return error;
+}
+
+/** `raw` with every function's failures, thrown or rejected, passed through {@link named}. */
+function withNamedErrors(raw: NativeBinding): NativeBinding {
+  const wrapped: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const name of FUNCTIONS) {
+    const fn = raw[name] as (...args: unknown[]) => unknown;
+    const call = (...args: unknown[]): unknown => {
+      let result: unknown;
+      try {
+        result = fn(...args);
+      } catch (err) {
+        throw named(err, call);
+      }
+      if (!(result instanceof Promise)) return result;
+      return result.catch((err: unknown) => {
+        throw named(err, call);
+      });
+    };
+    wrapped[name] = call;
+  }
+  return wrapped as unknown as NativeBinding;
+}
+
 /** The loaded addon. */
-export const native: NativeBinding = loadNative();
+export const native: NativeBinding = withNamedErrors(loadNative());

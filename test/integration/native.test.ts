@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { after, afterEach, before, describe, it } from 'node:test';
 
 import { isNativeError, native } from '../../src/native/binding.js';
@@ -21,6 +21,7 @@ const NLM_F_REQUEST = 0x1;
 const NLM_F_DUMP = 0x300;
 const IFLA_IFNAME = 3;
 const IFF_UP = 0x1;
+const O_CLOEXEC = 0o2000000; // as /proc/PID/fdinfo shows it; node:fs has no constant for it
 
 const skip =
   process.getuid?.() !== 0
@@ -141,8 +142,40 @@ function runChild(script: string, args: readonly string[]): string {
 }
 
 /** Every test carries the skip reason, so that a skipped run reports each test as skipped. */
-function test(name: string, fn: () => void): void {
+function test(name: string, fn: () => void | Promise<void>): void {
   it(name, { skip }, fn);
+}
+
+/** dumpLinks with netlinkSendAsync / netlinkRecvAsync; also counts event-loop turns meanwhile. */
+async function dumpLinksAsync(nsFd: number): Promise<{ links: LinkInfo[]; turns: number }> {
+  const fd = native.netlinkOpen(nsFd, NETLINK_ROUTE);
+  let turns = 0;
+  const spin = setInterval(() => turns++, 1);
+  try {
+    const seq = 4343;
+    assert.equal(await native.netlinkSendAsync(fd, getLinkDump(seq)), undefined);
+    const links: LinkInfo[] = [];
+    for (;;) {
+      const datagram = await native.netlinkRecvAsync(fd, 1000);
+      assert.ok(datagram !== null, 'the dump ends with NLMSG_DONE before the timeout');
+      for (const message of splitMessages(datagram)) {
+        assert.equal(message.seq, seq);
+        if (message.type === NLMSG_DONE) {
+          const started = performance.now();
+          const before = turns;
+          assert.equal(await native.netlinkRecvAsync(fd, 100), null, 'an idle socket times out');
+          assert.ok(performance.now() - started >= 90, 'netlinkRecvAsync waited for the timeout');
+          assert.ok(turns - before >= 10, `timers ran while it waited (${turns - before} turns)`);
+          return { links, turns };
+        }
+        assert.equal(message.type, RTM_NEWLINK);
+        links.push(parseLink(message.body));
+      }
+    }
+  } finally {
+    clearInterval(spin);
+    native.close(fd);
+  }
 }
 
 describe('native binding', () => {
@@ -193,6 +226,28 @@ describe('native binding', () => {
     const here = dumpLinks(-1).find((link) => link.index === 1);
     assert.equal(here?.name, 'lo');
     assert.equal((here?.flags ?? 0) & IFF_UP, IFF_UP);
+  });
+
+  test('netlinkSendAsync/netlinkRecvAsync dump the namespace as the sync calls do, off the event loop', async () => {
+    const { links } = await dumpLinksAsync(nsFd);
+    assert.deepEqual(links, dumpLinks(nsFd));
+  });
+
+  test('netlinkNetns gives the namespace a socket lives in, close-on-exec', () => {
+    const fd = native.netlinkOpen(nsFd, NETLINK_ROUTE);
+    let socketNs = -1;
+    try {
+      socketNs = native.netlinkNetns(fd);
+      assert.equal(fstatSync(socketNs).ino, statSync(nsPath).ino);
+      const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${socketNs}`, 'utf8'))?.[1];
+      assert.ok(flags !== undefined && (parseInt(flags, 8) & O_CLOEXEC) !== 0, `O_CLOEXEC in ${flags}`);
+      // A socket opened through it works in that namespace: only its lo.
+      assert.deepEqual(dumpLinks(socketNs).map((link) => link.name), ['lo']);
+    } finally {
+      if (socketNs >= 0) native.close(socketNs);
+      native.close(fd);
+    }
+    assertNativeError(() => native.netlinkNetns(999_999), { code: 'EBADF', errno: 9, syscall: 'ioctl' });
   });
 
   test('sysctlWrite/sysctlRead change the namespace and not the caller', () => {
@@ -263,6 +318,7 @@ describe('native binding', () => {
     const notNetns = openSync('/proc/self/status', 'r');
     try {
       assertNativeError(() => native.sysctlRead(notNetns, key), { code: 'EINVAL', errno: 22, syscall: 'setns' });
+      assertNativeError(() => native.netlinkNetns(notNetns), { code: 'ENOTTY', errno: 25, syscall: 'ioctl' });
     } finally {
       closeSync(notNetns);
     }

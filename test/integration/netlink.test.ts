@@ -5,6 +5,7 @@
  * Runs only as root inside scripts/sandbox.sh.
  */
 import { strict as assert } from 'node:assert';
+import { readdirSync } from 'node:fs';
 import { describe, test, type TestContext } from 'node:test';
 import { NetlinkError, Netns, parseIp, parseNetnsRef, RtnlHandle } from '../../src/index.js';
 import type { LinkInfo } from '../../src/index.js';
@@ -415,5 +416,73 @@ describe('RtnlHandle against the kernel', { skip }, () => {
         return true;
       },
     );
+  });
+
+  test('linkAddAsync, linkDelAsync, linkRemoveAsync: a veth pair made and deleted off the event loop', async (t) => {
+    await sandboxUntouched(t);
+    const a = await fresh(t);
+    const b = await fresh(t);
+    await a.h.linkAddAsync({ kind: 'veth', name: 'va', mtu: 1450, up: true, peer: { name: 'vb', netnsFd: b.netns.fd } });
+    assert.equal((await linkDetail(a.name, 'va'))?.mtu, 1450);
+    assert.ok(await linkDetail(b.name, 'vb'), 'the peer is there');
+    await assert.rejects(a.h.linkAddAsync({ kind: 'veth', name: 'va', peer: { name: 'vc' } }), (err) => isNetlinkError(err, 'EEXIST', 'RTM_NEWLINK', 'va'));
+
+    // The deletion takes the kernel milliseconds; timers keep running meanwhile.
+    let turns = 0;
+    let deleted = false;
+    const turn = (): void => {
+      turns++;
+      if (!deleted) setImmediate(turn);
+    };
+    const deleting = a.h.linkDelAsync('va');
+    const before = turns;
+    setImmediate(turn);
+    await deleting;
+    deleted = true;
+    assert.ok(turns > before, `the event loop turned while the veth was deleted (${turns - before} turns)`);
+    assert.equal(await linkDetail(a.name, 'va'), undefined);
+    assert.equal(await linkDetail(b.name, 'vb'), undefined, 'the peer went with it');
+
+    await assert.rejects(a.h.linkDelAsync('va'), (err) => {
+      isNetlinkError(err, 'ENODEV', 'RTM_DELLINK', 'va');
+      assert.equal((err as NetlinkError).message, 'RTM_DELLINK va failed: ENODEV (No such device)');
+      return true;
+    });
+    await a.h.linkRemoveAsync('va');
+  });
+
+  test('async requests in parallel with each other and with sync ones each get their own answer', async (t) => {
+    await sandboxUntouched(t);
+    const a = await fresh(t);
+    const b = await fresh(t);
+    const names = Array.from({ length: 6 }, (_, i) => `v${i}`);
+    for (const name of names) a.h.linkAdd({ kind: 'veth', name, peer: { name: `p${name}`, netnsFd: b.netns.fd } });
+    const deletions = names.map((name) => a.h.linkDelAsync(name));
+    // Sync requests on the handle meanwhile, on its own socket.
+    a.h.linkAdd({ kind: 'bridge', name: 'br0' });
+    assert.equal(a.h.linkGet('br0')?.name, 'br0');
+    const refused = assert.rejects(a.h.linkDelAsync('nosuchlink'), (err) => isNetlinkError(err, 'ENODEV', 'RTM_DELLINK', 'nosuchlink'));
+    await Promise.all([...deletions, refused]);
+    assert.deepEqual((await links(a.name)).map((l) => l.ifname).sort(), ['br0', 'lo']);
+    assert.deepEqual((await links(b.name)).map((l) => l.ifname), ['lo']);
+  });
+
+  test('close() during an async request: the request ends, then nothing is left open', async (t) => {
+    await sandboxUntouched(t);
+    const name = await newNetns(t, 'nl');
+    const netns = Netns.open(parseNetnsRef(name));
+    t.after(() => netns.close());
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const h = netns.openHandle();
+    h.linkAdd({ kind: 'bridge', name: 'br0' });
+    h.linkAdd({ kind: 'bridge', name: 'br1' });
+    await h.linkDelAsync('br0');
+    const open = fds();
+    const deleting = h.linkDelAsync('br1');
+    h.close();
+    await deleting;
+    assert.equal(fds(), open - 2, 'the handle socket and its spare are closed');
+    assert.deepEqual((await links(name)).map((l) => l.ifname), ['lo']);
+    await assert.rejects(h.linkDelAsync('br1'), TypeError);
   });
 });
