@@ -293,7 +293,7 @@ export class Ctnet {
     }
     await this.#step('firewall-removed');
     try {
-      this.#drivers.of(net).teardown(this.#ctx, net);
+      await this.#drivers.of(net).teardown(this.#ctx, net);
     } catch (err) {
       failures.push(err);
     }
@@ -515,7 +515,7 @@ export class Ctnet {
         const fwEp = firewallEndpoint(ep.id, net, ep.addresses, ep.ports);
         await this.#withFirewall((f) => f.teardownPorts(fwEp));
       }
-      this.#drivers.of(net).detach(this.#ctx, net, ep);
+      await this.#drivers.of(net).detach(this.#ctx, net, ep);
     } catch (err) {
       throw wrapError(`disconnect "${container}" from network "${net.name}"`, err);
     }

@@ -20,13 +20,13 @@ function isBadFd(syscall: string): (err: unknown) => boolean {
 
 describe('native errors', () => {
   it('a failed synchronous call throws code, errno, syscall and the strerror text', () => {
-    assert.throws(() => native.close(NO_FD), isBadFd('close'));
-    assert.throws(() => native.netlinkSend(NO_FD, Buffer.alloc(16)), isBadFd('sendto'));
+    assert.throws(() => { native.close(NO_FD); }, isBadFd('close'));
+    assert.throws(() => { native.netlinkSend(NO_FD, Buffer.alloc(16)); }, isBadFd('sendto'));
   });
 
   it('the stack starts where the addon was called', () => {
     assert.throws(
-      () => native.close(NO_FD),
+      () => { native.close(NO_FD); },
       (err: unknown) => err instanceof Error && /binding\.test\.js/.test(err.stack?.split('\n')[1] ?? ''),
     );
   });
@@ -37,7 +37,7 @@ describe('native errors', () => {
   });
 
   it('a wrong argument is a TypeError, not a system error', () => {
-    assert.throws(() => native.close(Number.NaN), TypeError);
+    assert.throws(() => { native.close(Number.NaN); }, TypeError);
     assert.throws(() => native.netlinkSendAsync(0, 'text' as unknown as Uint8Array), TypeError);
     assert.throws(() => native.netlinkRecvAsync(0, 1.5), TypeError);
   });

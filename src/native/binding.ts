@@ -176,6 +176,7 @@ function named(err: unknown, callee: (...args: unknown[]) => unknown): unknown {
 function withNamedErrors(raw: NativeBinding): NativeBinding {
   const wrapped: Record<string, (...args: unknown[]) => unknown> = {};
   for (const name of FUNCTIONS) {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- N-API functions do not use `this`
     const fn = raw[name] as (...args: unknown[]) => unknown;
     const call = (...args: unknown[]): unknown => {
       let result: unknown;

@@ -85,6 +85,7 @@ export class NetlinkSocket {
     try {
       return await sock.#exchangeAsync(type, NLM_F_REQUEST | NLM_F_ACK | flags, payload, ctx);
     } finally {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run during the await
       if (this.#closed) sock.close();
       else this.#spares.push(sock);
     }

@@ -72,7 +72,9 @@ export class BridgeDriver implements NetworkDriver {
     if (index === undefined) {
       // A fixed MAC: otherwise the bridge takes the lowest MAC of its ports and changes it as they come and go.
       ctx.host.linkAdd({ kind: 'bridge', name: pending, mtu: net.mtu, mac: formatMac(randomMac()) });
-      rb.push(`bridge ${name}`, () => void ctx.links.removeOwned(ctx.host, net.id, [name, pending]));
+      rb.push(`bridge ${name}`, async () => {
+        await ctx.links.removeOwned(ctx.host, net.id, [name, pending]);
+      });
       index = ctx.host.linkGet(pending)?.index;
       if (index === undefined) throw new NotFoundError(`bridge ${pending} vanished right after it was created`);
     }
@@ -92,8 +94,8 @@ export class BridgeDriver implements NetworkDriver {
     return problems;
   }
 
-  teardown(ctx: DriverContext, net: NetworkRecord): void {
-    ctx.links.removeOwned(ctx.host, net.id, [bridgeName(net), ctx.links.pendingName(net.id)]);
+  async teardown(ctx: DriverContext, net: NetworkRecord): Promise<void> {
+    await ctx.links.removeOwned(ctx.host, net.id, [bridgeName(net), ctx.links.pendingName(net.id)]);
   }
 
   interfacePrefix(_family: 4 | 6, subnetPrefix: number): number {
@@ -134,7 +136,7 @@ export class BridgeDriver implements NetworkDriver {
     return checkHostEnd(ctx, ep, bridge?.index ?? -1);
   }
 
-  detach(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): void {
-    removeHostEnd(ctx, ep);
+  async detach(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): Promise<void> {
+    await removeHostEnd(ctx, ep);
   }
 }

@@ -85,7 +85,7 @@ export interface NetworkDriver {
   /** What the network's own kernel objects lack, one line each; empty when complete. Only reads. */
   check(ctx: DriverContext, net: NetworkRecord): string[];
   /** Remove the network's kernel objects; what is already gone counts as done. */
-  teardown(ctx: DriverContext, net: NetworkRecord): void;
+  teardown(ctx: DriverContext, net: NetworkRecord): Promise<void>;
   /**
    * The prefix length a container's address gets on its interface: the subnet's on a bridge, a
    * host prefix (/32, /128) on a point-to-point link. The record keeps what the kernel will have.
@@ -96,5 +96,5 @@ export interface NetworkDriver {
   /** What one attachment's host side lacks, one line each; empty when complete. Only reads. */
   checkAttachment(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): string[];
   /** Disconnect one container; a missing interface counts as done. */
-  detach(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): void;
+  detach(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): Promise<void>;
 }

@@ -79,9 +79,10 @@ export class LinkOwnership {
   /**
    * Delete the link ctnet made for `id`, looked up under each of `names` (its final name, then its
    * pending one). A link of such a name that is not ctnet's is left alone: ours is gone already.
-   * Returns the names of the foreign links it left alone.
+   * Returns the names of the foreign links it left alone. The deletion runs off the event loop:
+   * the kernel takes ~20 ms for a veth and ~30 ms for a bridge.
    */
-  removeOwned(host: RtnlHandle, id: string, names: readonly string[]): string[] {
+  async removeOwned(host: RtnlHandle, id: string, names: readonly string[]): Promise<string[]> {
     const foreign: string[] = [];
     for (const name of new Set(names)) {
       const link = host.linkGet(name);
@@ -91,7 +92,7 @@ export class LinkOwnership {
         foreign.push(name);
         continue;
       }
-      host.linkRemove(link.index);
+      await host.linkRemoveAsync(link.index);
     }
     return foreign;
   }

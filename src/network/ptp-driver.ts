@@ -35,7 +35,9 @@ export class PtpDriver implements NetworkDriver {
     return [];
   }
 
-  teardown(): void {}
+  async teardown(): Promise<void> {
+    // Nothing network-wide to take down.
+  }
 
   interfacePrefix(family: 4 | 6): number {
     return familyBits(family);
@@ -75,7 +77,7 @@ export class PtpDriver implements NetworkDriver {
     return checkHostEnd(ctx, ep);
   }
 
-  detach(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): void {
-    removeHostEnd(ctx, ep);
+  async detach(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): Promise<void> {
+    await removeHostEnd(ctx, ep);
   }
 }

@@ -28,7 +28,9 @@ export async function createVeth(ctx: DriverContext, att: Attachment, options: V
     ...(options.masterIndex === undefined ? {} : { masterIndex: options.masterIndex }),
     peer: { name: att.ifname, mtu: options.mtu, mac: att.mac, netnsFd: att.netns.fd },
   });
-  rb.push(`veth ${att.hostIfname}`, () => void ctx.links.removeOwned(ctx.host, att.id, [att.hostIfname]));
+  rb.push(`veth ${att.hostIfname}`, async () => {
+    await ctx.links.removeOwned(ctx.host, att.id, [att.hostIfname]);
+  });
   const host = ctx.host.linkGet(att.hostIfname);
   if (host === undefined) throw new NotFoundError(`veth ${att.hostIfname} vanished right after it was created`);
   ctx.links.markLink(ctx.host, host.index, att.id);
@@ -48,8 +50,8 @@ export function checkHostEnd(ctx: DriverContext, ep: { id: string; hostIfname: s
 }
 
 /** Delete a container's host end (its peer goes with it), if it is the one ctnet made. */
-export function removeHostEnd(ctx: DriverContext, ep: { id: string; hostIfname: string }): void {
-  ctx.links.removeOwned(ctx.host, ep.id, [ep.hostIfname]);
+export async function removeHostEnd(ctx: DriverContext, ep: { id: string; hostIfname: string }): Promise<void> {
+  await ctx.links.removeOwned(ctx.host, ep.id, [ep.hostIfname]);
 }
 
 /** Bring up the container end; returns its index. */

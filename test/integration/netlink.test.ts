@@ -223,11 +223,11 @@ describe('RtnlHandle against the kernel', { skip }, () => {
       'the prefix route came with the address',
     );
 
-    assert.throws(() => a.h.addrAdd(v4), (err) => isNetlinkError(err, 'EEXIST', 'RTM_NEWADDR', '10.72.1.1/24'));
+    assert.throws(() => { a.h.addrAdd(v4); }, (err) => isNetlinkError(err, 'EEXIST', 'RTM_NEWADDR', '10.72.1.1/24'));
     a.h.addrDel(v4);
     a.h.addrDel(v6);
     assert.deepEqual((await ipAddrsOn(a.name, 'br0')).filter((x) => !x.startsWith('fe80:')), []);
-    assert.throws(() => a.h.addrDel(v4), (err) => isNetlinkError(err, 'EADDRNOTAVAIL', 'RTM_DELADDR', '10.72.1.1/24'));
+    assert.throws(() => { a.h.addrDel(v4); }, (err) => isNetlinkError(err, 'EADDRNOTAVAIL', 'RTM_DELADDR', '10.72.1.1/24'));
   });
 
   test('addrGet: one address of one link, IPv4 and IPv6, as ip addr shows it', async (t) => {
@@ -278,14 +278,14 @@ describe('RtnlHandle against the kernel', { skip }, () => {
     assert.ok(await ping(a.name, '10.72.8.1'), 'traffic follows the scope link route');
     assert.ok(await ping(a.name, 'fd00:72:9::1'), 'traffic follows the IPv6 gateway route');
 
-    assert.throws(() => a.h.routeAdd(viaGw), (err) => isNetlinkError(err, 'EEXIST', 'RTM_NEWROUTE', '10.72.9.0/24 via 10.72.2.2'));
+    assert.throws(() => { a.h.routeAdd(viaGw); }, (err) => isNetlinkError(err, 'EEXIST', 'RTM_NEWROUTE', '10.72.9.0/24 via 10.72.2.2'));
     a.h.routeDel(viaGw);
     a.h.routeDel(onLink);
     a.h.routeDel(viaGw6);
     const left = (await ipRoutes(a.name)).filter((r) => r.dst.startsWith('10.72.9.') || r.dst.startsWith('10.72.8.') || r.dst.startsWith('fd00:72:9:'));
     assert.deepEqual(left, []);
     assert.equal(await ping(a.name, '10.72.9.1'), false, 'no route any more');
-    assert.throws(() => a.h.routeDel(viaGw), (err) => isNetlinkError(err, 'ESRCH', 'RTM_DELROUTE', '10.72.9.0/24 via 10.72.2.2'));
+    assert.throws(() => { a.h.routeDel(viaGw); }, (err) => isNetlinkError(err, 'ESRCH', 'RTM_DELROUTE', '10.72.9.0/24 via 10.72.2.2'));
   });
 
   test('routeDel removes routes the kernel or another tool made, as ip route del does', async (t) => {
@@ -329,7 +329,7 @@ describe('RtnlHandle against the kernel', { skip }, () => {
     a.h.neighDel(n4);
     a.h.neighDel(n6);
     assert.deepEqual((await neighbours(a.name)).filter((n) => n.dst === '10.72.3.9' || n.dst === 'fd00:72:3::9'), []);
-    assert.throws(() => a.h.neighDel(n4), (err) => isNetlinkError(err, 'ENOENT', 'RTM_DELNEIGH', '10.72.3.9'));
+    assert.throws(() => { a.h.neighDel(n4); }, (err) => isNetlinkError(err, 'ENOENT', 'RTM_DELNEIGH', '10.72.3.9'));
   });
 
   test('linkList, addrList and routeList match ip -j', async (t) => {
@@ -385,7 +385,7 @@ describe('RtnlHandle against the kernel', { skip }, () => {
     const a = await fresh(t);
     a.h.linkAdd({ kind: 'bridge', name: 'br0' });
     assert.throws(
-      () => a.h.linkAdd({ kind: 'bridge', name: 'br0' }),
+      () => { a.h.linkAdd({ kind: 'bridge', name: 'br0' }); },
       (err) => {
         isNetlinkError(err, 'EEXIST', 'RTM_NEWLINK', 'br0');
         assert.equal((err as NetlinkError).errno, 17);
@@ -394,7 +394,7 @@ describe('RtnlHandle against the kernel', { skip }, () => {
       },
     );
     assert.throws(
-      () => a.h.linkDel('nosuchlink'),
+      () => { a.h.linkDel('nosuchlink'); },
       (err) => {
         isNetlinkError(err, 'ENODEV', 'RTM_DELLINK', 'nosuchlink');
         assert.equal((err as NetlinkError).message, 'RTM_DELLINK nosuchlink failed: ENODEV (No such device)');
@@ -408,7 +408,7 @@ describe('RtnlHandle against the kernel', { skip }, () => {
     assert.equal(await linkDetail(a.name, 'br0'), undefined);
     // The kernel's extended ack reaches the message.
     assert.throws(
-      () => a.h.linkAdd({ kind: 'bridge', name: 'a-name-far-too-long' }),
+      () => { a.h.linkAdd({ kind: 'bridge', name: 'a-name-far-too-long' }); },
       (err) => {
         isNetlinkError(err, 'ERANGE', 'RTM_NEWLINK', 'a-name-far-too-long');
         assert.equal((err as NetlinkError).extack, 'Attribute failed policy validation');
@@ -471,7 +471,7 @@ describe('RtnlHandle against the kernel', { skip }, () => {
     await sandboxUntouched(t);
     const name = await newNetns(t, 'nl');
     const netns = Netns.open(parseNetnsRef(name));
-    t.after(() => netns.close());
+    t.after(() => { netns.close(); });
     const fds = (): number => readdirSync('/proc/self/fd').length;
     const h = netns.openHandle();
     h.linkAdd({ kind: 'bridge', name: 'br0' });
