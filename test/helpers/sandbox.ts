@@ -5,6 +5,7 @@
  * @module
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -640,12 +641,18 @@ export async function udpRequest(ns: string | undefined, host: string, port: num
 
 /**
  * tcpServer() or udpEchoServer() for a suite's `before` hook, which has no test context to stop it:
- * the caller stops the process.
+ * the caller stops it with stopServers().
  */
 export async function suiteServer(ns: string | undefined, protocol: 'tcp' | 'udp', host: string, port: number): Promise<ChildProcess> {
   const child = spawnNode(ns, protocol === 'tcp' ? SERVER_JS : UDP_ECHO_JS, [host, String(port)]);
   await waitForReady(child, `${protocol} server in ${ns ?? 'sandbox'} on ${host}:${port}`);
   return child;
+}
+
+/** Kill suiteServer()s and wait until they have exited. */
+export async function stopServers(servers: readonly ChildProcess[]): Promise<void> {
+  for (const s of servers) s.kill();
+  await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : Promise.resolve())));
 }
 
 // Clients for firewall tests, where a refusal and a drop mean different things: they print the

@@ -22,13 +22,12 @@
  */
 import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { isAlreadyExists } from '../../src/errors.js';
 import type { FirewallEndpoint, FirewallNetwork, PortMapping } from '../../src/firewall/driver.js';
 import { NftFirewallDriver } from '../../src/firewall/nft/nft-driver.js';
-import { dropCtnetTable, hasCtnetTable, peerAddress, pubElements, sh, suiteServer } from '../helpers/sandbox.js';
+import { dropCtnetTable, hasCtnetTable, peerAddress, pubElements, sh, stopServers, suiteServer } from '../helpers/sandbox.js';
 
 
 const inSandbox = process.env['CTNET_SANDBOX'] === '1' && process.getuid?.() === 0;
@@ -139,8 +138,7 @@ function suite(brNetfilter: boolean): void {
   });
 
   after(async () => {
-    for (const s of servers) s.kill();
-    await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : Promise.resolve())));
+    await stopServers(servers);
     for (const ns of NAMESPACES) await sh('ip', ['netns', 'del', ns]).catch(() => '');
     await sh('ip', ['link', 'del', BRIDGE]).catch(() => '');
     await dropCtnetTable();

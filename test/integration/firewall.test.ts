@@ -5,11 +5,10 @@
  */
 import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import type { FirewallNetwork } from '../../src/firewall/driver.js';
 import { NftFirewallDriver } from '../../src/firewall/nft/nft-driver.js';
-import { dropCtnetTable, peerAddress, sh, suiteServer } from '../helpers/sandbox.js';
+import { dropCtnetTable, peerAddress, sh, stopServers, suiteServer } from '../helpers/sandbox.js';
 
 const inSandbox = process.env['CTNET_SANDBOX'] === '1' && process.getuid?.() === 0;
 const skip = inSandbox ? false : 'needs root inside scripts/sandbox.sh (CTNET_SANDBOX=1): it changes nftables and links';
@@ -236,8 +235,7 @@ describe('NftFirewallDriver traffic (real kernel)', { skip }, () => {
   });
 
   after(async () => {
-    for (const s of servers) s.kill();
-    await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : Promise.resolve())));
+    await stopServers(servers);
     for (const c of ALL) await sh('ip', ['netns', 'del', c.ns]).catch(() => '');
     await dropCtnetTable();
   });
