@@ -770,6 +770,23 @@ export class Ctnet {
     }
     return wanted.map((s) => ({ key: sysctlName(s.key), value: readSysctlIfPresent(s.key) ?? null, want: s.value, why: s.why }));
   }
+
+  /**
+   * Run `fn` with an engine opened with `options` (as {@link Ctnet.open}), closed afterwards
+   * whatever happens.
+   * @example
+   * ```ts
+   * const names = await Ctnet.using({}, (ct) => ct.listNetworks().map((n) => n.name));
+   * ```
+   */
+  static async using<T>(options: CtnetOptions, fn: (ct: Ctnet) => Promise<T> | T): Promise<T> {
+    const ct = Ctnet.open(options);
+    try {
+      return await fn(ct);
+    } finally {
+      ct.close();
+    }
+  }
 }
 
 const IPV6_FORWARDING = 'net/ipv6/conf/all/forwarding';

@@ -5,6 +5,7 @@
 // errors.js is the library's error module (re-exported by index.js), light enough to load at start-up.
 import { CtnetError, errorMessage, TeardownError } from '../errors.js';
 import type { PublishedPort } from '../index.js';
+import { formatPortHost, formatPortRange } from '../inet/port.js';
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -76,10 +77,8 @@ export function formatPorts(unsorted: readonly PublishedPort[]): string {
       if (next.hostPort !== first.hostPort + n || next.containerPort !== first.containerPort + n) break;
       n++;
     }
-    const ip = first.hostIp ?? (first.family === 4 ? '0.0.0.0' : '::');
-    const host = first.family === 6 ? `[${ip}]` : ip;
-    const range = (start: number): string => (n === 1 ? String(start) : `${start}-${start + n - 1}`);
-    out.push(`${host}:${range(first.hostPort)}->${range(first.containerPort)}/${first.protocol}`);
+    const range = (start: number): string => formatPortRange(start, n === 1 ? undefined : start + n - 1);
+    out.push(`${formatPortHost(first.family, first.hostIp)}:${range(first.hostPort)}->${range(first.containerPort)}/${first.protocol}`);
     i += n;
   }
   return out.join(', ');

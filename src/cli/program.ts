@@ -51,10 +51,5 @@ export async function withEngine<T>(opts: GlobalOptions, fn: (ct: Ctnet) => Prom
   const onSysctlChange = (change: SysctlChange): void => {
     if (!change.ownLink) printNotice(`set sysctl ${change.key}=${change.value} (was ${change.previous ?? 'unreadable'}): ${change.why}`, opts.json === true);
   };
-  const ct = Ctnet.open({ onSysctlChange, ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }) });
-  try {
-    return await fn(ct);
-  } finally {
-    ct.close();
-  }
+  return Ctnet.using({ onSysctlChange, ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }) }, fn);
 }

@@ -8,6 +8,7 @@ import {
   type AttachedEndpoint,
   ConflictError,
   Ctnet,
+  type CtnetOptions,
   type Endpoint,
   errorMessage,
   formatCidr,
@@ -34,19 +35,11 @@ import {
 import type { CniCommand, CniEnv, CniHandler } from './skel.js';
 import { version } from './version.js';
 
-function openEngine(conf: CniNetConf, env: CniEnv['vars']): Ctnet {
+/** The engine's options for a call: where the state lives. */
+function engineOptions(conf: CniNetConf, env: CniEnv['vars']): CtnetOptions {
   // Runtimes call DEL with a reduced environment, so the config's stateDir wins over the variable.
   const stateDir = conf.stateDir ?? env['CTNET_STATE_DIR'];
-  return Ctnet.open(stateDir === undefined ? {} : { stateDir });
-}
-
-async function withEngine<T>(conf: CniNetConf, env: CniEnv['vars'], fn: (ct: Ctnet) => Promise<T>): Promise<T> {
-  const ct = openEngine(conf, env);
-  try {
-    return await fn(ct);
-  } finally {
-    ct.close();
-  }
+  return stateDir === undefined ? {} : { stateDir };
 }
 
 function sameSubnets(a: readonly string[], b: readonly string[]): boolean {
@@ -130,7 +123,7 @@ function parseChecked(stdin: string, options: ParseNetConfOptions = {}): CniNetC
 const add: CniHandler = async (env, stdin, reply) => {
   const conf = parseChecked(stdin);
   const args = parseCniArgs(env.args);
-  await withEngine(conf, env.vars, async (ct) => {
+  await Ctnet.using(engineOptions(conf, env.vars), async (ct) => {
     const net = await ensureNetwork(ct, conf);
     const ips = [...conf.runtime.ips, ...args.ip].map(withoutPrefix);
     const mac = conf.runtime.mac ?? args.mac;
@@ -172,7 +165,7 @@ const add: CniHandler = async (env, stdin, reply) => {
 const del: CniHandler = async (env, stdin) => {
   const conf = parseChecked(stdin, { prevResult: 'ignore' });
   parseCniArgs(env.args);
-  await withEngine(conf, env.vars, async (ct) => {
+  await Ctnet.using(engineOptions(conf, env.vars), async (ct) => {
     // DEL may come many times, and after the namespace, the network or the attachment is gone.
     if (!ct.listNetworks().some((n) => n.name === conf.name)) return;
     try {
@@ -192,7 +185,7 @@ const check: CniHandler = async (env, stdin) => {
   const conf = parseChecked(stdin);
   if (conf.prevResult === undefined) throw new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', 'CHECK needs prevResult');
   const prev = conf.prevResult;
-  await withEngine(conf, env.vars, async (ct) => {
+  await Ctnet.using(engineOptions(conf, env.vars), async (ct) => {
     // CHECK only looks: a network that is not there is a failed check, not one to create.
     if (!ct.listNetworks().some((n) => n.name === conf.name)) throw checkFailed(`network "${conf.name}" does not exist`);
     await ensureNetwork(ct, conf);
@@ -238,7 +231,7 @@ function checkKernel(ep: Endpoint, env: CniEnv, mac: string, routes: readonly { 
 const status: CniHandler = async (env, stdin) => {
   const conf = parseChecked(stdin, { prevResult: 'ignore' });
   try {
-    openEngine(conf, env.vars).close();
+    Ctnet.open(engineOptions(conf, env.vars)).close();
   } catch (err) {
     throw new CniError(CNI_ERR.NOT_AVAILABLE, 'plugin not available', errorMessage(err));
   }
@@ -255,7 +248,7 @@ const gc: CniHandler = async (env, stdin) => {
   const valid = conf.validAttachments;
   if (valid === undefined) throw new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', 'GC needs "cni.dev/valid-attachments"');
   const keep = new Set(valid.map((a) => `${a.containerID}\n${a.ifname}`));
-  await withEngine(conf, env.vars, async (ct) => {
+  await Ctnet.using(engineOptions(conf, env.vars), async (ct) => {
     if (!ct.listNetworks().some((n) => n.name === conf.name)) return;
     const stale = ct.listEndpoints().filter((e) => e.network === conf.name && e.owner === 'cni' && !keep.has(`${e.container}\n${e.ifname}`));
     const failures: unknown[] = [];

@@ -5,6 +5,7 @@
  */
 import { InvalidConfigError } from '../errors.js';
 import { formatIp, type IpAddress, parseIp } from '../inet/ip.js';
+import { formatHostIp, formatPortRange } from '../inet/port.js';
 import type { PortRecord } from '../state/records.js';
 import { describeValue } from '../validate/describe.js';
 
@@ -192,8 +193,8 @@ function checkSpec(spec: PortSpec, families: ReadonlySet<4 | 6>): CheckedSpec {
   };
 }
 
+/** A mapping as it is written with `-p`: `[fd00::1]:8080-8081:80-81/tcp`. */
 function describeSpec(spec: PortSpec): string {
-  const range = (a: number, b: number | undefined): string => (b === undefined ? String(a) : `${a}-${b}`);
-  const ip = spec.hostIp === undefined ? '' : spec.hostIp.includes(':') ? `[${spec.hostIp}]:` : `${spec.hostIp}:`;
-  return `${ip}${range(spec.hostPort, spec.hostPortEnd)}:${range(spec.containerPort, spec.containerPortEnd)}/${spec.protocol}`;
+  const ip = spec.hostIp === undefined ? '' : `${formatHostIp(spec.hostIp)}:`;
+  return `${ip}${formatPortRange(spec.hostPort, spec.hostPortEnd)}:${formatPortRange(spec.containerPort, spec.containerPortEnd)}/${spec.protocol}`;
 }

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConflictError, errorMessage, NotFoundError, StateError, TimeoutError } from '../errors.js';
 import { withoutPrefix } from '../inet/cidr.js';
+import { formatPortHost } from '../inet/port.js';
 import type { EndpointOwner, EndpointRecord, NetworkRecord, PortRecord, RecordStatus } from './records.js';
 import { toEndpoint, toNetwork, type EndpointRow, type NetworkRow } from './rows.js';
 import { migrate } from './schema.js';
@@ -611,6 +612,5 @@ function portFields(p: PortRecord): PortRecord {
 
 /** `8080/tcp on 0.0.0.0`, `8080/tcp on [fd00::1]` */
 export function describePort(p: Pick<PortRecord, 'family' | 'protocol' | 'hostIp' | 'hostPort'>): string {
-  const ip = p.hostIp ?? (p.family === 4 ? '0.0.0.0' : '::');
-  return `${p.hostPort}/${p.protocol} on ${p.family === 6 ? `[${ip}]` : ip}`;
+  return `${p.hostPort}/${p.protocol} on ${formatPortHost(p.family, p.hostIp)}`;
 }

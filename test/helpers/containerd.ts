@@ -29,7 +29,7 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildRootfsTar, findExecutable, removeEmptyCgroups, staticBusybox } from './podman.js';
+import { buildRootfsTar, findExecutable, labToolsSkipReason, removeEmptyCgroups } from './podman.js';
 import { CNI_PLUGIN, removeAllCtnetObjects, sandboxSkipReason, sh, waitForReady } from './sandbox.js';
 
 export const CTR_IMAGE = 'localhost/bb:latest';
@@ -47,9 +47,7 @@ export function containerdSkipReason(): string | undefined {
     if (findExecutable(tool) === undefined) return `${tool} is not installed (scripts/install-deps.sh installs containerd)`;
   }
   if (findExecutable('runc', ['/usr/sbin', '/sbin']) === undefined) return 'runc is not installed (a dependency of Debian\'s containerd)';
-  if (staticBusybox() === undefined) return 'no statically linked busybox (busybox-static) to build the test image from';
-  if (findExecutable('nsenter') === undefined || findExecutable('unshare') === undefined) return 'nsenter/unshare (util-linux) missing';
-  return undefined;
+  return labToolsSkipReason();
 }
 
 export interface CtrResult {

@@ -126,6 +126,11 @@ export function podmanSkipReason(): string | undefined {
   if (sandbox !== undefined) return sandbox;
   if (findExecutable('podman') === undefined) return 'podman is not installed (scripts/install-deps.sh installs it)';
   if (!existsSync(join(CNI_SYSTEM_DIR, 'bridge'))) return `the reference CNI plugins are not in ${CNI_SYSTEM_DIR} (containernetworking-plugins)`;
+  return labToolsSkipReason();
+}
+
+/** What a runtime's lab (podman's, containerd's) needs besides the runtime: the image and namespace tools. */
+export function labToolsSkipReason(): string | undefined {
   if (staticBusybox() === undefined) return 'no statically linked busybox (busybox-static) to build the test image from';
   if (findExecutable('nsenter') === undefined || findExecutable('unshare') === undefined) return 'nsenter/unshare (util-linux) missing';
   return undefined;

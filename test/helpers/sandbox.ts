@@ -5,6 +5,7 @@
  * @module
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -159,35 +160,48 @@ s.on('timeout', () => { process.stderr.write('timeout'); process.exit(3); });
 s.on('error', (e) => { process.stderr.write(e.code || String(e)); process.exit(2); });
 `;
 
+/** `node -e SCRIPT ARGS` in namespace `ns` (undefined: the sandbox itself), started. */
+function spawnNode(ns: string | undefined, script: string, args: readonly string[]): ChildProcess {
+  const argv = ['-e', script, ...args];
+  return ns === undefined ? spawn('node', argv) : spawn('ip', ['netns', 'exec', ns, 'node', ...argv]);
+}
+
+/** spawnNode() waiting for the script's `ready` line; stopped after the test, even if it never comes. */
+async function readyChild(t: TestContext, ns: string | undefined, script: string, args: readonly string[], what: string): Promise<ChildProcess> {
+  const child = spawnNode(ns, script, args);
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  await waitForReady(child, `${what} in ${ns ?? 'sandbox'}`);
+  return child;
+}
+
+/** `node -e SCRIPT ARGS` run to its end in namespace `ns` (undefined: the sandbox): its stdout. */
+async function nodeIn(ns: string | undefined, script: string, args: readonly string[]): Promise<string> {
+  const argv = ['-e', script, ...args];
+  return ns === undefined ? sh('node', argv) : nsExec(ns, 'node', argv);
+}
+
+/** A client script's answer (`{ from, got }`), or undefined when it failed. */
+async function answerOf(ns: string | undefined, script: string, args: readonly string[]): Promise<{ from: string; got: string } | undefined> {
+  try {
+    return JSON.parse(await nodeIn(ns, script, args)) as { from: string; got: string };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A TCP server in namespace `ns` (undefined: the sandbox itself) that answers each connection with
  * the client's address as it saw it. Stopped after the test.
  */
 export async function tcpServer(t: TestContext, ns: string | undefined, host: string, port: number): Promise<void> {
-  const argv = ['-e', SERVER_JS, host, String(port)];
-  const child: ChildProcess = ns === undefined ? spawn('node', argv) : spawn('ip', ['netns', 'exec', ns, 'node', ...argv]);
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  await new Promise<void>((resolveReady, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready')) resolveReady();
-    });
-    child.on('exit', (code) => { reject(new Error(`tcp server in ${ns ?? 'sandbox'} exited with ${String(code)}`)); });
-  });
+  await readyChild(t, ns, SERVER_JS, [host, String(port)], 'tcp server');
 }
 
 /** Connect from `ns` to host:port, send `msg`; the server's answer, or undefined if no connection. */
 export async function tcpRequest(ns: string | undefined, host: string, port: number, msg = 'hello'): Promise<{ from: string; got: string } | undefined> {
-  const argv = ['-e', CLIENT_JS, host, String(port), msg];
-  try {
-    const out = ns === undefined ? await sh('node', argv) : await nsExec(ns, 'node', argv);
-    return JSON.parse(out) as { from: string; got: string };
-  } catch {
-    return undefined;
-  }
+  return answerOf(ns, CLIENT_JS, [host, String(port), msg]);
 }
 
 export interface CliResult {
@@ -323,6 +337,10 @@ export async function hostFootprint(): Promise<string[]> {
   return out.sort();
 }
 
+// Long enough for a SYN and its answer between namespaces on one host, short enough to keep the
+// expected-drop cases cheap.
+const DROP_TIMEOUT_MS = 700;
+
 const PROBE_JS = `
 const net = require('node:net');
 const [host, port, msg, ms] = process.argv.slice(1);
@@ -339,14 +357,8 @@ s.on('error', (e) => { process.stderr.write(e.code || String(e)); process.exit(2
  * tcpRequest() with a short deadline for the whole exchange, for connections that are expected to
  * be dropped: the answer, or undefined after `timeoutMs`.
  */
-export async function tcpProbe(ns: string | undefined, host: string, port: number, timeoutMs = 700, msg = 'probe'): Promise<{ from: string; got: string } | undefined> {
-  const argv = ['-e', PROBE_JS, host, String(port), msg, String(timeoutMs)];
-  try {
-    const out = ns === undefined ? await sh('node', argv) : await nsExec(ns, 'node', argv);
-    return JSON.parse(out) as { from: string; got: string };
-  } catch {
-    return undefined;
-  }
+export async function tcpProbe(ns: string | undefined, host: string, port: number, timeoutMs = DROP_TIMEOUT_MS, msg = 'probe'): Promise<{ from: string; got: string } | undefined> {
+  return answerOf(ns, PROBE_JS, [host, String(port), msg, String(timeoutMs)]);
 }
 
 /** `ping` with a size and the don't-fragment bit: true if an answer came back within 1 s. */
@@ -614,24 +626,6 @@ s.on('error', (e) => { process.stderr.write(e.code || String(e)); process.exit(2
 s.send(msg, Number(port), host);
 `;
 
-/** Start `node -e SCRIPT ARGS` in namespace `ns` (undefined: the sandbox) and wait for its `ready` line. */
-async function readyChild(t: TestContext, ns: string | undefined, script: string, args: readonly string[], what: string): Promise<ChildProcess> {
-  const argv = ['-e', script, ...args];
-  const child: ChildProcess = ns === undefined ? spawn('node', argv) : spawn('ip', ['netns', 'exec', ns, 'node', ...argv]);
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  await new Promise<void>((resolveReady, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready')) resolveReady();
-    });
-    child.on('exit', (code) => { reject(new Error(`${what} in ${ns ?? 'sandbox'} exited with ${String(code)}`)); });
-  });
-  return child;
-}
-
 /**
  * A UDP server in namespace `ns` (undefined: the sandbox) that answers each datagram with
  * `{ from, got }`: the client's address as it saw it and the datagram. Stopped after the test.
@@ -642,13 +636,56 @@ export async function udpEchoServer(t: TestContext, ns: string | undefined, host
 
 /** Send one datagram from `ns` to host:port: the echo server's answer, or undefined after `timeoutMs`. */
 export async function udpRequest(ns: string | undefined, host: string, port: number, timeoutMs = 1000, msg = 'hello'): Promise<{ from: string; got: string } | undefined> {
-  const argv = ['-e', UDP_CLIENT_JS, host, String(port), msg, String(timeoutMs)];
-  try {
-    const out = ns === undefined ? await sh('node', argv) : await nsExec(ns, 'node', argv);
-    return JSON.parse(out) as { from: string; got: string };
-  } catch {
-    return undefined;
-  }
+  return answerOf(ns, UDP_CLIENT_JS, [host, String(port), msg, String(timeoutMs)]);
+}
+
+/**
+ * tcpServer() or udpEchoServer() for a suite's `before` hook, which has no test context to stop it:
+ * the caller stops it with stopServers().
+ */
+export async function suiteServer(ns: string | undefined, protocol: 'tcp' | 'udp', host: string, port: number): Promise<ChildProcess> {
+  const child = spawnNode(ns, protocol === 'tcp' ? SERVER_JS : UDP_ECHO_JS, [host, String(port)]);
+  await waitForReady(child, `${protocol} server in ${ns ?? 'sandbox'} on ${host}:${port}`);
+  return child;
+}
+
+/** Kill suiteServer()s and wait until they have exited. */
+export async function stopServers(servers: readonly ChildProcess[]): Promise<void> {
+  for (const s of servers) s.kill();
+  await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : Promise.resolve())));
+}
+
+// Clients for firewall tests, where a refusal and a drop mean different things: they print the
+// address the server saw, TIMEOUT (nothing came back: dropped) or ERROR and the code
+// (ECONNREFUSED: the host answered itself, nothing was forwarded).
+const TCP_OUTCOME_JS = `
+const net = require('node:net');
+const [host, port, ms] = process.argv.slice(1);
+const s = net.connect(Number(port), host);
+let out = '';
+s.setTimeout(Number(ms), () => { console.log('TIMEOUT'); process.exit(0); });
+s.on('connect', () => s.write('outcome'));
+s.on('data', (d) => { out += d; });
+s.on('end', () => { console.log(JSON.parse(out).from); process.exit(0); });
+s.on('error', (e) => { console.log('ERROR ' + e.code); process.exit(0); });
+`;
+const UDP_OUTCOME_JS = `
+const dgram = require('node:dgram');
+const [host, port, ms] = process.argv.slice(1);
+const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+setTimeout(() => { console.log('TIMEOUT'); process.exit(0); }, Number(ms));
+s.on('message', (m) => { console.log(JSON.parse(m.toString()).from); process.exit(0); });
+s.on('error', (e) => { console.log('ERROR ' + e.code); process.exit(0); });
+s.send('outcome', Number(port), host);
+`;
+/**
+ * What a client in `ns` (undefined: the sandbox) gets from the server at host:port (tcpServer(),
+ * udpEchoServer(), suiteServer()): the client's address as the server saw it, `TIMEOUT` or
+ * `ERROR <code>`.
+ */
+export async function peerAddress(ns: string | undefined, protocol: 'tcp' | 'udp', host: string, port: number): Promise<string> {
+  const out = await nodeIn(ns, protocol === 'tcp' ? TCP_OUTCOME_JS : UDP_OUTCOME_JS, [host, String(port), String(DROP_TIMEOUT_MS)]);
+  return out.trim();
 }
 
 const TCP_PORTS_JS = `

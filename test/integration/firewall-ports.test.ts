@@ -21,77 +21,22 @@
  * ```
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { isAlreadyExists } from '../../src/errors.js';
 import type { FirewallEndpoint, FirewallNetwork, PortMapping } from '../../src/firewall/driver.js';
 import { NftFirewallDriver } from '../../src/firewall/nft/nft-driver.js';
-import { dropCtnetTable, hasCtnetTable, pubElements, sh } from '../helpers/sandbox.js';
+import { dropCtnetTable, hasCtnetTable, peerAddress, pubElements, sh, stopServers, suiteServer } from '../helpers/sandbox.js';
 
 
 const inSandbox = process.env['CTNET_SANDBOX'] === '1' && process.getuid?.() === 0;
 const skip = inSandbox ? false : 'needs root inside scripts/sandbox.sh (CTNET_SANDBOX=1): it changes nftables and links';
 
-// Scripts run inside the namespaces: servers that answer with the peer's address, and clients that
-// print the answer, TIMEOUT (packets dropped) or the error code (ECONNREFUSED: the host answered
-// itself, nothing was forwarded).
-const TCP_SERVER = `
-const net = require('node:net');
-const [port] = process.argv.slice(1);
-net.createServer((s) => s.end(s.remoteAddress + '\\n')).listen(Number(port), '0.0.0.0', () => console.log('listening'));
-`;
-const UDP_SERVER = `
-const dgram = require('node:dgram');
-const [port] = process.argv.slice(1);
-const s = dgram.createSocket('udp4');
-s.on('message', (m, rinfo) => s.send(rinfo.address, rinfo.port, rinfo.address));
-s.bind(Number(port), '0.0.0.0', () => console.log('listening'));
-`;
-const TCP_CLIENT = `
-const net = require('node:net');
-const [host, port, ms] = process.argv.slice(1);
-const s = net.connect(Number(port), host);
-let out = '';
-s.setTimeout(Number(ms), () => { console.log('TIMEOUT'); process.exit(0); });
-s.on('data', (d) => { out += d; });
-s.on('end', () => { console.log(out.trim()); process.exit(0); });
-s.on('error', (e) => { console.log('ERROR ' + e.code); process.exit(0); });
-`;
-const UDP_CLIENT = `
-const dgram = require('node:dgram');
-const [host, port, ms] = process.argv.slice(1);
-const s = dgram.createSocket('udp4');
-setTimeout(() => { console.log('TIMEOUT'); process.exit(0); }, Number(ms));
-s.on('message', (m) => { console.log(m.toString()); process.exit(0); });
-s.on('error', (e) => { console.log('ERROR ' + e.code); process.exit(0); });
-s.send('ping', Number(port), host);
-`;
-// Long enough for a SYN and its answer between namespaces on one host, short enough to keep the
-// expected-drop cases cheap.
-const DROP_TIMEOUT_MS = 700;
-
-/** A client in namespace `ns`, or in the sandbox itself (the host) when `ns` is `host`. */
-async function client(script: string, ns: string, host: string, port: number): Promise<string> {
-  const node = [process.execPath, '-e', script, host, String(port), String(DROP_TIMEOUT_MS)];
-  const out = ns === 'host' ? await sh(node[0] ?? '', node.slice(1)) : await sh('ip', ['netns', 'exec', ns, ...node]);
-  return out.trim();
-}
-
-const tcp = (ns: string, host: string, port: number): Promise<string> => client(TCP_CLIENT, ns, host, port);
-const udp = (ns: string, host: string, port: number): Promise<string> => client(UDP_CLIENT, ns, host, port);
-
-async function startServer(ns: string, script: string, port: number): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit')])) as unknown[];
-  assert.equal(line, 'listening', `server in ${ns} on port ${port} started`);
-  return child;
-}
+// `host`: the sandbox itself, where the ports are published.
+const where = (ns: string): string | undefined => (ns === 'host' ? undefined : ns);
+const tcp = (ns: string, host: string, port: number): Promise<string> => peerAddress(where(ns), 'tcp', host, port);
+const udp = (ns: string, host: string, port: number): Promise<string> => peerAddress(where(ns), 'udp', host, port);
 
 const BRIDGE = 'fwp-br';
 const GATEWAY = '10.98.0.1';
@@ -183,9 +128,9 @@ function suite(brNetfilter: boolean): void {
     // what the engine sets on a network's interface: DNAT of 127.0.0.1 needs it.
     await sh('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
     await sh('sysctl', ['-q', '-w', `net.ipv4.conf.${BRIDGE}.route_localnet=1`]);
-    servers.push(await startServer(A.ns, TCP_SERVER, 80));
-    servers.push(await startServer(A.ns, UDP_SERVER, 5353));
-    servers.push(await startServer(C.ns, TCP_SERVER, 80));
+    servers.push(await suiteServer(A.ns, 'tcp', '0.0.0.0', 80));
+    servers.push(await suiteServer(A.ns, 'udp', '0.0.0.0', 5353));
+    servers.push(await suiteServer(C.ns, 'tcp', '0.0.0.0', 80));
     await fw.setupNetwork(NET_A);
     await fw.setupNetwork(NET_C);
     await fw.setupPorts(EP_A);
@@ -193,8 +138,7 @@ function suite(brNetfilter: boolean): void {
   });
 
   after(async () => {
-    for (const s of servers) s.kill();
-    await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : Promise.resolve())));
+    await stopServers(servers);
     for (const ns of NAMESPACES) await sh('ip', ['netns', 'del', ns]).catch(() => '');
     await sh('ip', ['link', 'del', BRIDGE]).catch(() => '');
     await dropCtnetTable();

@@ -4,23 +4,14 @@
  * Assertions read the kernel through `nft -j` and real TCP, never through the driver's own reader.
  */
 import { strict as assert } from 'node:assert';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { FirewallNetwork } from '../../src/firewall/driver.js';
 import { NftFirewallDriver } from '../../src/firewall/nft/nft-driver.js';
-
-const execFileAsync = promisify(execFile);
+import { dropCtnetTable, peerAddress, sh, stopServers, suiteServer } from '../helpers/sandbox.js';
 
 const inSandbox = process.env['CTNET_SANDBOX'] === '1' && process.getuid?.() === 0;
 const skip = inSandbox ? false : 'needs root inside scripts/sandbox.sh (CTNET_SANDBOX=1): it changes nftables and links';
-
-async function run(cmd: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(cmd, args, { encoding: 'utf8' });
-  return stdout;
-}
 
 type Json = Record<string, unknown>;
 
@@ -40,7 +31,7 @@ interface Observed {
 async function observe(): Promise<Observed | undefined> {
   let out: string;
   try {
-    out = await run('nft', ['-j', 'list', 'table', 'inet', 'ctnet']);
+    out = await sh('nft', ['-j', 'list', 'table', 'inet', 'ctnet']);
   } catch {
     return undefined;
   }
@@ -80,15 +71,11 @@ async function observe(): Promise<Observed | undefined> {
 }
 
 async function tableNames(): Promise<string[]> {
-  const doc: unknown = JSON.parse(await run('nft', ['-j', 'list', 'tables']));
+  const doc: unknown = JSON.parse(await sh('nft', ['-j', 'list', 'tables']));
   assert.ok(isJson(doc) && Array.isArray(doc['nftables']));
   return (doc['nftables'] as unknown[]).flatMap((i) =>
     isJson(i) && isJson(i['table']) ? [`${String(i['table']['family'])} ${String(i['table']['name'])}`] : [],
   );
-}
-
-async function dropCtnetTable(): Promise<void> {
-  if ((await tableNames()).includes('inet ctnet')) await run('nft', ['delete', 'table', 'inet', 'ctnet']);
 }
 
 const NAT: FirewallNetwork = {
@@ -195,41 +182,9 @@ describe('NftFirewallDriver (real nft)', { skip }, () => {
   });
 });
 
-// Node scripts run inside the namespaces: a server that answers with the peer's address, and a
-// client that prints the answer, TIMEOUT (packets dropped) or the error code.
-const SERVER = `
-const net = require('node:net');
-const [host, port] = process.argv.slice(1);
-net.createServer((s) => s.end(s.remoteAddress + '\\n')).listen(Number(port), host, () => console.log('listening'));
-`;
-const CLIENT = `
-const net = require('node:net');
-const [host, port, ms] = process.argv.slice(1);
-const s = net.connect(Number(port), host);
-let out = '';
-s.setTimeout(Number(ms), () => { console.log('TIMEOUT'); process.exit(0); });
-s.on('data', (d) => { out += d; });
-s.on('end', () => { console.log(out.trim()); process.exit(0); });
-s.on('error', (e) => { console.log('ERROR ' + e.code); process.exit(0); });
-`;
-// Long enough for a SYN and its answer between namespaces on one host, short enough to keep the
-// expected-drop cases cheap.
-const DROP_TIMEOUT_MS = 700;
-
-async function tcpFrom(ns: string, host: string, port = 8080): Promise<string> {
-  const out = await run('ip', ['netns', 'exec', ns, process.execPath, '-e', CLIENT, host, String(port), String(DROP_TIMEOUT_MS)]);
-  return out.trim();
-}
-
-async function startServer(ns: string, host: string, port = 8080): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER, host, String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit')])) as unknown[];
-  assert.equal(line, 'listening', `server in ${ns} on ${host}:${port} started`);
-  return child;
-}
+// Every namespace runs a server on its own address.
+const PORT = 8080;
+const tcpFrom = (ns: string, host: string): Promise<string> => peerAddress(ns, 'tcp', host, PORT);
 
 interface Container {
   ns: string;
@@ -247,11 +202,11 @@ const UPLINK: Container = { ns: 'fwt-up', hostIf: 'fwt-up-h', gateway: '198.51.1
 const ALL = [CT_NAT, CT_INTERNAL, CT_ROUTED, UPLINK];
 
 async function addNamespace(c: Container, prefixLen: number): Promise<void> {
-  await run('ip', ['netns', 'add', c.ns]);
-  await run('ip', ['link', 'add', c.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', c.ns]);
-  await run('ip', ['addr', 'add', `${c.gateway}/${prefixLen}`, 'dev', c.hostIf]);
-  await run('ip', ['link', 'set', c.hostIf, 'up']);
-  const inNs = (args: string[]): Promise<string> => run('ip', ['-n', c.ns, ...args]);
+  await sh('ip', ['netns', 'add', c.ns]);
+  await sh('ip', ['link', 'add', c.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', c.ns]);
+  await sh('ip', ['addr', 'add', `${c.gateway}/${prefixLen}`, 'dev', c.hostIf]);
+  await sh('ip', ['link', 'set', c.hostIf, 'up']);
+  const inNs = (args: string[]): Promise<string> => sh('ip', ['-n', c.ns, ...args]);
   await inNs(['link', 'set', 'lo', 'up']);
   await inNs(['addr', 'add', `${c.addr}/${prefixLen}`, 'dev', 'eth0']);
   await inNs(['link', 'set', 'eth0', 'up']);
@@ -265,24 +220,23 @@ describe('NftFirewallDriver traffic (real kernel)', { skip }, () => {
     await dropCtnetTable();
     for (const c of [CT_NAT, CT_INTERNAL, CT_ROUTED]) {
       await addNamespace(c, 24);
-      await run('ip', ['-n', c.ns, 'route', 'add', 'default', 'via', c.gateway]);
+      await sh('ip', ['-n', c.ns, 'route', 'add', 'default', 'via', c.gateway]);
     }
     await addNamespace(UPLINK, 24);
     // The "internet" can route to container addresses, so only the firewall decides what passes,
     // and a reply to an un-NATed source would come back: masquerade is what the server observes.
-    await run('ip', ['-n', UPLINK.ns, 'route', 'add', '10.99.0.0/16', 'via', UPLINK.gateway]);
+    await sh('ip', ['-n', UPLINK.ns, 'route', 'add', '10.99.0.0/16', 'via', UPLINK.gateway]);
     // Per network namespace: this is the sandbox's own setting, not the host's.
-    await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
-    for (const c of ALL) servers.push(await startServer(c.ns, c.addr));
+    await sh('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+    for (const c of ALL) servers.push(await suiteServer(c.ns, 'tcp', c.addr, PORT));
     await fw.setupNetwork(NAT);
     await fw.setupNetwork(INTERNAL);
     await fw.setupNetwork(ROUTED);
   });
 
   after(async () => {
-    for (const s of servers) s.kill();
-    await Promise.all(servers.map((s) => (s.exitCode === null && s.signalCode === null ? once(s, 'exit') : Promise.resolve())));
-    for (const c of ALL) await run('ip', ['netns', 'del', c.ns]).catch(() => '');
+    await stopServers(servers);
+    for (const c of ALL) await sh('ip', ['netns', 'del', c.ns]).catch(() => '');
     await dropCtnetTable();
   });
 

@@ -20,6 +20,7 @@ import { buildNetworkSetup, buildNetworkTeardown, networkChains } from './networ
 import { portsSetupMessages, portsTeardownMessages } from './port-elements.js';
 import { buildPortsCleanup, buildPortsSetup, buildPortsTeardown } from './port-rules.js';
 import { ExecNftRunner, type NftRunner } from './runner.js';
+import type { NftCommand } from './schema.js';
 import { readTableState, type CtnetTableState } from './table-state.js';
 import { CTNET_TABLE, FAMILY } from './table.js';
 import { validateNetworkId } from './validate.js';
@@ -35,8 +36,7 @@ export interface NftFirewallDriverOptions {
   netlink?: NftNetlink | null;
 }
 
-// A teardown reads the table, then deletes what it saw. If another ctnet process deletes some of
-// it in between, the transaction fails with ENOENT and the fresh listing shows what is left.
+// Listings #deleteListed makes at most while its deletes keep finding something gone (ENOENT).
 const TEARDOWN_ATTEMPTS = 3;
 
 /**
@@ -122,17 +122,7 @@ export class NftFirewallDriver implements FirewallDriver {
    */
   async teardownNetwork(net: FirewallNetwork): Promise<void> {
     validateNetworkId(net);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const cmds = buildNetworkTeardown(net, await this.#readTable());
-        if (cmds.length === 0) return;
-        await this.#runner.run(cmds);
-        return;
-      } catch (err) {
-        if (isNotFound(err) && attempt < TEARDOWN_ATTEMPTS) continue;
-        throw wrapError(`tear down firewall for network "${net.name}"`, err);
-      }
-    }
+    await this.#deleteListed((table) => buildNetworkTeardown(net, table), `tear down firewall for network "${net.name}"`);
   }
 
   /**
@@ -194,17 +184,7 @@ export class NftFirewallDriver implements FirewallDriver {
     const messages = portsTeardownMessages(ep);
     if (messages.length === 0) return;
     if (await this.#deleteKeys(ep, messages, context)) return;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const cleanup = buildPortsCleanup(ep, await this.#readTable());
-        if (cleanup.length === 0) return;
-        await this.#runner.run(cleanup);
-        return;
-      } catch (err) {
-        if (isNotFound(err) && attempt < TEARDOWN_ATTEMPTS) continue;
-        throw wrapError(context, err);
-      }
-    }
+    await this.#deleteListed((table) => buildPortsCleanup(ep, table), context);
   }
 
   // A failed batch changed nothing, but the ones before it did; the teardown deletes the endpoint's
@@ -236,6 +216,23 @@ export class NftFirewallDriver implements FirewallDriver {
     } catch (err) {
       if (isNotFound(err)) return false;
       throw wrapError(context, err);
+    }
+  }
+
+  // Reads the table, then deletes in one transaction what `build` picks from it (nothing: done). If
+  // another ctnet process deletes some of it in between, the transaction fails with ENOENT and a
+  // fresh listing shows what is left.
+  async #deleteListed(build: (table: CtnetTableState | undefined) => NftCommand[], context: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const cmds = build(await this.#readTable());
+        if (cmds.length === 0) return;
+        await this.#runner.run(cmds);
+        return;
+      } catch (err) {
+        if (isNotFound(err) && attempt < TEARDOWN_ATTEMPTS) continue;
+        throw wrapError(context, err);
+      }
     }
   }
 

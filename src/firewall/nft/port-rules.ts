@@ -4,6 +4,7 @@
  * holds with the endpoint's comment.
  * @module
  */
+import { formatPortHost } from '../../inet/port.js';
 import type { FirewallEndpoint } from '../driver.js';
 import { baseHead, baseShared } from './base-rules.js';
 import type { NftCommand, NftMapElem, NftSetElem } from './schema.js';
@@ -116,8 +117,8 @@ export function validatePublish(ep: FirewallEndpoint): ParsedPort[] {
   for (const p of ports) {
     const id = keyId(p);
     if (seen.has(id)) {
-      const host = p.mapping.hostIp ?? (p.mapping.family === 4 ? '0.0.0.0' : '[::]');
-      throw new TypeError(`Invalid ports for endpoint "${ep.id}": ${host}:${p.mapping.hostPort}/${p.mapping.protocol} is published twice`);
+      const m = p.mapping;
+      throw new TypeError(`Invalid ports for endpoint "${ep.id}": ${formatPortHost(m.family, m.hostIp)}:${m.hostPort}/${m.protocol} is published twice`);
     }
     seen.add(id);
   }
