@@ -139,6 +139,9 @@ function suite(brNetfilter: boolean): void {
 
   after(async () => {
     await stopServers(servers);
+    // The host ends first: a veth whose peer's namespace goes is removed later, by the kernel's
+    // namespace cleanup, and the next suite's veth of the same name would meet it (EEXIST).
+    for (const x of [A, B, C, UPLINK]) await sh('ip', ['link', 'del', x.hostIf]).catch(() => '');
     for (const ns of NAMESPACES) await sh('ip', ['netns', 'del', ns]).catch(() => '');
     await sh('ip', ['link', 'del', BRIDGE]).catch(() => '');
     await dropCtnetTable();

@@ -236,6 +236,8 @@ describe('NftFirewallDriver traffic (real kernel)', { skip }, () => {
 
   after(async () => {
     await stopServers(servers);
+    // The host ends first: the kernel removes a veth whose peer's namespace goes only later.
+    for (const c of ALL) await sh('ip', ['link', 'del', c.hostIf]).catch(() => '');
     for (const c of ALL) await sh('ip', ['netns', 'del', c.ns]).catch(() => '');
     await dropCtnetTable();
   });
