@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a command inside a private network + mount namespace with its own /run/netns and state
+# Runs a command inside a private network + mount + pid namespace with its own /run/netns and state
 # directory, so nothing it does to interfaces, routes, sysctls, nftables or named namespaces reaches
 # the real host, and everything vanishes with the command (even when it is killed).
 set -euo pipefail
