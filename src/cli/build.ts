@@ -3,6 +3,7 @@
  * @module
  */
 import { register as registerEndpoint } from './commands/endpoint.js';
+import { register as registerInstallCni } from './commands/install-cni.js';
 import { register as registerNetns } from './commands/netns.js';
 import { register as registerNetwork } from './commands/network.js';
 import { createProgram, type Program } from './program.js';
@@ -13,5 +14,6 @@ export function buildProgram(version: string): Program {
   registerNetns(program);
   registerNetwork(program);
   registerEndpoint(program);
+  registerInstallCni(program);
   return program;
 }

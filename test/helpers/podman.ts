@@ -311,8 +311,12 @@ export class PodmanLab {
     this.#env = env;
   }
 
-  /** Build the private podman setup and its image. */
-  static async start(): Promise<PodmanLab> {
+  /**
+   * Build the private podman setup and its image. `installPlugin` puts the ctnet plugin into the
+   * lab's plugin directory (e.g. `ctnet install-cni --dir`); by default a wrapper that runs the
+   * Node plugin.
+   */
+  static async start(options: { installPlugin?: (pluginDir: string) => Promise<void> } = {}): Promise<PodmanLab> {
     const dir = mkdtempSync(join(process.env['CTNET_STATE_DIR'] ?? tmpdir(), 'podman-'));
     for (const d of ['tmp', 'net', 'plugins', 'graph', 'runroot', 'ctnet-state', 'host-local']) mkdirSync(join(dir, d), { recursive: true });
     writeFileSync(join(dir, 'containers.conf'), containersConf(dir));
@@ -321,7 +325,11 @@ export class PodmanLab {
     writeConflist(dir, referenceConflist(join(dir, 'host-local')));
     // conmon runs the cleanup (and with it CNI DEL) with a reduced environment, so the plugin is a
     // wrapper with absolute paths rather than a `#!/usr/bin/env node` script that needs node on PATH.
-    writeFileSync(join(dir, 'plugins', 'ctnet'), `#!/bin/sh\nexec ${process.execPath} ${join(REPO_ROOT, 'bin/ctnet-cni.js')} "$@"\n`, { mode: 0o755 });
+    if (options.installPlugin === undefined) {
+      writeFileSync(join(dir, 'plugins', 'ctnet'), `#!/bin/sh\nexec ${process.execPath} ${join(REPO_ROOT, 'bin/ctnet-cni.js')} "$@"\n`, { mode: 0o755 });
+    } else {
+      await options.installPlugin(join(dir, 'plugins'));
+    }
 
     const tablesBefore = new Set(await nftTables());
     const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', HOLDER_SH, 'ctnet-podman-lab', dir], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -546,10 +546,10 @@ export interface CniExecResult {
 
 /**
  * Run a CNI plugin executable as a runtime does: an environment of PATH and `env` only (nothing
- * else of the test's, so no CTNET_STATE_DIR), `stdin` written and closed, stdout, stderr and the
- * exit code collected.
+ * else of the test's, so no CTNET_STATE_DIR; `PATH: undefined` leaves PATH out too), `stdin`
+ * written and closed, stdout, stderr and the exit code collected.
  */
-export async function pluginExec(file: string, args: readonly string[], env: Readonly<Record<string, string>>, stdin: string): Promise<CniExecResult> {
+export async function pluginExec(file: string, args: readonly string[], env: Readonly<Record<string, string | undefined>>, stdin: string | Uint8Array): Promise<CniExecResult> {
   return new Promise((resolveRun, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(file, [...args], { env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
