@@ -1,14 +1,16 @@
 /**
  * The package as users get it: `npm pack` of the checkout, `npm install -g` of the tarball into a
  * temporary prefix, then the installed `ctnet` (version, network create/ls/rm), the installed library
- * (import), and the installed `ctnet-cni` put into a plugin directory by README.md's own lines and
- * run as runtimes run it, with PATH=/nonexistent: VERSION, then ADD and DEL against a namespace.
+ * (import), and the native CNI client the install compiled, put into a plugin directory by the
+ * installed `ctnet install-cni` and run as runtimes run it, with PATH=/nonexistent and no agent:
+ * VERSION, then ADD and DEL against a namespace through the Node plugin it falls back to.
  *
  * The sandbox has no network, so npm installs from its cache (`--offline`); the global install in
  * scripts/install-deps.sh fills the cache with every dependency. better-sqlite3 would otherwise
  * download its prebuilt binary from github.com or compile SQLite for a minute: prebuild-install is
  * handed the checkout's compiled copy as a local prebuild (the same file a download would unpack),
- * and ctnet's own addon is compiled from the shipped binding.gyp and native/src as on any install.
+ * and ctnet's own addon and CNI client are compiled from the shipped binding.gyp, native/src and
+ * native/cni as on any install.
  * Runs only as root inside scripts/sandbox.sh.
  */
 import { strict as assert } from 'node:assert';
@@ -47,17 +49,6 @@ function filesUnder(dir: string, root: string): string[] {
     .map((e) => relative(root, join(e.parentPath, e.name)));
 }
 
-/**
- * README.md's wrapper lines (the ```sh block that starts with `dir=/opt/cni/bin`), with the
- * directory replaced by `dir`.
- */
-function readmeWrapperScript(dir: string): string {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-  const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').find((b) => b.startsWith('dir=/opt/cni/bin\n'));
-  if (block === undefined) throw new Error('README.md has no ```sh block starting with dir=/opt/cni/bin (the CNI wrapper lines)');
-  return block.replace(/^dir=.*$/m, `dir=${dir}`);
-}
-
 test('the packed package installs with npm and its ctnet, library and ctnet-cni work', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(process.env['CTNET_STATE_DIR'] ?? tmpdir(), 'install-'));
   t.after(() => { rmSync(dir, { recursive: true, force: true }); });
@@ -76,8 +67,8 @@ test('the packed package installs with npm and its ctnet, library and ctnet-cni 
   assert.ok(packed !== undefined, `npm pack --json printed no package: ${packOut.stdout}`);
   const shipped = packed.files.map((f) => f.path);
 
-  await t.test('the tarball holds the bins, the whole bundle, the library and the addon sources, and no tests', () => {
-    for (const f of ['package.json', 'bin/ctnet.js', 'bin/ctnet-cni.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'binding.gyp', 'native/src/addon.c']) {
+  await t.test('the tarball holds the bins, the whole bundle, the library and the native sources, and no tests', () => {
+    for (const f of ['package.json', 'bin/ctnet.js', 'bin/ctnet-cni.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'binding.gyp', 'native/src/addon.c', 'native/cni/ctnet-cni.c']) {
       assert.ok(shipped.includes(f), `${f} is not in the tarball`);
     }
     // Every chunk the bins import, whatever esbuild named it.
@@ -125,17 +116,20 @@ test('the packed package installs with npm and its ctnet, library and ctnet-cni 
     await run(process.execPath, ['--input-type=module', '-e', probe, join(installed, 'dist/src/index.js')]);
   });
 
-  await t.test("ctnet-cni installed by README.md's wrapper lines runs with PATH=/nonexistent", async (tt) => {
+  await t.test('the CNI client installed by ctnet install-cni runs with PATH=/nonexistent', async (tt) => {
     const pluginDir = join(dir, 'cni-bin');
-    await run('sh', ['-euc', readmeWrapperScript(pluginDir)], { env });
+    await run('ctnet', ['install-cni', '--dir', pluginDir], { env });
     const plugin = join(pluginDir, 'ctnet');
     accessSync(plugin, constants.X_OK);
-    assert.match(readFileSync(plugin, 'utf8'), new RegExp(`${installed}/bin/ctnet-cni\\.js`), 'the wrapper runs the installed package');
+    const binary = readFileSync(plugin).toString('latin1');
+    assert.ok(binary.includes(`${installed}/bin/ctnet-cni.js\0`), 'the client falls back to the installed package\'s Node plugin');
+    assert.ok(binary.includes(`${process.execPath}\0`), 'by the absolute path of node');
 
     const ns = await newNetns(tt);
     const stateDir = ctnetStateDir(tt);
     const cniEnv = (command: string): Record<string, string> => ({
       PATH: '/nonexistent',
+      CTNET_SOCKET: join(dir, 'no-agent.sock'),
       CNI_COMMAND: command,
       CNI_CONTAINERID: 'install-test',
       CNI_NETNS: `/run/netns/${ns}`,
