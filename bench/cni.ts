@@ -44,9 +44,13 @@ function requestConfig(list: ConfList, plugin: PluginConf, att: Attachment, prev
   return out;
 }
 
-/** Exec one plugin once; its parsed stdout (the result), or an error with the plugin's error JSON. */
-export function execPlugin(path: string, command: 'ADD' | 'DEL', att: Attachment, config: Json): Json | undefined {
+/**
+ * Exec one plugin once; its parsed stdout (the result), or an error with the plugin's error JSON.
+ * `extraEnv` is added to the runtime's reduced environment (ctnet's CTNET_SOCKET).
+ */
+export function execPlugin(path: string, command: 'ADD' | 'DEL', att: Attachment, config: Json, extraEnv: NodeJS.ProcessEnv = {}): Json | undefined {
   const env: NodeJS.ProcessEnv = {
+    ...extraEnv,
     PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     CNI_COMMAND: command,
     CNI_CONTAINERID: att.containerId,
@@ -64,11 +68,14 @@ export function execPlugin(path: string, command: 'ADD' | 'DEL', att: Attachment
 export class ConfListRunner {
   readonly #list: ConfList;
   readonly #paths: PluginPaths;
+  readonly #env: NodeJS.ProcessEnv;
   readonly #results = new Map<string, { att: Attachment; result: Json | undefined }>();
 
-  constructor(list: ConfList, paths: PluginPaths = {}) {
+  /** `env`: variables every plugin exec gets on top of the runtime's reduced environment. */
+  constructor(list: ConfList, paths: PluginPaths = {}, env: NodeJS.ProcessEnv = {}) {
     this.#list = list;
     this.#paths = paths;
+    this.#env = env;
   }
 
   #path(type: string): string {
@@ -78,7 +85,7 @@ export class ConfListRunner {
   add(att: Attachment): Json | undefined {
     let prev: Json | undefined;
     for (const plugin of this.#list.plugins) {
-      prev = execPlugin(this.#path(plugin.type), 'ADD', att, requestConfig(this.#list, plugin, att, prev));
+      prev = execPlugin(this.#path(plugin.type), 'ADD', att, requestConfig(this.#list, plugin, att, prev), this.#env);
     }
     this.#results.set(att.containerId, { att, result: prev });
     return prev;
@@ -87,7 +94,7 @@ export class ConfListRunner {
   del(att: Attachment): void {
     const prev = this.#results.get(att.containerId)?.result;
     for (const plugin of [...this.#list.plugins].reverse()) {
-      execPlugin(this.#path(plugin.type), 'DEL', att, requestConfig(this.#list, plugin, att, prev));
+      execPlugin(this.#path(plugin.type), 'DEL', att, requestConfig(this.#list, plugin, att, prev), this.#env);
     }
     this.#results.delete(att.containerId);
   }

@@ -16,6 +16,8 @@ export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(REPO_ROOT, 'bin/ctnet.js');
 /** The `ctnet-cni` executable, exec'd as a runtime execs a plugin. */
 export const CNI_PLUGIN = join(REPO_ROOT, 'bin/ctnet-cni.js');
+/** The native CNI client (native/cni/ctnet-cni.c) as node-gyp builds it; `ctnet install-cni` copies it. */
+export const NATIVE_CNI_CLIENT = join(REPO_ROOT, 'build/Release/ctnet-cni');
 
 export interface RunResult {
   status: number;

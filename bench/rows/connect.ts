@@ -1,13 +1,13 @@
 /**
  * Connect / disconnect latency of one container, N sequential attaches then N sequential detaches,
- * for ctnet (library in-process, CLI, CNI plugin; with and without a published port) and what it is
- * compared with: the seed article's recipe with one `ip` process per step, the reference CNI
- * plugins (`bridge`+`host-local`, `bridge`+`portmap`) and netavark 1.4, all exec'd as a runtime
- * execs them. Every network exists before the timing starts (ctnet's is created, the plugins' bridges
+ * for ctnet (library in-process, CLI, CNI plugin, the native CNI client falling back to it; with
+ * and without a published port) and what it is compared with: the seed article's recipe with one
+ * `ip` process per step, the reference CNI plugins (`bridge`+`host-local`, `bridge`+`portmap`) and
+ * netavark 1.4, all exec'd as a runtime execs them. Every network exists before the timing starts (ctnet's is created, the plugins' bridges
  * by one untimed warm-up attach), so each row times the steady state of a network in use.
  * @module
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ctnet } from '../../src/index.js';
 import { type ConfList, ConfListRunner, type PluginConf } from '../cni.js';
@@ -15,7 +15,7 @@ import { checkPortPublished, longestStall, measureAddDel } from '../measure.js';
 import { chooseFirewall, Netavark, type NetavarkNetwork, networkOptions } from '../netavark.js';
 import { NETAVARK, toolSkipReason } from '../tools.js';
 import type { Group, GroupContext } from '../types.js';
-import { type Cleanup, CNI_PLUGIN, cliSync, dropNewForeignTables, hostIp, ip, ownNetns, nftTables, runSync, withCleanup } from '../util.js';
+import { type Cleanup, CNI_PLUGIN, cliSync, dropNewForeignTables, hostIp, ip, NATIVE_CNI_CLIENT, ownNetns, nftTables, runSync, withCleanup } from '../util.js';
 
 /** Host ports published by the port rows: each row its own range, one port per container. */
 const PORT_BASE = { lib: 24000, cni: 25000, portmap: 22000, netavark: 23000 } as const;
@@ -91,19 +91,46 @@ async function cliRow(ctx: GroupContext): Promise<void> {
   checkCtnetTableGone(ctx, 'connect.cli');
 }
 
-async function ctnetCniRow(ctx: GroupContext, withPort: boolean): Promise<void> {
-  const id = withPort ? 'connect.cni-port' : 'connect.cni';
-  const net = withPort ? 'bcnip' : 'bcni';
+/** A ctnet CNI row: which executable plays `type: ctnet`, on which network, with or without a port. */
+interface CniRowKind {
+  id: string;
+  name: string;
+  net: string;
+  subnet: string;
+  /** Prefix of the row's namespace names. */
+  prefix: string;
+  withPort: boolean;
+  /** The Node plugin, or the native client (native/cni/ctnet-cni.c) that npm builds beside the addon. */
+  native: boolean;
+  note: string;
+}
+
+const CNI_ROWS = {
+  node: { id: 'connect.cni', name: 'ctnet-cni', net: 'bcni', subnet: '10.103.0.0/16', prefix: 'cn', withPort: false, native: false, note: "exec'd as a runtime does; network made by an untimed first ADD" },
+  port: { id: 'connect.cni-port', name: 'ctnet-cni, 1 port', net: 'bcnip', subnet: '10.110.0.0/16', prefix: 'cnp', withPort: true, native: false, note: "exec'd as a runtime does; network made by an untimed first ADD" },
+  nativeFallback: {
+    id: 'connect.cni-native-fallback',
+    name: 'ctnet native client, agent down (fallback)',
+    net: 'bcnin',
+    subnet: '10.120.0.0/16',
+    prefix: 'cnn',
+    withPort: false,
+    native: true,
+    note: 'build/Release/ctnet-cni finds no agent on CTNET_SOCKET and execs ctnet-cni.js',
+  },
+} as const satisfies Record<string, CniRowKind>;
+
+async function ctnetCniRow(ctx: GroupContext, kind: CniRowKind): Promise<void> {
+  if (kind.native && !existsSync(NATIVE_CNI_CLIENT)) {
+    ctx.skip(kind.id, `${NATIVE_CNI_CLIENT} is not built (npm run build compiles it)`);
+    return;
+  }
+  const { net, withPort } = kind;
   const stateDir = join(ctx.dir, net);
-  const plugin: PluginConf = {
-    type: 'ctnet',
-    bridge: `bb-${net}`,
-    subnets: [withPort ? '10.110.0.0/16' : '10.103.0.0/16'],
-    stateDir,
-    capabilities: { portMappings: true },
-  };
+  const plugin: PluginConf = { type: 'ctnet', bridge: `bb-${net}`, subnets: [kind.subnet], stateDir, capabilities: { portMappings: true } };
   const list: ConfList = { cniVersion: '1.0.0', name: net, plugins: [plugin] };
-  const runner = new ConfListRunner(list, { ctnet: CNI_PLUGIN });
+  // A socket path nobody listens on: the native client falls back at once, whatever else runs.
+  const runner = new ConfListRunner(list, { ctnet: kind.native ? NATIVE_CNI_CLIENT : CNI_PLUGIN }, { CTNET_SOCKET: join(ctx.dir, `${net}-no-agent.sock`) });
   const base = withPort ? PORT_BASE.cni : 0;
   await withCleanup(async (c) => {
     c.push(`remove network ${net}`, async () => {
@@ -117,15 +144,15 @@ async function ctnetCniRow(ctx: GroupContext, withPort: boolean): Promise<void> 
     warmUp(c, (ns) => runner.add(att(ns, 'warm', withPort ? base + 999 : 0)), (ns) => { runner.del(att(ns, 'warm', 0)); }, `warm${net}`);
     const s = await measureAddDel({
       n: ctx.n,
-      prefix: withPort ? 'cnp' : 'cn',
+      prefix: kind.prefix,
       c,
       add: (i, ns) => runner.add(att(ns, `${net}-${i}`, withPort ? base + i : 0)),
       del: (i, ns) => { runner.del(att(ns, `${net}-${i}`, 0)); },
       ...(withPort ? { verify: () => { checkPortPublished(base); } } : {}),
     });
-    addRows(ctx, id, withPort ? 'ctnet-cni, 1 port' : 'ctnet-cni', s, VERBS.cni, 'exec\'d as a runtime does; network made by an untimed first ADD');
+    addRows(ctx, kind.id, kind.name, s, VERBS.cni, kind.note);
   });
-  checkCtnetTableGone(ctx, id);
+  checkCtnetTableGone(ctx, kind.id);
 }
 
 /** The CNI attachment of container `id` in named namespace `ns`, with one port when `hostPort` > 0. */
@@ -274,12 +301,13 @@ export const connectGroup: Group = {
     try {
       await ctx.attempt('connect.lib', () => libraryRow(ctx, false));
       await ctx.attempt('connect.cli', () => cliRow(ctx));
-      await ctx.attempt('connect.cni', () => ctnetCniRow(ctx, false));
+      await ctx.attempt('connect.cni', () => ctnetCniRow(ctx, CNI_ROWS.node));
+      await ctx.attempt('connect.cni-native-fallback', () => ctnetCniRow(ctx, CNI_ROWS.nativeFallback));
       await ctx.attempt('connect.seed', () => seedRow(ctx));
       await ctx.attempt('connect.ref-bridge', () => referenceRow(ctx, false));
       await ctx.attempt('connect.netavark', () => netavarkRow(ctx, false));
       await ctx.attempt('connect.lib-port', () => libraryRow(ctx, true));
-      await ctx.attempt('connect.cni-port', () => ctnetCniRow(ctx, true));
+      await ctx.attempt('connect.cni-port', () => ctnetCniRow(ctx, CNI_ROWS.port));
       await ctx.attempt('connect.ref-portmap', () => referenceRow(ctx, true));
       await ctx.attempt('connect.netavark-port', () => netavarkRow(ctx, true));
     } finally {
