@@ -156,18 +156,34 @@ static void json_string(struct buf *b, const char *s, size_t n)
 	buf_addc(b, '"');
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
-				: c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
-		if (esc) {
-			buf_adds(b, esc);
-		} else if (c < 0x20) {
-			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			buf_add(b, u, sizeof u);
-		} else {
-			buf_addc(b, (char)c);
+		switch (c) {
+		case '"': buf_adds(b, "\\\""); break;
+		case '\\': buf_adds(b, "\\\\"); break;
+		case '\b': buf_adds(b, "\\b"); break;
+		case '\f': buf_adds(b, "\\f"); break;
+		case '\n': buf_adds(b, "\\n"); break;
+		case '\r': buf_adds(b, "\\r"); break;
+		case '\t': buf_adds(b, "\\t"); break;
+		default:
+			if (c < 0x20) {
+				char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+				buf_add(b, u, sizeof u);
+			} else {
+				buf_addc(b, (char)c);
+			}
 		}
 	}
 	buf_addc(b, '"');
+}
+
+/*
+ * Called once this process will exec nothing more (an ignored signal stays ignored across exec): a
+ * runtime that closed stdout then gets exit 1 and a line on stderr, as from the Node plugin, rather
+ * than a death by SIGPIPE. signal() fails only for an invalid signal or handler.
+ */
+static void ignore_sigpipe(void)
+{
+	(void)signal(SIGPIPE, SIG_IGN);
 }
 
 /*
@@ -193,6 +209,7 @@ static void __attribute__((noreturn, format(printf, 3, 4))) fail(int code, const
 	json_string(&out, details, strlen(details));
 	buf_adds(&out, "}\n");
 	/* A runtime that closed stdout still reads stderr; there is no one to tell that either failed. */
+	ignore_sigpipe();
 	(void)write_all(STDOUT_FILENO, out.data, out.len);
 	fprintf(stderr, "ctnet-cni: %s: %s\n", msg, details);
 	exit(1);
@@ -627,7 +644,8 @@ static int ask_agent(const struct buf *config, struct answer *a)
 	if (!socket_path || !*socket_path) socket_path = DEFAULT_SOCKET;
 	if (strlen(socket_path) >= sizeof addr.sun_path) return 0; /* no agent can listen there */
 	memcpy(addr.sun_path, socket_path, strlen(socket_path));
-	/* Never closed: exec closes it (CLOEXEC) on the way to the Node plugin, exit on the other ways. */
+	/* Never closed: exec closes it (CLOEXEC) on the way to the Node plugin, exit on the other ways.
+	 * A socket that cannot be made (EMFILE, ENOMEM) has sent nothing either. */
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) return 0;
 	if (arm(fd, deadline) < 0) agent_timed_out();
@@ -678,16 +696,6 @@ static int ask_agent(const struct buf *config, struct answer *a)
 	}
 	if (a->exit_code < 0) fail(CNI_ERR_TRY_AGAIN, "the ctnet agent's answer is malformed", "it has no Ctnet-Cni-Exit header");
 	return 1;
-}
-
-/*
- * Called once this process will exec nothing more (an ignored signal stays ignored across exec): a
- * runtime that closed stdout then gets exit 1 and a line on stderr, as from the Node plugin, rather
- * than a death by SIGPIPE.
- */
-static void ignore_sigpipe(void)
-{
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) fail(CNI_ERR_INTERNAL, "cannot ignore SIGPIPE", "signal: %s", errno_text(errno));
 }
 
 int main(int argc, char **argv)
