@@ -3,8 +3,7 @@
  * install into build/Release/ctnet-cni) where runtimes look for plugins, as DIR/ctnet.
  * @module
  */
-import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromSystemError, NotFoundError } from '../../errors.js';
@@ -53,7 +52,8 @@ export function installCni(dir: string): InstalledCni {
   }
   const target = resolve(dir);
   const path = join(target, 'ctnet');
-  const temp = join(target, `.ctnet.${process.pid}.${randomBytes(4).toString('hex')}`);
+  // Every `ctnet` start loads this module, so the name takes no node:crypto; 'wx' refuses a clash.
+  const temp = join(target, `.ctnet.${process.pid}.${Date.now()}`);
   let data: Buffer;
   try {
     data = readFileSync(source);
@@ -68,7 +68,7 @@ export function installCni(dir: string): InstalledCni {
   try {
     const fd = openSync(temp, 'wx', 0o700);
     try {
-      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
+      writeFileSync(fd, data);
       // The umask may have taken bits off the mode given to open.
       fchmodSync(fd, 0o755);
       fsyncSync(fd);
