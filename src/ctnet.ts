@@ -1,7 +1,9 @@
 /**
  * The engine: networks and endpoints, kept in the state database and made real in the kernel.
  * Every change validates all input first, then applies its steps with an undo for each, so a failure
- * at any step leaves nothing behind. The CLI and the CNI plugin are thin edges over this class.
+ * at any step leaves nothing behind. The CLI and the CNI plugin are thin edges over this class; the
+ * jobs it orchestrates (planning, address allocation, conflict checks, host sysctls, the drivers,
+ * the firewall, the public views) each have their own module below it.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -10,29 +12,31 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ConflictError, errorMessage, InvalidConfigError, NotFoundError, StateError, TeardownError, wrapError } from './errors.js';
-import type { FirewallDriver, FirewallEndpoint, FirewallNetwork, PortMapping } from './firewall/driver.js';
+import type { FirewallDriver } from './firewall/driver.js';
 import { NftFirewallDriver } from './firewall/nft/nft-driver.js';
-import { cidrOverlaps, formatCidr, parseCidr, withoutPrefix } from './inet/cidr.js';
-import { formatIp, type IpAddress, parseIp } from './inet/ip.js';
-import { assertUnicastMac, formatMac, parseMac, randomMac } from './inet/mac.js';
-import { type CursorMove, pickAddresses, restoreCursors } from './ipam/pool.js';
-import { IFF_LOOPBACK, RT_TABLE_MAIN } from './netlink/constants.js';
-import { RtnlHandle } from './netlink/rtnl/handle.js';
-import { deleteNamedNetns, Netns, type NetnsRef, parseNetnsRef, readSysctl, readSysctlIfPresent, sysctlName, writeSysctl } from './netns/netns.js';
-import { type NetworkPlan, planNetwork, subnetRecords } from './network/config.js';
-import type { AttachAddress, DriverContext, HostEnd, HostSysctl } from './network/driver.js';
-import { boundSocketFor, hostSockets, indexSockets, localAddressTest, overlappingRoute } from './network/host-probes.js';
-import { expandPorts } from './network/ports.js';
+import { firewallEndpoint, firewallNetwork } from './firewall/records.js';
+import { allocateEndpoint, type EndpointAllocation, releaseEndpoint } from './ipam/endpoint-addresses.js';
+import { RT_TABLE_MAIN } from './netlink/constants.js';
+import type { Rtnl } from './netlink/rtnl/handle.js';
+import { parseNetnsRef } from './netns/netns.js';
+import { assertNotAttached, findAttachment } from './network/attachments.js';
+import { type NetworkPlan, planNetwork } from './network/config.js';
+import { checkForgottenLinks, checkHostConflicts, checkPublishable, checkStateConflicts } from './network/conflicts.js';
+import { type ConnectPlan, firstFreeEthName, planConnect } from './network/connect-options.js';
+import type { AttachAddress, DriverContext } from './network/driver.js';
 import { DriverRegistry } from './network/drivers.js';
+import { hostEndsOf, HostSysctls } from './network/host-sysctls.js';
+import { HostKernel, type Kernel } from './network/kernel.js';
 import { LinkOwnership } from './network/ownership.js';
 import { Rollback } from './network/rollback.js';
+import type { AttachedEndpoint, ConnectOptions, Endpoint, EndpointSelector, Network, NetworkSpec, SysctlChange, SysctlState } from './network/types.js';
 import { ensureLoopbackUp } from './network/veth.js';
-import type { AttachedEndpoint, ConnectOptions, Endpoint, Network, NetworkSpec, SysctlChange, SysctlState } from './network/types.js';
-import type { EndpointOwner, EndpointRecord, NetworkRecord, PortRecord } from './state/records.js';
+import { attachedView, endpointView, networkView } from './network/views.js';
+import type { EndpointRecord, NetworkRecord } from './state/records.js';
 import { withFileLock } from './state/file-lock.js';
-import { DEFAULT_LOCK_TIMEOUT_MS, describePort, STATE_DB_FILE, StateStore } from './state/store.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, STATE_DB_FILE, StateStore } from './state/store.js';
 import { assertAbsoluteStateDir } from './state/trust.js';
-import { validateIfName, validateNetnsName, validateNetworkName } from './validate/names.js';
+import { validateNetnsName, validateNetworkName } from './validate/names.js';
 
 const debug = debuglog('ctnet');
 
@@ -52,14 +56,18 @@ export interface CtnetOptions {
   lockTimeoutMs?: number;
   /** Called for every host sysctl ctnet changes, right after the change. */
   onSysctlChange?: (change: SysctlChange) => void;
-}
-
-/** Which attachments a lookup may find: the CLI's (by namespace) or a CNI runtime's (by container id). */
-export interface EndpointSelector {
-  /** Only the attachment with this interface name inside the container. */
-  ifname?: string;
-  /** Who made it; default `cli`. A CNI attachment is found by its container id only. */
-  owner?: EndpointOwner;
+  /**
+   * The kernel to work on: the host's rtnetlink handle, the containers' namespaces, the host's
+   * sysctls and sockets. Default: the real one, which `close()` releases; one given here stays the
+   * caller's to close. Tests give an in-memory one.
+   */
+  kernel?: Kernel;
+  /**
+   * The state database to use, already open; the state directory is its directory (a different
+   * `stateDir` is refused). It stays the caller's to close. Default: `stateDir`'s, which `close()`
+   * closes.
+   */
+  store?: StateStore;
 }
 
 /**
@@ -84,15 +92,6 @@ function newId(): string {
   return randomBytes(8).toString('hex');
 }
 
-function firewallNetwork(net: NetworkRecord): FirewallNetwork {
-  return {
-    id: net.id,
-    name: net.name,
-    subnets: net.subnets.map((s) => ({ cidr: s.subnet, family: parseCidr(s.subnet).family })),
-    mode: net.internal ? 'internal' : net.nat ? 'nat' : 'routed',
-  };
-}
-
 /**
  * The ctnet engine.
  * @example
@@ -106,21 +105,25 @@ function firewallNetwork(net: NetworkRecord): FirewallNetwork {
  */
 export class Ctnet {
   readonly #store: StateStore;
+  readonly #kernel: Kernel;
+  /** What `close()` releases: what the engine opened itself. */
+  readonly #owned: { store: boolean; kernel: boolean };
   readonly #firewall: FirewallDriver;
   readonly #firewallLock: string;
   readonly #lockDir: string;
   readonly #onStep: ((step: string) => void | Promise<void>) | undefined;
-  readonly #onSysctlChange: ((change: SysctlChange) => void) | undefined;
+  readonly #sysctls: HostSysctls;
   readonly #drivers = new DriverRegistry();
   readonly #links: LinkOwnership;
   readonly #dbPath: string;
   readonly #lockTimeoutMs: number;
-  #host: RtnlHandle | undefined;
   #closed = false;
   readonly #events = new EventEmitter<CtnetEvents>();
 
   private constructor(store: StateStore, stateDir: string, options: CtnetOptions) {
     this.#store = store;
+    this.#kernel = options.kernel ?? new HostKernel();
+    this.#owned = { store: options.store === undefined, kernel: options.kernel === undefined };
     this.#links = new LinkOwnership(stateDir);
     this.#dbPath = join(stateDir, STATE_DB_FILE);
     this.#lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
@@ -129,7 +132,7 @@ export class Ctnet {
     mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
     this.#firewall = options.firewall ?? new NftFirewallDriver();
     this.#onStep = options.onStep;
-    this.#onSysctlChange = options.onSysctlChange;
+    this.#sysctls = new HostSysctls(this.#kernel, options.onSysctlChange);
   }
 
   /**
@@ -137,19 +140,28 @@ export class Ctnet {
    * user could write to it).
    */
   static open(options: CtnetOptions = {}): Ctnet {
+    const given = options.store;
+    if (given !== undefined) {
+      if (options.stateDir !== undefined && options.stateDir !== given.dir) {
+        throw new InvalidConfigError(`stateDir "${options.stateDir}" is not the directory of the given state database (${given.dir})`);
+      }
+      return new Ctnet(given, given.dir, options);
+    }
     const dir = options.stateDir ?? process.env['CTNET_STATE_DIR'] ?? DEFAULT_STATE_DIR;
     assertAbsoluteStateDir(dir);
     return new Ctnet(StateStore.open(dir, options.lockTimeoutMs === undefined ? {} : { busyTimeoutMs: options.lockTimeoutMs }), dir, options);
   }
 
-  /** Release the database, sockets and handles. The engine refuses every call afterwards. */
+  /**
+   * Release the database, sockets and handles the engine opened (not a `kernel` or `store` given
+   * to {@link Ctnet.open}). The engine refuses every call afterwards.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#host?.close();
-    this.#host = undefined;
+    if (this.#owned.kernel) this.#kernel.close();
     this.#firewall.close?.();
-    this.#store.close();
+    if (this.#owned.store) this.#store.close();
   }
 
   /**
@@ -185,8 +197,7 @@ export class Ctnet {
   }
 
   get #ctx(): DriverContext {
-    this.#host ??= RtnlHandle.open();
-    return { host: this.#host, links: this.#links, step: (name) => this.#step(name), sysctl: (sysctl) => { this.#setSysctl(sysctl, true); } };
+    return { host: this.#kernel.host, links: this.#links, step: (name) => this.#step(name), sysctl: (sysctl) => { this.#sysctls.set(sysctl, true); } };
   }
 
   async #step(name: string): Promise<void> {
@@ -204,31 +215,21 @@ export class Ctnet {
   }
 
   async #createNetwork(plan: NetworkPlan, id: string): Promise<Network> {
-    const ctx = this.#ctx;
+    const { host } = this.#ctx;
     // A network of this name that is not ready is what a killed create or remove left: finish
     // removing it, then create the network anew. Nobody else works on it: we hold its lock.
     const leftover = this.#store.getNetwork(plan.name);
     if (leftover !== undefined && leftover.status !== 'ready') await this.#removeNetworkRecord(leftover);
-    this.#checkForgottenLinks(ctx.host);
-    const record: NetworkRecord = {
-      id,
-      name: plan.name,
-      driver: plan.driver,
-      bridge: plan.bridge,
-      mtu: plan.mtu,
-      nat: plan.nat,
-      internal: plan.internal,
-      subnets: subnetRecords(plan),
-      status: 'creating',
-      created: new Date().toISOString(),
-    };
+    if (this.#store.isEmpty()) checkForgottenLinks(host, this.#links, this.#dbPath);
+    const record: NetworkRecord = { id, ...plan, status: 'creating', created: new Date().toISOString() };
     // ctnet's own networks first: their bridges and routes are host objects too, and "network
     // "x" already exists" says more than "bridge "ct-x" is already used by an existing interface".
-    this.#checkStateConflicts(plan);
-    this.#checkHostConflicts(ctx.host, plan.bridge, plan.subnets.map((s) => s.cidr), plan.name);
+    const networks = this.#store.listNetworks();
+    checkStateConflicts(plan, networks);
+    checkHostConflicts(host, plan, networks);
     this.#store.transaction(() => {
       // Again under the write lock: another process may have created a network since.
-      this.#checkStateConflicts(plan);
+      checkStateConflicts(plan, this.#store.listNetworks());
       this.#store.insertNetwork(record);
     });
     const rb = new Rollback();
@@ -241,7 +242,7 @@ export class Ctnet {
     } catch (err) {
       throw wrapError(`create network "${record.name}"`, await rb.unwind(err));
     }
-    const network = toNetwork({ ...record, status: 'ready' });
+    const network = networkView({ ...record, status: 'ready' });
     this.#emit('network-created', network);
     return network;
   }
@@ -249,7 +250,7 @@ export class Ctnet {
   /** Make (or finish) every kernel object of a network: driver objects, forwarding, firewall. */
   async #realiseNetwork(net: NetworkRecord, rb: Rollback): Promise<void> {
     await this.#drivers.of(net).setup(this.#ctx, net, rb);
-    if (!net.internal) this.#enableForwarding(net);
+    if (!net.internal) this.#sysctls.enableForwarding(net);
     await this.#step('forwarding');
     const fw = firewallNetwork(net);
     await this.#withFirewall((f) => f.setupNetwork(fw));
@@ -299,7 +300,7 @@ export class Ctnet {
     }
     if (failures.length > 0) throw TeardownError.summarize(`remove network "${net.name}"`, failures);
     this.#store.deleteNetwork(net.id);
-    this.#emit('network-removed', toNetwork(net));
+    this.#emit('network-removed', networkView(net));
   }
 
   /**
@@ -310,7 +311,7 @@ export class Ctnet {
     this.#live();
     const net = this.#requireNetwork(name);
     const problems = net.status === 'ready' ? [] : [`network "${name}" is half-made (${net.status})`];
-    problems.push(...this.#drivers.of(net).check(this.#ctx, net), ...this.#forwardingProblems(net));
+    problems.push(...this.#drivers.of(net).check(this.#ctx, net), ...this.#sysctls.forwardingProblems(net));
     problems.push(...(await this.#firewall.checkNetwork(firewallNetwork(net))));
     return problems;
   }
@@ -326,7 +327,7 @@ export class Ctnet {
     if (ep === undefined) return [`container "${container}" is not connected to network "${networkName}"`];
     const problems = ep.status === 'ready' ? [] : [`the attachment of "${container}" is half-made (${ep.status})`];
     problems.push(...this.#drivers.of(net).checkAttachment(this.#ctx, net, ep));
-    if (ep.ports.length > 0) problems.push(...(await this.#firewall.checkPorts(firewallEndpoint(ep.id, net, ep.addresses, ep.ports))));
+    if (ep.ports.length > 0) problems.push(...(await this.#firewall.checkPorts(firewallEndpoint(ep))));
     return problems;
   }
 
@@ -336,7 +337,7 @@ export class Ctnet {
    */
   async #looksComplete(net: NetworkRecord): Promise<boolean> {
     if (net.status !== 'ready') return false;
-    if (this.#drivers.of(net).check(this.#ctx, net).length > 0 || this.#forwardingProblems(net).length > 0) return false;
+    if (this.#drivers.of(net).check(this.#ctx, net).length > 0 || this.#sysctls.forwardingProblems(net).length > 0) return false;
     return this.#firewall.networkPresent(firewallNetwork(net));
   }
 
@@ -358,7 +359,7 @@ export class Ctnet {
       // A lost table took the published ports with it; putting back what is there changes nothing.
       for (const ep of this.#store.listEndpoints({ networkId: net.id })) {
         if (ep.ports.length === 0) continue;
-        const fwEp = firewallEndpoint(ep.id, net, ep.addresses, ep.ports);
+        const fwEp = firewallEndpoint(ep);
         await this.#withFirewall((f) => f.setupPorts(fwEp));
       }
       if (net.status !== 'ready') this.#store.setNetworkStatus(net.id, 'ready');
@@ -368,7 +369,7 @@ export class Ctnet {
   /** Every network, by name. Equivalent to: `ctnet network ls`. */
   listNetworks(): Network[] {
     this.#live();
-    return this.#store.listNetworks().map(toNetwork);
+    return this.#store.listNetworks().map(networkView);
   }
 
   /** One network with its endpoints. Equivalent to: `ctnet network inspect NAME`. */
@@ -376,7 +377,8 @@ export class Ctnet {
     this.#live();
     const net = this.#requireNetwork(name);
     const endpoints = this.#store.listEndpoints({ networkId: net.id });
-    return { ...toNetwork(net), endpoints: endpoints.map((e) => toEndpoint(e, net)), sysctls: this.#sysctlStates(net, endpoints) };
+    const sysctls = this.#sysctls.states(net, this.#drivers.of(net).sysctls(net, hostEndsOf(endpoints)));
+    return { ...networkView(net), endpoints: endpoints.map((e) => endpointView(e, net)), sysctls };
   }
 
   /** Every endpoint on every network. Equivalent to: `ctnet ls`. */
@@ -385,7 +387,7 @@ export class Ctnet {
     const nets = new Map(this.#store.listNetworks().map((n) => [n.id, n]));
     return this.#store.listEndpoints().flatMap((e) => {
       const net = nets.get(e.networkId);
-      return net === undefined ? [] : [toEndpoint(e, net)];
+      return net === undefined ? [] : [endpointView(e, net)];
     });
   }
 
@@ -400,7 +402,7 @@ export class Ctnet {
     this.#live();
     validateNetnsName(name);
     const ref = parseNetnsRef(name);
-    const identity = netnsIdentityOf(ref);
+    const identity = this.#kernel.netns.identity(ref);
     const byId = identity === undefined ? [] : this.#store.listEndpoints({ netnsId: identity });
     const attached = [...byId, ...this.#store.listEndpoints({ netns: ref.path }).filter((e) => !byId.some((b) => b.id === e.id))];
     if (attached.length > 0) {
@@ -413,7 +415,7 @@ export class Ctnet {
         await this.disconnect(nets.get(e.networkId) ?? '', e.container, { owner: e.owner, ifname: e.ifname });
       }
     }
-    deleteNamedNetns(name);
+    this.#kernel.netns.deleteNamed(name);
   }
 
   /**
@@ -433,49 +435,49 @@ export class Ctnet {
   }
 
   async #connect(net: NetworkRecord, container: string, options: ConnectOptions): Promise<AttachedEndpoint> {
-    const requested = parseRequestedIps(net, options.ips ?? []);
-    if (options.ifname !== undefined) validateIfName(options.ifname);
-    let mac: string;
-    if (options.mac === undefined) {
-      mac = formatMac(randomMac());
-    } else {
-      const bytes = parseMac(options.mac);
-      assertUnicastMac(bytes);
-      mac = formatMac(bytes);
-    }
-    const families = new Set(net.subnets.map((sub) => parseCidr(sub.subnet).family));
-    const ports = expandPorts(options.ports ?? [], families);
-    this.#checkPublishable(net, ports);
+    const plan = planConnect(net, options);
+    const ctx = this.#ctx;
+    checkPublishable(this.#kernel, net, plan.ports);
     const ref = parseNetnsRef(container);
-    const containerId = options.containerId ?? container;
-    const ns = Netns.openContainer(ref);
-    let inside: RtnlHandle;
+    const ns = this.#kernel.netns.openContainer(ref);
+    let inside: Rtnl;
     try {
       inside = ns.openHandle();
     } catch (err) {
       ns.close();
       throw err;
     }
-    const ctx = this.#ctx;
     const rb = new Rollback();
     try {
       const links = inside.linkList();
-      const ifname = options.ifname ?? firstFreeEthName(links.map((l) => l.name));
+      const ifname = plan.ifname ?? firstFreeEthName(links.map((l) => l.name));
       if (links.some((l) => l.name === ifname)) {
         throw new ConflictError(`interface "${ifname}" already exists in container "${container}"`);
       }
-      const defaultRouteFamilies = new Set(
-        ([4, 6] as const).filter((f) => !inside.routeList(f).some((r) => r.dst === undefined && r.table === RT_TABLE_MAIN)),
-      );
+      // The first network of each family gives the container its default route.
+      const defaultRoute = new Set(([4, 6] as const).filter((f) => !inside.routeList(f).some((r) => r.dst === undefined && r.table === RT_TABLE_MAIN)));
       const id = newId();
-      const hostIfname = this.#links.pendingName(id);
-      const owner = options.owner ?? 'cli';
-      const { addresses, cursors } = this.#allocate(net, { id, containerId, netns: ref.path, netnsId: ns.identity, ifname, hostIfname, mac, ports, owner }, requested, defaultRouteFamilies);
-      rb.push('state', () => { this.#release(net, id, cursors); });
+      const endpoint: Omit<EndpointRecord, 'networkId' | 'addresses'> = {
+        id,
+        container: options.containerId ?? container,
+        netns: ref.path,
+        netnsId: ns.identity,
+        ifname,
+        hostIfname: this.#links.pendingName(id),
+        mac: plan.mac,
+        ports: plan.ports,
+        owner: options.owner ?? 'cli',
+        status: 'creating',
+        created: new Date().toISOString(),
+      };
+      const allocation = this.#allocate(net, endpoint, plan);
+      rb.push('state', () => { releaseEndpoint(this.#store, allocation); });
       await this.#step('state');
+      const addresses = allocation.picked.map((p): AttachAddress => ({ ...p, defaultRoute: defaultRoute.has(p.ip.family) }));
+      const { hostIfname, mac, ports } = allocation.record;
       const result = await this.#drivers.of(net).attach(ctx, net, { id, netns: ns, container: inside, ifname, hostIfname, mac, addresses, publishes: ports.length > 0 }, rb);
       if (ports.length > 0) {
-        const fwEp = firewallEndpoint(id, net, result.addresses, ports);
+        const fwEp = firewallEndpoint(allocation.record);
         await this.#withFirewall((f) => f.setupPorts(fwEp));
         rb.push('ports', () => this.#withFirewall((f) => f.teardownPorts(fwEp)));
         await this.#step('ports');
@@ -483,17 +485,24 @@ export class Ctnet {
       ensureLoopbackUp(inside);
       this.#store.setEndpointStatus(id, 'ready');
       rb.commit();
-      const saved = this.#store.getEndpointById(id);
-      if (saved === undefined) throw new NotFoundError(`endpoint ${id} vanished from the state database`);
-      const endpoint = toEndpoint(saved, net);
-      this.#emit('endpoint-connected', endpoint);
-      return { ...endpoint, routes: result.routes };
+      const view = endpointView({ ...allocation.record, status: 'ready' }, net);
+      this.#emit('endpoint-connected', view);
+      return attachedView(view, result.routes);
     } catch (err) {
       throw wrapError(`connect "${container}" to network "${net.name}"`, await rb.unwind(err));
     } finally {
       inside.close();
       ns.close();
     }
+  }
+
+  /** Reserve addresses and record the endpoint in one transaction, so concurrent connects never share one. */
+  #allocate(net: NetworkRecord, endpoint: Omit<EndpointRecord, 'networkId' | 'addresses'>, plan: ConnectPlan): EndpointAllocation {
+    const driver = this.#drivers.of(net);
+    return this.#store.transaction(() => {
+      assertNotAttached(this.#store, net, endpoint);
+      return allocateEndpoint(this.#store, net, endpoint, plan.requested, (family, prefix) => driver.interfacePrefix(family, prefix));
+    });
   }
 
   /**
@@ -512,7 +521,7 @@ export class Ctnet {
     this.#store.setEndpointStatus(ep.id, 'removing');
     try {
       if (ep.ports.length > 0) {
-        const fwEp = firewallEndpoint(ep.id, net, ep.addresses, ep.ports);
+        const fwEp = firewallEndpoint(ep);
         await this.#withFirewall((f) => f.teardownPorts(fwEp));
       }
       await this.#drivers.of(net).detach(this.#ctx, net, ep);
@@ -520,7 +529,7 @@ export class Ctnet {
       throw wrapError(`disconnect "${container}" from network "${net.name}"`, err);
     }
     this.#store.deleteEndpoint(ep.id);
-    this.#emit('endpoint-disconnected', toEndpoint(ep, net));
+    this.#emit('endpoint-disconnected', endpointView(ep, net));
   }
 
   /** The endpoint of a container on a network (with `ifname`: that attachment), or undefined. */
@@ -528,29 +537,11 @@ export class Ctnet {
     this.#live();
     const net = this.#requireNetwork(networkName);
     const ep = this.#findEndpoint(net, container, selector);
-    return ep === undefined ? undefined : toEndpoint(ep, net);
+    return ep === undefined ? undefined : endpointView(ep, net);
   }
 
-  /**
-   * A CNI attachment is found by the runtime's container id (and interface) alone. A CLI one by the
-   * name it was given, else by its namespace, however named now: the same device and inode, or
-   * (for records from before identities were kept) the same path.
-   */
   #findEndpoint(net: NetworkRecord, container: string, selector: EndpointSelector): EndpointRecord | undefined {
-    const owner = selector.owner ?? 'cli';
-    const ifname = selector.ifname;
-    const byName = this.#store.getEndpoint(net.id, { owner, container, ...(ifname === undefined ? {} : { ifname }) });
-    if (byName !== undefined || owner === 'cni') return byName;
-    let ref: NetnsRef;
-    try {
-      ref = parseNetnsRef(container);
-    } catch {
-      return undefined; // not a namespace reference at all, so nothing was connected under it
-    }
-    const matches = (e: EndpointRecord): boolean => ifname === undefined || e.ifname === ifname;
-    const identity = netnsIdentityOf(ref);
-    const same = identity === undefined ? undefined : this.#store.listEndpoints({ networkId: net.id, owner, netnsId: identity }).find(matches);
-    return same ?? this.#store.listEndpoints({ networkId: net.id, owner, netns: ref.path }).find(matches);
+    return findAttachment(this.#store, net.id, container, selector, (ref) => this.#kernel.netns.identity(ref));
   }
 
   /**
@@ -572,205 +563,6 @@ export class Ctnet {
     return net;
   }
 
-  /** Reserve addresses and record the endpoint in one transaction, so concurrent connects never share one. */
-  #allocate(
-    net: NetworkRecord,
-    ep: Omit<EndpointRecord, 'networkId' | 'addresses' | 'created' | 'container' | 'status'> & { containerId: string },
-    requested: Map<4 | 6, IpAddress>,
-    defaultRouteFamilies: Set<4 | 6>,
-  ): { addresses: AttachAddress[]; cursors: CursorMove[] } {
-    return this.#store.transaction(() => {
-      // A runtime may attach a container twice with two interface names; the CLI allows one attachment.
-      const existing =
-        ep.owner === 'cni'
-          ? this.#store.getEndpoint(net.id, { owner: 'cni', container: ep.containerId, ifname: ep.ifname })
-          : (this.#store.getEndpoint(net.id, { owner: 'cli', container: ep.containerId }) ??
-            this.#store.listEndpoints({ networkId: net.id, owner: 'cli', netnsId: ep.netnsId })[0] ??
-            this.#store.listEndpoints({ networkId: net.id, owner: 'cli', netns: ep.netns })[0]);
-      if (existing !== undefined) {
-        const how = ep.owner === 'cni' ? ` with interface "${ep.ifname}"` : '';
-        throw new ConflictError(`container "${ep.containerId}" is already connected to network "${net.name}"${how}`);
-      }
-      const { picked, cursors } = pickAddresses(this.#store, net.id, net.subnets, requested);
-      const out = picked.map(({ ip, subnet, gateway }): AttachAddress => ({
-        ip,
-        subnet: { family: subnet.family, value: subnet.network },
-        prefix: subnet.prefix,
-        gateway,
-        defaultRoute: defaultRouteFamilies.has(subnet.family),
-      }));
-      this.#store.insertEndpoint({
-        id: ep.id,
-        networkId: net.id,
-        container: ep.containerId,
-        netns: ep.netns,
-        netnsId: ep.netnsId,
-        ifname: ep.ifname,
-        hostIfname: ep.hostIfname,
-        mac: ep.mac,
-        addresses: out.map((a) => `${formatIp(a.ip)}/${this.#drivers.of(net).interfacePrefix(a.ip.family, a.prefix)}`),
-        ports: ep.ports,
-        owner: ep.owner,
-        status: 'creating',
-        created: new Date().toISOString(),
-      });
-      return { addresses: out, cursors };
-    });
-  }
-
-  /** Undo `#allocate` for a connect that failed: drop the endpoint with its addresses, put the cursors back. */
-  #release(net: NetworkRecord, endpointId: string, cursors: readonly CursorMove[]): void {
-    this.#store.transaction(() => {
-      this.#store.deleteEndpoint(endpointId);
-      restoreCursors(this.#store, net.id, cursors);
-    });
-  }
-
-  /** Refuse a name, bridge or subnet that another ctnet network already has. */
-  #checkStateConflicts(plan: NetworkPlan): void {
-    for (const other of this.#store.listNetworks()) {
-      if (other.name === plan.name) throw new ConflictError(`network "${plan.name}" already exists`);
-      if (plan.bridge !== null && other.bridge === plan.bridge) {
-        throw new ConflictError(`bridge "${plan.bridge}" is already used by network "${other.name}"`);
-      }
-      for (const mine of plan.subnets) {
-        for (const theirs of other.subnets) {
-          if (cidrOverlaps(mine.cidr, parseCidr(theirs.subnet))) {
-            throw new ConflictError(`subnet "${formatCidr(mine.cidr)}" overlaps subnet "${theirs.subnet}" of network "${other.name}"`);
-          }
-        }
-      }
-    }
-  }
-
-  /** Refuse ports that cannot be published: an internal network, a foreign host address, a bound socket. */
-  #checkPublishable(net: NetworkRecord, ports: readonly PortRecord[]): void {
-    const [first] = ports;
-    if (first === undefined) return;
-    if (net.internal) throw new InvalidConfigError(`cannot publish port ${describePort(first)}: network "${net.name}" is internal`);
-    const isLocal = localAddressTest(this.#ctx.host);
-    const foreign = ports.find((p) => p.hostIp !== null && !isLocal(p.hostIp));
-    if (foreign !== undefined) throw new InvalidConfigError(`cannot publish port ${describePort(foreign)}: ${foreign.hostIp ?? ''} is not an address of this host`);
-    const sockets = indexSockets(hostSockets(new Set(ports.map((p) => p.protocol))));
-    for (const port of ports) {
-      if (boundSocketFor(port, sockets) !== undefined) {
-        throw new ConflictError(`port ${describePort(port)} is already in use on the host by a listening socket`);
-      }
-    }
-  }
-
-  /**
-   * Refuse to start afresh over kernel objects this state directory made. A database that holds no
-   * network while links carry this state directory's mark has been deleted or replaced: creating
-   * networks now would collide with them (names, routes, firewall) and leave them orphaned for good.
-   */
-  #checkForgottenLinks(host: RtnlHandle): void {
-    if (!this.#store.isEmpty()) return;
-    const forgotten = host.linkList().filter((l) => this.#links.idOf(l) !== undefined);
-    if (forgotten.length === 0) return;
-    throw new StateError(
-      `the state database ${this.#dbPath} holds no networks, but ${forgotten.length} interface(s) that ctnet made with this state directory exist: ` +
-        `${forgotten.map((l) => l.name).join(', ')}; the database was deleted or replaced. Restore it, or delete those interfaces (ip link del NAME) before creating networks`,
-    );
-  }
-
-  /** Refuse subnets the host already routes and bridge names an interface already has. */
-  #checkHostConflicts(host: RtnlHandle, bridge: string | null, cidrs: readonly ReturnType<typeof parseCidr>[], name: string): void {
-    if (bridge !== null && host.linkGet(bridge) !== undefined) {
-      const owner = this.#store.listNetworks().find((n) => n.bridge === bridge);
-      throw new ConflictError(
-        owner === undefined
-          ? `bridge name "${bridge}" is already used by an existing interface`
-          : `bridge "${bridge}" is already used by network "${owner.name}"`,
-      );
-    }
-    for (const cidr of cidrs) {
-      const route = overlappingRoute(host, cidr);
-      if (route?.dst !== undefined) {
-        throw new ConflictError(`subnet "${formatCidr(cidr)}" of network "${name}" overlaps the host route ${formatIp(route.dst.ip)}/${route.dst.prefix}`);
-      }
-    }
-  }
-
-  /**
-   * Turn on forwarding for the network's families. Before IPv6 forwarding goes on, every host
-   * interface that takes router advertisements is set to keep taking them (see
-   * `#keepRouterAdvertisements`).
-   */
-  #enableForwarding(net: NetworkRecord): void {
-    for (const sysctl of forwardingSysctls(net)) {
-      if (readSysctl(sysctl.key) === sysctl.value) continue;
-      if (sysctl.key === IPV6_FORWARDING) this.#keepRouterAdvertisements();
-      this.#setSysctl(sysctl, false);
-    }
-  }
-
-  /**
-   * With IPv6 forwarding on, the kernel processes router advertisements only on interfaces whose
-   * accept_ra is 2, and turning forwarding on drops the default routes RAs gave all others: a host
-   * that takes its IPv6 address and default route from RAs (SLAAC) would lose them. So, as Docker
-   * does, accept_ra goes from 1 to 2 on the host's interfaces first. ctnet's own links keep 1:
-   * containers must not configure the host with RAs. Loopback never receives any.
-   */
-  #keepRouterAdvertisements(): void {
-    for (const { name, key } of this.#acceptRaSysctls()) {
-      if (readSysctlIfPresent(key) !== '1') continue;
-      try {
-        this.#setSysctl({ key, value: '2', why: `${name} keeps processing router advertisements with IPv6 forwarding on` }, false);
-      } catch (err) {
-        // The interface went away since the listing: nothing of it is left to keep.
-        if (readSysctlIfPresent(key) !== undefined) throw err;
-      }
-    }
-  }
-
-  /** accept_ra of each host interface: every link but loopback (it never receives RAs) and ctnet's own. */
-  #acceptRaSysctls(): { name: string; key: string }[] {
-    return this.#ctx.host
-      .linkList()
-      .filter((link) => (link.flags & IFF_LOOPBACK) === 0 && !LinkOwnership.madeByCtnet(link))
-      .map((link) => ({ name: link.name, key: `net/ipv6/conf/${link.name}/accept_ra` }));
-  }
-
-  /** Set a host sysctl unless it has the value already, and report the change. */
-  #setSysctl(sysctl: HostSysctl, ownLink: boolean): void {
-    const previous = readSysctlIfPresent(sysctl.key) ?? null;
-    if (previous === sysctl.value) return;
-    writeSysctl(sysctl.key, sysctl.value);
-    const change: SysctlChange = { key: sysctlName(sysctl.key), previous, value: sysctl.value, why: sysctl.why, ownLink };
-    debug('sysctl %s=%s (was %s): %s', change.key, change.value, previous ?? 'unreadable', change.why);
-    this.#onSysctlChange?.(change);
-  }
-
-  #forwardingProblems(net: NetworkRecord): string[] {
-    if (net.internal) return [];
-    return forwardingSysctls(net)
-      .filter((sysctl) => readSysctl(sysctl.key) !== sysctl.value)
-      .map((sysctl) => `forwarding is off (${sysctlName(sysctl.key)} is not ${sysctl.value})`);
-  }
-
-  /**
-   * The sysctls a network relies on, with their values now: forwarding, those of its own links,
-   * and, where it needs IPv6 forwarding, accept_ra of every host interface that takes router
-   * advertisements.
-   */
-  #sysctlStates(net: NetworkRecord, endpoints: readonly EndpointRecord[]): SysctlState[] {
-    const hostEnds: HostEnd[] = endpoints.map((e) => ({
-      hostIfname: e.hostIfname,
-      families: e.addresses.map((a) => parseIp(withoutPrefix(a)).family),
-      publishes: e.ports.length > 0,
-    }));
-    const forwarding = net.internal ? [] : forwardingSysctls(net);
-    const wanted = [...forwarding, ...this.#drivers.of(net).sysctls(net, hostEnds)];
-    if (forwarding.some((s) => s.key === IPV6_FORWARDING)) {
-      for (const { name, key } of this.#acceptRaSysctls()) {
-        const value = readSysctlIfPresent(key);
-        if (value === '1' || value === '2') wanted.push({ key, value: '2', why: `${name} processes router advertisements with IPv6 forwarding on only with 2` });
-      }
-    }
-    return wanted.map((s) => ({ key: sysctlName(s.key), value: readSysctlIfPresent(s.key) ?? null, want: s.value, why: s.why }));
-  }
-
   /**
    * Run `fn` with an engine opened with `options` (as {@link Ctnet.open}), closed afterwards
    * whatever happens.
@@ -787,89 +579,4 @@ export class Ctnet {
       ct.close();
     }
   }
-}
-
-const IPV6_FORWARDING = 'net/ipv6/conf/all/forwarding';
-
-/** The sysctls that make the host forward a network's families. */
-function forwardingSysctls(net: NetworkRecord): HostSysctl[] {
-  const families = new Set(net.subnets.map((s) => parseCidr(s.subnet).family));
-  return [
-    ...(families.has(4) ? [{ key: 'net/ipv4/ip_forward', value: '1', why: 'the host forwards the IPv4 traffic of its networks' }] : []),
-    ...(families.has(6) ? [{ key: IPV6_FORWARDING, value: '1', why: 'the host forwards the IPv6 traffic of its networks' }] : []),
-  ];
-}
-
-/** The identity of the namespace a reference names, or undefined when there is none. */
-function netnsIdentityOf(ref: NetnsRef): string | undefined {
-  let ns: Netns;
-  try {
-    ns = Netns.open(ref);
-  } catch {
-    return undefined;
-  }
-  ns.close();
-  return ns.identity;
-}
-
-/** What the firewall needs to publish an endpoint's ports: each port with its container address. */
-function firewallEndpoint(id: string, net: NetworkRecord, addresses: readonly string[], ports: readonly PortRecord[]): FirewallEndpoint {
-  const byFamily = new Map(addresses.map((a) => {
-    const ip = parseIp(withoutPrefix(a));
-    return [ip.family, formatIp(ip)] as const;
-  }));
-  return {
-    id,
-    networkId: net.id,
-    ports: ports.map((p) => {
-      const containerIp = byFamily.get(p.family);
-      if (containerIp === undefined) throw new TypeError(`endpoint ${id} has no IPv${p.family} address for port ${p.hostPort}`);
-      const mapping: PortMapping = { family: p.family, protocol: p.protocol, hostPort: p.hostPort, containerIp, containerPort: p.containerPort };
-      // Set only when there is one (exactOptionalPropertyTypes); no object spread per port.
-      if (p.hostIp !== null) mapping.hostIp = p.hostIp;
-      return mapping;
-    }),
-  };
-}
-
-function parseRequestedIps(net: NetworkRecord, ips: readonly string[]): Map<4 | 6, IpAddress> {
-  const out = new Map<4 | 6, IpAddress>();
-  for (const text of ips) {
-    const ip = parseIp(text);
-    if (out.has(ip.family)) throw new InvalidConfigError(`more than one IPv${ip.family} address requested: "${text}"`);
-    if (!net.subnets.some((s) => parseCidr(s.subnet).family === ip.family)) {
-      throw new InvalidConfigError(`address "${text}" is not in any subnet of network "${net.name}" (${net.subnets.map((s) => s.subnet).join(', ')})`);
-    }
-    out.set(ip.family, ip);
-  }
-  return out;
-}
-
-/** eth0 for a container's first network, then eth1, eth2, ... */
-export function firstFreeEthName(existing: readonly string[]): string {
-  const names = new Set(existing);
-  for (let i = 0; ; i++) if (!names.has(`eth${i}`)) return `eth${i}`;
-}
-
-function toNetwork(rec: NetworkRecord): Network {
-  return { ...rec, subnets: rec.subnets.map((s) => ({ ...s })) };
-}
-
-function toEndpoint(rec: EndpointRecord, net: NetworkRecord): Endpoint {
-  return {
-    id: rec.id,
-    network: net.name,
-    container: rec.container,
-    netns: rec.netns,
-    netnsId: rec.netnsId,
-    ifname: rec.ifname,
-    hostIfname: rec.hostIfname,
-    mac: rec.mac,
-    addresses: rec.addresses,
-    gateways: net.subnets.map((s) => s.gateway),
-    ports: rec.ports,
-    owner: rec.owner,
-    status: rec.status,
-    created: rec.created,
-  };
 }

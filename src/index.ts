@@ -3,14 +3,18 @@
  * the CNI plugin do goes through these exports.
  * @module
  */
-export { Ctnet, DEFAULT_STATE_DIR, firstFreeEthName } from './ctnet.js';
-export type { CtnetEvents, CtnetOptions, EndpointSelector, NetworkDetails } from './ctnet.js';
+export { Ctnet, DEFAULT_STATE_DIR } from './ctnet.js';
+export type { CtnetEvents, CtnetOptions, NetworkDetails } from './ctnet.js';
+export { firstFreeEthName } from './network/connect-options.js';
 export type {
   AttachedEndpoint,
   ConnectOptions,
   Endpoint,
+  EndpointRoute,
+  EndpointSelector,
   Network,
   NetworkSpec,
+  NetworkSubnet,
   PortSpec,
   PublishedPort,
   PublishSpec,
@@ -30,11 +34,15 @@ export {
   parseNetnsRef,
 } from './netns/netns.js';
 export type { NetnsRef } from './netns/netns.js';
+export { HostKernel } from './network/kernel.js';
+export type { Kernel } from './network/kernel.js';
+export type { HostSocket } from './network/host-probes.js';
+export type { ContainerNetns, NetnsAccess, SysctlAccess } from './netns/netns.js';
 export type { FirewallDriver, FirewallEndpoint, FirewallNetwork, PortMapping } from './firewall/driver.js';
 export { NftFirewallDriver } from './firewall/nft/nft-driver.js';
 export { NoneFirewallDriver } from './firewall/none-driver.js';
 export { RtnlHandle } from './netlink/rtnl/handle.js';
-export type { RtnlHandleOptions } from './netlink/rtnl/handle.js';
+export type { Rtnl, RtnlHandleOptions } from './netlink/rtnl/handle.js';
 export type { BridgeLink, BridgePortChange, DummyLink, Link, LinkChange, LinkInfo, VethLink, VethPeer } from './netlink/rtnl/link.js';
 export type { Address, AddressInfo } from './netlink/rtnl/addr.js';
 export type { Route, RouteInfo } from './netlink/rtnl/route.js';

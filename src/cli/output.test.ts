@@ -1,17 +1,18 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { ConflictError, InvalidConfigError, IpamExhaustedError, NotFoundError, StateError, TimeoutError } from '../errors.js';
+import type { PublishedPort } from '../index.js';
 import { expandPorts, parsePortSpec } from '../network/ports.js';
-import type { PortRecord } from '../state/records.js';
+import { publishedPorts } from '../network/views.js';
 import { exitCodeOf, formatPorts, formatTable } from './output.js';
 
-function rec(family: 4 | 6, hostPort: number, containerPort: number, hostIp: string | null = null, protocol: 'tcp' | 'udp' = 'tcp'): PortRecord {
+function rec(family: 4 | 6, hostPort: number, containerPort: number, hostIp: string | null = null, protocol: 'tcp' | 'udp' = 'tcp'): PublishedPort {
   return { family, protocol, hostIp, hostPort, containerPort };
 }
 
 /** What `ctnet ls` shows for `-p` values given on a network with these families. */
 function shown(families: ReadonlyArray<4 | 6>, ...specs: string[]): string {
-  return formatPorts(expandPorts(specs.map(parsePortSpec), new Set(families)));
+  return formatPorts(publishedPorts(expandPorts(specs.map(parsePortSpec), new Set(families))));
 }
 
 test('formatPorts() shows nothing for no ports', () => {

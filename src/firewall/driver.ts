@@ -1,8 +1,11 @@
 /**
  * The firewall seam: the network layer tells a {@link FirewallDriver} which networks exist, and the
  * driver keeps the packet filter in line. `nftables` is the real driver, `none` the no-op peer.
+ * Subnets and addresses come parsed (`parseCidr`, `parseIp`); a driver formats them for its backend.
  * @module
  */
+import type { Cidr } from '../inet/cidr.js';
+import type { IpAddress } from '../inet/ip.js';
 
 /** What a firewall driver needs to know about one ctnet network. */
 export interface FirewallNetwork {
@@ -10,8 +13,8 @@ export interface FirewallNetwork {
   id: string;
   /** The user's name for the network, used in error messages only. */
   name: string;
-  /** Canonical CIDR text, e.g. `10.68.0.0/24`, `fd00:1::/64`. */
-  subnets: { cidr: string; family: 4 | 6 }[];
+  /** The network's subnets, e.g. `10.68.0.0/24`, `fd00:1::/64`; each carries its family. */
+  subnets: Cidr[];
   /**
    * `nat`: masquerade towards every other destination, inbound only for replies and DNAT;
    * `routed`: forward both ways without translation; `internal`: nothing leaves or enters the
@@ -27,11 +30,11 @@ export interface FirewallNetwork {
 export interface PortMapping {
   family: 4 | 6;
   protocol: 'tcp' | 'udp';
-  /** Host address it is published on (canonical text); absent: every local address of the family. */
-  hostIp?: string;
+  /** Host address it is published on; absent: every local address of the family. */
+  hostIp?: IpAddress;
   hostPort: number;
-  /** The endpoint's address of that family (canonical text). */
-  containerIp: string;
+  /** The endpoint's address of that family. */
+  containerIp: IpAddress;
   containerPort: number;
 }
 
@@ -50,9 +53,9 @@ export interface FirewallEndpoint {
  * @example
  * ```ts
  * const fw: FirewallDriver = new NftFirewallDriver();
- * await fw.setupNetwork({ id: 'abc123', name: 'net1', subnets: [{ cidr: '10.68.0.0/24', family: 4 }], mode: 'nat' });
+ * await fw.setupNetwork({ id: 'abc123', name: 'net1', subnets: [parseCidr('10.68.0.0/24')], mode: 'nat' });
  * await fw.setupPorts({ id: 'ep01', networkId: 'abc123', ports: [{ family: 4, protocol: 'tcp',
- *   hostPort: 8080, containerIp: '10.68.0.2', containerPort: 80 }] });
+ *   hostPort: 8080, containerIp: parseIp('10.68.0.2'), containerPort: 80 }] });
  * await fw.checkNetwork(net);    // [] while every rule is in place
  * await fw.networkPresent(net);  // true
  * await fw.teardownPorts(ep);

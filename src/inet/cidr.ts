@@ -103,7 +103,31 @@ export function parseCidr(text: string): Cidr {
  */
 export function parseIpWithPrefix(text: string): IpWithPrefix {
   const { ip, prefix } = splitPrefix(text, 'interface address');
+  return ipWithPrefix(ip, prefix);
+}
+
+/**
+ * An interface address from an address and the prefix length it has on its interface.
+ *
+ * @example
+ * ```ts
+ * formatIpWithPrefix(ipWithPrefix(parseIp('10.68.0.2'), 24)); // '10.68.0.2/24'
+ * ```
+ */
+export function ipWithPrefix(ip: IpAddress, prefix: number): IpWithPrefix {
   return { ip, cidr: toCidr(ip, prefix) };
+}
+
+/**
+ * Format an interface address as `address/prefix`, as `ip addr` shows it.
+ *
+ * @example
+ * ```ts
+ * formatIpWithPrefix(parseIpWithPrefix('fd00::0002/64')); // 'fd00::2/64'
+ * ```
+ */
+export function formatIpWithPrefix(a: IpWithPrefix): string {
+  return `${formatIp(a.ip)}/${a.cidr.prefix}`;
 }
 
 /**
@@ -121,6 +145,18 @@ export function withoutPrefix(text: string): string {
 }
 
 /**
+ * The network address of the subnet, its first address.
+ *
+ * @example
+ * ```ts
+ * formatIp(cidrNetwork(parseCidr('10.68.0.0/24'))); // '10.68.0.0'
+ * ```
+ */
+export function cidrNetwork(cidr: Cidr): IpAddress {
+  return { family: cidr.family, value: cidr.network };
+}
+
+/**
  * Format a subnet as `network/prefix`, IPv6 in RFC 5952 form.
  *
  * @example
@@ -129,7 +165,7 @@ export function withoutPrefix(text: string): string {
  * ```
  */
 export function formatCidr(cidr: Cidr): string {
-  return `${formatIp({ family: cidr.family, value: cidr.network })}/${cidr.prefix}`;
+  return `${formatIp(cidrNetwork(cidr))}/${cidr.prefix}`;
 }
 
 /**

@@ -161,6 +161,25 @@ export function formatIp(ip: IpAddress): string {
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
+/**
+ * {@link formatIp} for a list that repeats addresses (a range of published ports shares one): each
+ * address object is formatted once.
+ *
+ * @example
+ * ```ts
+ * const text = ipFormatter();
+ * ports.map((p) => text(p.containerIp));
+ * ```
+ */
+export function ipFormatter(): (ip: IpAddress) => string {
+  const texts = new Map<IpAddress, string>();
+  return (ip) => {
+    let text = texts.get(ip);
+    if (text === undefined) texts.set(ip, (text = formatIp(ip)));
+    return text;
+  };
+}
+
 function formatIpv4(value: bigint): string {
   return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
 }

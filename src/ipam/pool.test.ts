@@ -1,18 +1,23 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { ConflictError } from '../errors.js';
+import { formatCidr, parseCidr } from '../inet/cidr.js';
 import { formatIp, parseIp } from '../inet/ip.js';
-import { MemoryIpamStore, pickAddresses, restoreCursors } from './pool.js';
+import { type CursorMove, MemoryIpamStore, pickAddresses, restoreCursors } from './pool.js';
 
 const DUAL = [
-  { subnet: '10.68.0.0/24', gateway: '10.68.0.1' },
-  { subnet: 'fd00:68::/64', gateway: 'fd00:68::1' },
+  { subnet: parseCidr('10.68.0.0/24'), gateway: parseIp('10.68.0.1') },
+  { subnet: parseCidr('fd00:68::/64'), gateway: parseIp('fd00:68::1') },
 ];
 
 function pickText(store: MemoryIpamStore, requested = new Map<4 | 6, ReturnType<typeof parseIp>>()): string[] {
   const { picked } = pickAddresses(store, 'n1', DUAL, requested);
-  for (const p of picked) store.take('n1', formatIp(p.ip));
+  for (const p of picked) store.take('n1', p.ip);
   return picked.map((p) => formatIp(p.ip));
+}
+
+function cursorText(c: CursorMove): { subnet: string; previous: string | undefined; set: string } {
+  return { subnet: formatCidr(c.subnet), previous: c.previous === undefined ? undefined : formatIp(c.previous), set: formatIp(c.set) };
 }
 
 describe('pickAddresses()', () => {
@@ -26,12 +31,12 @@ describe('pickAddresses()', () => {
     const store = new MemoryIpamStore();
     const { picked, cursors } = pickAddresses(store, 'n1', DUAL, new Map([[4, parseIp('10.68.0.50')]]));
     assert.deepEqual(picked.map((p) => formatIp(p.ip)), ['10.68.0.50', 'fd00:68::2']);
-    assert.deepEqual(cursors, [{ subnet: 'fd00:68::/64', previous: undefined, set: 'fd00:68::2' }]);
+    assert.deepEqual(cursors.map(cursorText), [{ subnet: 'fd00:68::/64', previous: undefined, set: 'fd00:68::2' }]);
   });
 
   it('refuses a requested address that is taken', () => {
     const store = new MemoryIpamStore();
-    store.take('n1', '10.68.0.9');
+    store.take('n1', parseIp('10.68.0.9'));
     assert.throws(() => pickAddresses(store, 'n1', DUAL, new Map([[4, parseIp('10.68.0.9')]])), ConflictError);
   });
 });
@@ -49,10 +54,10 @@ describe('restoreCursors()', () => {
   it('leaves a cursor another allocation has moved since', () => {
     const store = new MemoryIpamStore();
     const first = pickAddresses(store, 'n1', DUAL, new Map());
-    for (const p of first.picked) store.take('n1', formatIp(p.ip));
+    for (const p of first.picked) store.take('n1', p.ip);
     pickText(store);
     restoreCursors(store, 'n1', first.cursors);
-    assert.equal(store.lastAllocated('n1', '10.68.0.0/24'), '10.68.0.3');
+    assert.deepEqual(store.lastAllocated('n1', parseCidr('10.68.0.0/24')), parseIp('10.68.0.3'));
   });
 
   it('a first allocation undone leaves the subnet as if none had happened', () => {

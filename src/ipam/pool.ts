@@ -4,23 +4,18 @@
  * all. The storage is an interface: the state database in the engine, a map in tests.
  * @module
  */
-import { type Cidr, parseCidr } from '../inet/cidr.js';
-import { formatIp, type IpAddress, parseIp } from '../inet/ip.js';
+import { type Cidr, cidrNetwork } from '../inet/cidr.js';
+import { type IpAddress, ipEquals } from '../inet/ip.js';
+import type { SubnetRecord } from '../state/records.js';
 import { allocateAddress } from './allocator.js';
 
 /** Where a pool keeps what is taken and where each subnet's round robin stands. */
 export interface IpamStore {
-  /** Whether `address` (without prefix) is held in the network. */
-  isAllocated(networkId: string, address: string): boolean;
+  /** Whether `ip` is held in the network. */
+  isAllocated(networkId: string, ip: IpAddress): boolean;
   /** The address last handed out in `subnet`, or undefined. */
-  lastAllocated(networkId: string, subnet: string): string | undefined;
-  setLastAllocated(networkId: string, subnet: string, address: string): void;
-}
-
-/** One subnet of a network, as records keep it. */
-export interface PoolSubnet {
-  subnet: string;
-  gateway: string;
+  lastAllocated(networkId: string, subnet: Cidr): IpAddress | undefined;
+  setLastAllocated(networkId: string, subnet: Cidr, ip: IpAddress): void;
 }
 
 /** An address picked in one subnet, with the subnet and its gateway. */
@@ -32,9 +27,9 @@ export interface PickedAddress {
 
 /** A round-robin cursor that {@link pickAddresses} moved: where it was, and where it put it. */
 export interface CursorMove {
-  subnet: string;
-  previous: string | undefined;
-  set: string;
+  subnet: Cidr;
+  previous: IpAddress | undefined;
+  set: IpAddress;
 }
 
 /**
@@ -42,31 +37,29 @@ export interface CursorMove {
  * subnet's cursor, which then moves there. The caller records the addresses as taken in the same
  * transaction, so that no two endpoints get one address.
  * @example
- * pickAddresses(store, 'net1', [{ subnet: '10.68.0.0/24', gateway: '10.68.0.1' }], new Map());
- * // { picked: [{ ip: 10.68.0.2, ... }], cursors: [{ subnet: '10.68.0.0/24', previous: undefined, set: '10.68.0.2' }] }
+ * pickAddresses(store, 'net1', [{ subnet: parseCidr('10.68.0.0/24'), gateway: parseIp('10.68.0.1') }], new Map());
+ * // { picked: [{ ip: 10.68.0.2, ... }], cursors: [{ subnet: 10.68.0.0/24, previous: undefined, set: 10.68.0.2 }] }
  */
 export function pickAddresses(
   store: IpamStore,
   networkId: string,
-  subnets: readonly PoolSubnet[],
+  subnets: readonly SubnetRecord[],
   requested: ReadonlyMap<4 | 6, IpAddress>,
 ): { picked: PickedAddress[]; cursors: CursorMove[] } {
   const cursors: CursorMove[] = [];
-  const picked = subnets.map((s): PickedAddress => {
-    const subnet = parseCidr(s.subnet);
-    const gateway = parseIp(s.gateway);
-    const last = store.lastAllocated(networkId, s.subnet);
+  const picked = subnets.map(({ subnet, gateway }): PickedAddress => {
+    const last = store.lastAllocated(networkId, subnet);
     const want = requested.get(subnet.family);
     const ip = allocateAddress({
       subnet,
       gateway,
-      isTaken: (c) => store.isAllocated(networkId, formatIp(c)),
-      ...(last === undefined ? {} : { last: parseIp(last) }),
+      isTaken: (c) => store.isAllocated(networkId, c),
+      ...(last === undefined ? {} : { last }),
       ...(want === undefined ? {} : { requested: want }),
     });
     if (want === undefined) {
-      store.setLastAllocated(networkId, s.subnet, formatIp(ip));
-      cursors.push({ subnet: s.subnet, previous: last, set: formatIp(ip) });
+      store.setLastAllocated(networkId, subnet, ip);
+      cursors.push({ subnet, previous: last, set: ip });
     }
     return { ip, subnet, gateway };
   });
@@ -80,33 +73,33 @@ export function pickAddresses(
  */
 export function restoreCursors(store: IpamStore, networkId: string, cursors: readonly CursorMove[]): void {
   for (const c of cursors) {
-    if (store.lastAllocated(networkId, c.subnet) !== c.set) continue;
+    const now = store.lastAllocated(networkId, c.subnet);
+    if (now === undefined || !ipEquals(now, c.set)) continue;
     // There was no cursor: the network address lies outside the host range, which the allocator
     // reads as "start from the first host", the same as no cursor at all.
-    const subnet = parseCidr(c.subnet);
-    store.setLastAllocated(networkId, c.subnet, c.previous ?? formatIp({ family: subnet.family, value: subnet.network }));
+    store.setLastAllocated(networkId, c.subnet, c.previous ?? cidrNetwork(c.subnet));
   }
 }
 
 /** An {@link IpamStore} in memory, for tests of the logic above and of its callers. */
 export class MemoryIpamStore implements IpamStore {
-  readonly taken = new Set<string>();
-  readonly #cursors = new Map<string, string>();
+  readonly #taken = new Set<string>();
+  readonly #cursors = new Map<string, IpAddress>();
 
-  isAllocated(networkId: string, address: string): boolean {
-    return this.taken.has(`${networkId} ${address}`);
+  isAllocated(networkId: string, ip: IpAddress): boolean {
+    return this.#taken.has(`${networkId} ${ip.family} ${ip.value}`);
   }
 
-  lastAllocated(networkId: string, subnet: string): string | undefined {
-    return this.#cursors.get(`${networkId} ${subnet}`);
+  lastAllocated(networkId: string, subnet: Cidr): IpAddress | undefined {
+    return this.#cursors.get(`${networkId} ${subnet.family} ${subnet.network}/${subnet.prefix}`);
   }
 
-  setLastAllocated(networkId: string, subnet: string, address: string): void {
-    this.#cursors.set(`${networkId} ${subnet}`, address);
+  setLastAllocated(networkId: string, subnet: Cidr, ip: IpAddress): void {
+    this.#cursors.set(`${networkId} ${subnet.family} ${subnet.network}/${subnet.prefix}`, ip);
   }
 
   /** Mark an address as held, as the engine's endpoint insert does. */
-  take(networkId: string, address: string): void {
-    this.taken.add(`${networkId} ${address}`);
+  take(networkId: string, ip: IpAddress): void {
+    this.#taken.add(`${networkId} ${ip.family} ${ip.value}`);
   }
 }

@@ -8,7 +8,7 @@ import { closeSync, constants, fstatSync, openSync, readdirSync, statfsSync, sta
 import { join } from 'node:path';
 import { ConflictError, fromSystemError, InvalidConfigError, NotFoundError, systemErrorCode } from '../errors.js';
 import { native } from '../native/binding.js';
-import { RtnlHandle } from '../netlink/rtnl/handle.js';
+import { type Rtnl, RtnlHandle } from '../netlink/rtnl/handle.js';
 import { validateNetnsName } from '../validate/names.js';
 
 /** Where named namespaces live; the same directory iproute2 uses, so both tools see each other's. */
@@ -59,8 +59,33 @@ export function ownNetnsIdentity(): string {
   return identityOf(statSync('/proc/self/ns/net'));
 }
 
+/** An open container namespace, as the engine and its drivers use one. */
+export interface ContainerNetns {
+  readonly ref: NetnsRef;
+  /** An fd of the namespace, as `IFLA_NET_NS_FD` takes it. */
+  readonly fd: number;
+  /** `dev:ino` of the namespace. */
+  readonly identity: string;
+  /** A new rtnetlink handle working inside the namespace. */
+  openHandle(): Rtnl;
+  close(): void;
+}
+
+/**
+ * How the engine reaches namespaces other than its own: {@link ownNetnsAccess} is the real one,
+ * the engine's unit tests give an in-memory fake.
+ */
+export interface NetnsAccess {
+  /** As {@link Netns.openContainer}. */
+  openContainer(ref: NetnsRef): ContainerNetns;
+  /** As {@link netnsIdentity}. */
+  identity(ref: NetnsRef): string | undefined;
+  /** As {@link deleteNamedNetns}. */
+  deleteNamed(name: string): void;
+}
+
 /** An open network namespace. Close it when done; the namespace itself lives on. */
-export class Netns {
+export class Netns implements ContainerNetns {
   readonly ref: NetnsRef;
   readonly fd: number;
   /** `dev:ino` of the namespace: equal for every name, path and pid of one namespace. */
@@ -125,6 +150,18 @@ export class Netns {
   }
 }
 
+/** The identity of the namespace a reference leads to now, or undefined when there is none. */
+export function netnsIdentity(ref: NetnsRef): string | undefined {
+  let ns: Netns;
+  try {
+    ns = Netns.open(ref);
+  } catch {
+    return undefined;
+  }
+  ns.close();
+  return ns.identity;
+}
+
 /** Create a named namespace. Equivalent to: `ip netns add NAME`. */
 export function createNamedNetns(name: string): void {
   validateNetnsName(name);
@@ -169,6 +206,34 @@ export function execInNetns(ns: Netns, argv: readonly string[]): never {
     throw fromSystemError(`exec "${argv[0] ?? ''}" in "${ns.ref.spec}"`, err);
   }
 }
+
+/** The namespaces of this machine, through {@link Netns} and the named-namespace functions. */
+export const ownNetnsAccess: NetnsAccess = {
+  openContainer: (ref) => Netns.openContainer(ref),
+  identity: (ref) => netnsIdentity(ref),
+  deleteNamed: (name) => { deleteNamedNetns(name); },
+};
+
+/**
+ * The sysctls of one namespace, read and written by `/proc/sys` path
+ * (`net/ipv4/ip_forward`): {@link ownSysctls} are the real ones of the namespace ctnet runs in,
+ * the engine's unit tests give an in-memory fake.
+ */
+export interface SysctlAccess {
+  /** As {@link readSysctl}: a missing key fails. */
+  read(key: string): string;
+  /** As {@link readSysctlIfPresent}: undefined for a missing key. */
+  readIfPresent(key: string): string | undefined;
+  /** As {@link writeSysctl}. */
+  write(key: string, value: string): void;
+}
+
+/** The sysctls of the namespace this process runs in. */
+export const ownSysctls: SysctlAccess = {
+  read: (key) => readSysctl(key),
+  readIfPresent: (key) => readSysctlIfPresent(key),
+  write: (key, value) => { writeSysctl(key, value); },
+};
 
 /**
  * A sysctl key as sysctl(8) names it: dots between the parts of the `/proc/sys` path, and any dot

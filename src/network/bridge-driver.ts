@@ -3,14 +3,13 @@
  * every container's host-side veth enslaved to it, a default route via the gateway inside.
  * @module
  */
-import { parseCidr } from '../inet/cidr.js';
-import { parseIp } from '../inet/ip.js';
+import { formatIp } from '../inet/ip.js';
 import { formatMac, randomMac } from '../inet/mac.js';
 import { ConflictError, NetlinkError, NotFoundError } from '../errors.js';
-import type { NetworkRecord } from '../state/records.js';
+import type { NetworkRecord, SubnetRecord } from '../state/records.js';
 import type { Attachment, AttachResult, DriverContext, HostSysctl, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
-import { addressText, checkHostEnd, createVeth, defaultRoutes, prepareContainerSide, removeHostEnd } from './veth.js';
+import { checkHostEnd, createVeth, defaultRoutes, prepareContainerSide, removeHostEnd } from './veth.js';
 
 function bridgeName(net: NetworkRecord): string {
   if (net.bridge === null) throw new TypeError(`network "${net.name}" has no bridge`);
@@ -22,8 +21,8 @@ function bridgeName(net: NetworkRecord): string {
  * for, not every address listed: each container's host end has an IPv6 link-local address, and
  * this runs on every connect.
  */
-function hasGateway(ctx: DriverContext, bridge: number, subnet: { subnet: string; gateway: string }): boolean {
-  return ctx.host.addrGet({ index: bridge, ip: parseIp(subnet.gateway) })?.prefix === parseCidr(subnet.subnet).prefix;
+function hasGateway(ctx: DriverContext, bridge: number, s: SubnetRecord): boolean {
+  return ctx.host.addrGet({ index: bridge, ip: s.gateway })?.prefix === s.subnet.prefix;
 }
 
 export class BridgeDriver implements NetworkDriver {
@@ -31,8 +30,7 @@ export class BridgeDriver implements NetworkDriver {
     const bridge = this.#ensureBridge(ctx, net, rb);
     await ctx.step('bridge');
     for (const s of net.subnets) {
-      const prefix = parseCidr(s.subnet).prefix;
-      if (!hasGateway(ctx, bridge, s)) ctx.host.addrAdd({ index: bridge, ip: parseIp(s.gateway), prefix, noDad: true });
+      if (!hasGateway(ctx, bridge, s)) ctx.host.addrAdd({ index: bridge, ip: s.gateway, prefix: s.subnet.prefix, noDad: true });
     }
     for (const sysctl of this.sysctls(net)) ctx.sysctl(sysctl);
     await ctx.step('gateway-address');
@@ -40,7 +38,7 @@ export class BridgeDriver implements NetworkDriver {
 
   sysctls(net: NetworkRecord): HostSysctl[] {
     const name = bridgeName(net);
-    const families = new Set(net.subnets.map((s) => parseCidr(s.subnet).family));
+    const families = new Set(net.subnets.map((s) => s.subnet.family));
     const out: HostSysctl[] = [];
     // The DNATed packet keeps its loopback source until postrouting masquerades it, and the
     // kernel drops it as martian unless this is set.
@@ -89,7 +87,7 @@ export class BridgeDriver implements NetworkDriver {
     if (!ctx.links.owns(link, net.id)) return [`bridge ${name} is not the one ctnet made (alias "${link.alias ?? ''}")`];
     const problems = link.up ? [] : [`bridge ${name} is down`];
     for (const s of net.subnets) {
-      if (!hasGateway(ctx, link.index, s)) problems.push(`gateway address ${s.gateway}/${parseCidr(s.subnet).prefix} is missing on bridge ${name}`);
+      if (!hasGateway(ctx, link.index, s)) problems.push(`gateway address ${formatIp(s.gateway)}/${s.subnet.prefix} is missing on bridge ${name}`);
     }
     return problems;
   }
@@ -122,13 +120,13 @@ export class BridgeDriver implements NetworkDriver {
     // left by; with br_netfilter loaded the bridge drops that unless the port is in hairpin mode.
     ctx.host.bridgePortSet(port, { hairpin: true });
     const index = prepareContainerSide(att);
-    for (const a of att.addresses) att.container.addrAdd({ index, ip: a.ip, prefix: a.prefix, noDad: true });
+    for (const a of att.addresses) att.container.addrAdd({ index, ip: a.ip, prefix: a.subnet.prefix, noDad: true });
     await ctx.step('address');
     for (const a of att.addresses) {
       if (a.defaultRoute) att.container.routeAdd({ family: a.ip.family, gateway: a.gateway, oifIndex: index });
     }
     await ctx.step('route');
-    return { addresses: att.addresses.map((a) => addressText(a)), routes: defaultRoutes(att) };
+    return { routes: defaultRoutes(att) };
   }
 
   checkAttachment(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): string[] {

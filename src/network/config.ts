@@ -6,22 +6,15 @@
 import { InvalidConfigError } from '../errors.js';
 import { defaultGateway, validateGateway } from '../ipam/allocator.js';
 import { type Cidr, cidrOverlaps, formatCidr, parseCidr } from '../inet/cidr.js';
-import { formatIp, type IpAddress, parseIp } from '../inet/ip.js';
-import type { NetworkRecord } from '../state/records.js';
+import { parseIp } from '../inet/ip.js';
+import type { NetworkRecord, SubnetRecord } from '../state/records.js';
 import { driverNamesText, isDriverName } from './driver-names.js';
 import { describeValue } from '../validate/describe.js';
 import { validateIfName, validateNetworkName } from '../validate/names.js';
 import type { NetworkSpec } from './types.js';
 
-export interface PlannedSubnet {
-  cidr: Cidr;
-  gateway: IpAddress;
-}
-
-/** A network record to be, with its subnets parsed. */
-export interface NetworkPlan extends Omit<NetworkRecord, 'id' | 'created' | 'subnets' | 'status'> {
-  subnets: PlannedSubnet[];
-}
+/** A network record to be. */
+export type NetworkPlan = Omit<NetworkRecord, 'id' | 'created' | 'status'>;
 
 export const DEFAULT_MTU = 1500;
 const MIN_MTU = 68;
@@ -111,17 +104,17 @@ export function planNetwork(spec: NetworkSpec, networkId: string): NetworkPlan {
       throw new InvalidConfigError(`network "${spec.name}" has more than one IPv${family} subnet: ${same.map(formatCidr).join(', ')}`);
     }
   }
-  const subnets = cidrs.map((cidr, i): PlannedSubnet => {
+  const subnets = cidrs.map((subnet, i): SubnetRecord => {
     // --gateway applies to the first subnet given, which the grammar puts first.
     if (i === 0 && spec.gateway !== undefined) {
       const gateway = parseIp(spec.gateway);
-      if (gateway.family !== cidr.family) {
-        throw new InvalidConfigError(`gateway "${spec.gateway}" is not in subnet "${formatCidr(cidr)}"`);
+      if (gateway.family !== subnet.family) {
+        throw new InvalidConfigError(`gateway "${spec.gateway}" is not in subnet "${formatCidr(subnet)}"`);
       }
-      validateGateway(cidr, gateway);
-      return { cidr, gateway };
+      validateGateway(subnet, gateway);
+      return { subnet, gateway };
     }
-    return { cidr, gateway: defaultGateway(cidr) };
+    return { subnet, gateway: defaultGateway(subnet) };
   });
   const mtu = spec.mtu ?? DEFAULT_MTU;
   if (!Number.isInteger(mtu) || mtu < MIN_MTU || mtu > MAX_MTU) {
@@ -139,9 +132,4 @@ export function planNetwork(spec: NetworkSpec, networkId: string): NetworkPlan {
     throw new InvalidConfigError(`network "${spec.name}" cannot be internal and masqueraded at once`);
   }
   return { name: spec.name, driver, bridge, mtu, nat: internal ? false : (spec.nat ?? true), internal, subnets };
-}
-
-/** The plan's subnets in the record's text form. */
-export function subnetRecords(plan: NetworkPlan): { subnet: string; gateway: string }[] {
-  return plan.subnets.map((s) => ({ subnet: formatCidr(s.cidr), gateway: formatIp(s.gateway) }));
 }

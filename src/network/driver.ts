@@ -4,16 +4,17 @@
  * addresses and routes, through the handles it is given.
  * @module
  */
+import type { Cidr } from '../inet/cidr.js';
 import type { IpAddress } from '../inet/ip.js';
-import type { RtnlHandle } from '../netlink/rtnl/handle.js';
-import type { Netns } from '../netns/netns.js';
+import type { Rtnl } from '../netlink/rtnl/handle.js';
+import type { ContainerNetns } from '../netns/netns.js';
 import type { NetworkRecord } from '../state/records.js';
 import type { LinkOwnership } from './ownership.js';
 import type { Rollback } from './rollback.js';
 
 export interface DriverContext {
   /** rtnetlink handle in the host namespace (the one ctnet runs in). */
-  host: RtnlHandle;
+  host: Rtnl;
   /** Set a sysctl of the host namespace (`net/ipv4/conf/br0/route_localnet`). */
   sysctl(sysctl: HostSysctl): void;
   /** Marks links as ctnet's and deletes only links so marked. */
@@ -24,9 +25,8 @@ export interface DriverContext {
 
 export interface AttachAddress {
   ip: IpAddress;
-  /** Network address and prefix length of the network's subnet. */
-  subnet: IpAddress;
-  prefix: number;
+  /** The network's subnet the address is in. */
+  subnet: Cidr;
   gateway: IpAddress;
   /** Add the default route via this gateway (the container has none for this family yet). */
   defaultRoute: boolean;
@@ -35,9 +35,9 @@ export interface AttachAddress {
 export interface Attachment {
   /** The endpoint id: the host end is named and marked after it. */
   id: string;
-  netns: Netns;
+  netns: ContainerNetns;
   /** rtnetlink handle inside the container's namespace. */
-  container: RtnlHandle;
+  container: Rtnl;
   ifname: string;
   hostIfname: string;
   mac: string;
@@ -63,12 +63,15 @@ export interface HostEnd {
   publishes: boolean;
 }
 
-/** What an attachment configured, as it should be recorded and reported. */
+/** A route an attachment added in the container, as CNI reports it (`0.0.0.0/0` via the gateway). */
+export interface AttachedRoute {
+  dst: Cidr;
+  gateway: IpAddress;
+}
+
+/** What an attachment configured beyond its addresses, as it is reported. */
 export interface AttachResult {
-  /** Interface addresses as configured, with prefix (`10.68.0.2/24`). */
-  addresses: string[];
-  /** Routes added in the container, as CNI reports them (`0.0.0.0/0` via the gateway). */
-  routes: { dst: string; gateway: string }[];
+  routes: AttachedRoute[];
 }
 
 export interface NetworkDriver {

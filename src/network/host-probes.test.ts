@@ -5,7 +5,7 @@ import type { PortRecord } from '../state/records.js';
 import { boundSocketFor, type HostSocket, indexSockets, parseProcNet } from './host-probes.js';
 
 function rec(family: 4 | 6, hostPort: number, containerPort: number, hostIp: string | null = null, protocol: 'tcp' | 'udp' = 'tcp'): PortRecord {
-  return { family, protocol, hostIp, hostPort, containerPort };
+  return { family, protocol, hostIp: hostIp === null ? null : parseIp(hostIp), hostPort, containerPort };
 }
 
 // Captured from /proc/net on a Linux 6.x host, trimmed: listening sockets, connections and

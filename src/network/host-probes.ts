@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Cidr, cidrContains, cidrOverlaps } from '../inet/cidr.js';
-import { type IpAddress, parseIp } from '../inet/ip.js';
+import { type IpAddress, ipEquals } from '../inet/ip.js';
 import { RT_TABLE_MAIN, RTN_LOCAL } from '../netlink/constants.js';
-import type { RtnlHandle } from '../netlink/rtnl/handle.js';
+import type { Rtnl } from '../netlink/rtnl/handle.js';
 import type { RouteInfo } from '../netlink/rtnl/route.js';
 import type { PortRecord } from '../state/records.js';
 
@@ -16,7 +16,7 @@ import type { PortRecord } from '../state/records.js';
  * The first route of the main table that overlaps `cidr`, if any. The default route overlaps
  * everything and says nothing about the subnet being in use, so it never counts.
  */
-export function overlappingRoute(host: RtnlHandle, cidr: Cidr): RouteInfo | undefined {
+export function overlappingRoute(host: Rtnl, cidr: Cidr): RouteInfo | undefined {
   return host.routeList(cidr.family).find(
     (r) => r.table === RT_TABLE_MAIN && r.dst !== undefined && r.dst.prefix !== 0 && cidrOverlaps(cidr, { family: r.family, network: r.dst.ip.value, prefix: r.dst.prefix }),
   );
@@ -27,15 +27,15 @@ export function overlappingRoute(host: RtnlHandle, cidr: Cidr): RouteInfo | unde
  * local`, so an address is the host's exactly when a local route covers it (127.0.0.0/8 does for
  * every loopback address, not only 127.0.0.1). Each address is looked up once however often asked.
  */
-export function localAddressTest(host: RtnlHandle): (ip: string) => boolean {
+export function localAddressTest(host: Rtnl): (ip: IpAddress) => boolean {
   const localRoutes = ([4, 6] as const).flatMap((f) => host.routeList(f)).filter((r) => r.type === RTN_LOCAL && r.dst !== undefined);
   const known = new Map<string, boolean>();
   return (ip) => {
-    let local = known.get(ip);
+    const key = `${ip.family} ${ip.value}`;
+    let local = known.get(key);
     if (local === undefined) {
-      const addr = parseIp(ip);
-      local = localRoutes.some((r) => r.dst !== undefined && cidrContains({ family: r.family, network: r.dst.ip.value, prefix: r.dst.prefix }, addr));
-      known.set(ip, local);
+      local = localRoutes.some((r) => r.dst !== undefined && cidrContains({ family: r.family, network: r.dst.ip.value, prefix: r.dst.prefix }, ip));
+      known.set(key, local);
     }
     return local;
   };
@@ -125,12 +125,12 @@ export function indexSockets(sockets: readonly HostSocket[]): SocketIndex {
 export function boundSocketFor(port: PortRecord, sockets: SocketIndex): HostSocket | undefined {
   const candidates = sockets.get(socketKey(port.protocol, port.hostPort));
   if (candidates === undefined) return undefined;
-  const want = port.hostIp === null ? undefined : parseIp(port.hostIp);
+  const want = port.hostIp;
   return candidates.find((s) => {
     const wildcard = s.ip.value === 0n;
     // An IPv6 socket on an IPv4-mapped address (::ffff:a.b.c.d) takes IPv4 connections to a.b.c.d.
     const ip: IpAddress = s.family === 6 && s.ip.value >> 32n === 0xffffn ? { family: 4, value: s.ip.value & 0xffffffffn } : s.ip;
     if (ip.family !== port.family && !(wildcard && s.family === 6)) return false;
-    return wildcard || want === undefined || (ip.family === want.family && ip.value === want.value);
+    return wildcard || want === null || ipEquals(ip, want);
   });
 }

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { debuglog } from 'node:util';
-import type { RtnlHandle } from '../netlink/rtnl/handle.js';
+import type { Rtnl } from '../netlink/rtnl/handle.js';
 import type { LinkInfo } from '../netlink/rtnl/link.js';
 
 const debug = debuglog('ctnet');
@@ -72,7 +72,7 @@ export class LinkOwnership {
   }
 
   /** Mark link `index` as made for `id`; with `change`, in the same request. */
-  markLink(host: RtnlHandle, index: number, id: string, change: { name?: string; up?: boolean } = {}): void {
+  markLink(host: Rtnl, index: number, id: string, change: { name?: string; up?: boolean } = {}): void {
     host.linkSet(index, { ...change, alias: this.mark(id) });
   }
 
@@ -82,7 +82,7 @@ export class LinkOwnership {
    * Returns the names of the foreign links it left alone. The deletion runs off the event loop:
    * the kernel takes ~20 ms for a veth and ~30 ms for a bridge.
    */
-  async removeOwned(host: RtnlHandle, id: string, names: readonly string[]): Promise<string[]> {
+  async removeOwned(host: Rtnl, id: string, names: readonly string[]): Promise<string[]> {
     const foreign: string[] = [];
     for (const name of new Set(names)) {
       const link = host.linkGet(name);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { InvalidConfigError } from '../errors.js';
+import { parseIp } from '../inet/ip.js';
 import type { PortRecord } from '../state/records.js';
 import { expandPorts, MAX_PORTS_PER_PROTOCOL, parsePortSpec, type PortSpec } from './ports.js';
 
@@ -72,7 +73,7 @@ test('parsePortSpec() refuses malformed mappings, naming the mapping', async (t)
 });
 
 function rec(family: 4 | 6, hostPort: number, containerPort: number, hostIp: string | null = null, protocol: 'tcp' | 'udp' = 'tcp'): PortRecord {
-  return { family, protocol, hostIp, hostPort, containerPort };
+  return { family, protocol, hostIp: hostIp === null ? null : parseIp(hostIp), hostPort, containerPort };
 }
 
 test('expandPorts() gives one record per port, ranges expanded in order', () => {

@@ -119,7 +119,7 @@ export function expandPorts(specs: readonly PublishSpec[], families: ReadonlySet
       const key = `${family}/${spec.protocol}`;
       let byPort = claims.get(key);
       if (byPort === undefined) claims.set(key, (byPort = []));
-      const ip = recordIp ?? '';
+      const ip = recordIp === null ? '' : String(recordIp.value);
       for (let i = 0; i < count; i++) {
         const hostPort = spec.hostPort + i;
         let taken = byPort[hostPort];
@@ -141,7 +141,7 @@ interface CheckedSpec {
   count: number;
   families: readonly (4 | 6)[];
   /** The host address as records keep it; `null` for every address. */
-  recordIp: string | null;
+  recordIp: IpAddress | null;
 }
 
 /** The parsed form of a caller's mapping, its shape checked: library callers may pass anything. */
@@ -189,7 +189,7 @@ function checkSpec(spec: PortSpec, families: ReadonlySet<4 | 6>): CheckedSpec {
     count,
     families: hostIp === undefined ? [...families] : [hostIp.family],
     // 0.0.0.0 or [::] means every address of that family (as in Docker), not a host address of its own.
-    recordIp: hostIp === undefined || hostIp.value === 0n ? null : formatIp(hostIp),
+    recordIp: hostIp === undefined || hostIp.value === 0n ? null : hostIp,
   };
 }
 

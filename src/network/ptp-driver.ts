@@ -7,8 +7,9 @@
 import type { NetworkRecord } from '../state/records.js';
 import type { Attachment, AttachResult, DriverContext, HostEnd, HostSysctl, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
-import { familyBits, formatIp } from '../inet/ip.js';
-import { addressText, checkHostEnd, createVeth, defaultRoutes, hostPrefix, prepareContainerSide, removeHostEnd } from './veth.js';
+import { cidrNetwork } from '../inet/cidr.js';
+import { familyBits } from '../inet/ip.js';
+import { checkHostEnd, createVeth, defaultRoutes, hostPrefix, prepareContainerSide, removeHostEnd } from './veth.js';
 
 export class PtpDriver implements NetworkDriver {
   async setup(): Promise<void> {
@@ -63,14 +64,12 @@ export class PtpDriver implements NetworkDriver {
         att.container.routeAdd({ family: a.ip.family, gateway: a.gateway, oifIndex: index });
       } else {
         // Not the first network: reach only this network's subnet through it.
-        att.container.routeAdd({ family: a.ip.family, dst: { ip: a.subnet, prefix: a.prefix }, gateway: a.gateway, oifIndex: index });
+        att.container.routeAdd({ family: a.ip.family, dst: { ip: cidrNetwork(a.subnet), prefix: a.subnet.prefix }, gateway: a.gateway, oifIndex: index });
       }
     }
     await ctx.step('route');
-    const routes = att.addresses
-      .filter((a) => !a.defaultRoute)
-      .map((a) => ({ dst: `${formatIp(a.subnet)}/${a.prefix}`, gateway: formatIp(a.gateway) }));
-    return { addresses: att.addresses.map((a) => addressText(a, hostPrefix(a))), routes: [...defaultRoutes(att), ...routes] };
+    const routes = att.addresses.filter((a) => !a.defaultRoute).map((a) => ({ dst: a.subnet, gateway: a.gateway }));
+    return { routes: [...defaultRoutes(att), ...routes] };
   }
 
   checkAttachment(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): string[] {

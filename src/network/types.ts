@@ -1,12 +1,14 @@
 /**
- * The engine's public value types: what callers pass in and what they get back.
+ * The engine's public value types: what callers pass in and what they get back. Every address,
+ * subnet and port in them is plain text and numbers, so each one is JSON as it is (the agent's
+ * socket carries them so). The engine parses its input once, at its edge, and formats its records
+ * once, on the way out (`views.ts`).
  * @module
  */
-import type { EndpointRecord, NetworkRecord } from '../state/records.js';
+import type { EndpointOwner, RecordStatus } from '../state/records.js';
 import type { DriverName } from './driver-names.js';
 import type { PublishSpec } from './ports.js';
 
-export type { PortRecord as PublishedPort } from '../state/records.js';
 export type { PortSpec, PublishSpec } from './ports.js';
 
 /** What `createNetwork` takes; mirrors `ctnet network create` and the CNI network config. */
@@ -28,8 +30,45 @@ export interface NetworkSpec {
   internal?: boolean;
 }
 
+/** One subnet of a network. */
+export interface NetworkSubnet {
+  /** Canonical CIDR text, e.g. `10.68.0.0/24` or `fd00::/64`. */
+  subnet: string;
+  /** Canonical IP text of the gateway inside `subnet`. */
+  gateway: string;
+}
+
 /** A network as ctnet keeps it. */
-export type Network = NetworkRecord;
+export interface Network {
+  id: string;
+  /** Unique among networks. */
+  name: string;
+  /** The driver's name (`bridge`, `ptp`). */
+  driver: string;
+  /** The Linux bridge name; `null` for drivers without a bridge (ptp). */
+  bridge: string | null;
+  mtu: number;
+  nat: boolean;
+  internal: boolean;
+  subnets: NetworkSubnet[];
+  /** `creating` or `removing`: a change of it was killed, and the next one finishes it. */
+  status: RecordStatus;
+  /** ISO 8601 time. */
+  created: string;
+}
+
+/**
+ * A published port: traffic to `hostPort` on the host reaches `containerPort` of the endpoint's
+ * address of the same family.
+ */
+export interface PublishedPort {
+  family: 4 | 6;
+  protocol: 'tcp' | 'udp';
+  /** Canonical host address it is published on; `null` for every local address of the family. */
+  hostIp: string | null;
+  hostPort: number;
+  containerPort: number;
+}
 
 /** Options of `connect`; each mirrors a `ctnet connect` flag. */
 export interface ConnectOptions {
@@ -50,16 +89,51 @@ export interface ConnectOptions {
   containerId?: string;
 }
 
-/** One container interface on one network: its record, with the network named and its gateways. */
-export interface Endpoint extends Omit<EndpointRecord, 'networkId'> {
+/** One container interface on one network. */
+export interface Endpoint {
+  id: string;
+  /** The network's name. */
   network: string;
+  /** As the user gave it (netns name, path, `pid:N`) or the CNI container id. */
+  container: string;
+  /** The netns path that was used, absolute and normalised. */
+  netns: string;
+  /** `dev:ino` of the namespace: the same for every spelling of it. Empty in records from before it was kept. */
+  netnsId: string;
+  /** Interface name inside the container. */
+  ifname: string;
+  /** Interface name on the host side. */
+  hostIfname: string;
+  mac: string;
+  /** Interface addresses with prefix, e.g. `10.68.0.2/24`, `fd00::2/64`. */
+  addresses: string[];
   /** Gateways of the network, one per family. */
   gateways: string[];
+  /** Published ports, one per port (ranges are expanded). */
+  ports: PublishedPort[];
+  owner: EndpointOwner;
+  status: RecordStatus;
+  /** ISO 8601 time. */
+  created: string;
+}
+
+/** A route `connect` added in the container, as CNI reports it: `0.0.0.0/0` via the gateway. */
+export interface EndpointRoute {
+  dst: string;
+  gateway: string;
 }
 
 /** What `connect` returns: the endpoint, and the routes it added in the container. */
 export interface AttachedEndpoint extends Endpoint {
-  routes: { dst: string; gateway: string }[];
+  routes: EndpointRoute[];
+}
+
+/** Which attachments a lookup may find: the CLI's (by namespace) or a CNI runtime's (by container id). */
+export interface EndpointSelector {
+  /** Only the attachment with this interface name inside the container. */
+  ifname?: string;
+  /** Who made it; default `cli`. A CNI attachment is found by its container id only. */
+  owner?: EndpointOwner;
 }
 
 /** A host sysctl ctnet changed, as `CtnetOptions.onSysctlChange` reports it. */

@@ -4,9 +4,9 @@
  * @module
  */
 import { NotFoundError } from '../errors.js';
-import { familyBits, formatIp } from '../inet/ip.js';
-import type { RtnlHandle } from '../netlink/rtnl/handle.js';
-import type { AttachAddress, Attachment, DriverContext } from './driver.js';
+import { familyBits } from '../inet/ip.js';
+import type { Rtnl } from '../netlink/rtnl/handle.js';
+import type { AttachAddress, AttachedRoute, Attachment, DriverContext } from './driver.js';
 import type { Rollback } from './rollback.js';
 
 export interface VethOptions {
@@ -62,21 +62,16 @@ export function prepareContainerSide(att: Attachment): number {
   return link.index;
 }
 
-/** `10.68.0.2/24` */
-export function addressText(a: AttachAddress, prefix = a.prefix): string {
-  return `${formatIp(a.ip)}/${prefix}`;
-}
-
 /** The host-route prefix of an address's family: /32 or /128. */
 export function hostPrefix(a: AttachAddress): number {
   return familyBits(a.ip.family);
 }
 
 /** The default routes an attachment adds, as results report them (`0.0.0.0/0` via the gateway). */
-export function defaultRoutes(att: Attachment): { dst: string; gateway: string }[] {
+export function defaultRoutes(att: Attachment): AttachedRoute[] {
   return att.addresses
     .filter((a) => a.defaultRoute)
-    .map((a) => ({ dst: a.ip.family === 4 ? '0.0.0.0/0' : '::/0', gateway: formatIp(a.gateway) }));
+    .map((a) => ({ dst: { family: a.ip.family, network: 0n, prefix: 0 }, gateway: a.gateway }));
 }
 
 /**
@@ -85,7 +80,7 @@ export function defaultRoutes(att: Attachment): { dst: string; gateway: string }
  * it could not be undone by a rollback; and once connected, the namespace's other users may rely
  * on it, so a disconnect leaves it up.
  */
-export function ensureLoopbackUp(container: RtnlHandle): void {
+export function ensureLoopbackUp(container: Rtnl): void {
   const lo = container.linkGet('lo');
   if (lo !== undefined && !lo.up) container.linkSet(lo.index, { up: true });
 }

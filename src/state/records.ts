@@ -1,9 +1,13 @@
 /**
- * Plain records kept in the state database. They describe what ctnet created and owns; the kernel
- * remains the truth for what exists, so these are what a later `gc` reconciles against.
+ * The records of the state database, as the engine works with them. They describe what ctnet
+ * created and owns; the kernel remains the truth for what exists, so these are what a later `gc`
+ * reconciles against. Addresses and subnets are parsed values: `rows.ts` parses them once when a
+ * row is read and formats them once when one is written, and nothing in between parses them again.
+ * The callers of the library see them as text (`network/views.ts`).
  * @module
  */
-
+import type { Cidr, IpWithPrefix } from '../inet/cidr.js';
+import type { IpAddress } from '../inet/ip.js';
 
 /** Who created an endpoint, so that each entry point only tears down its own endpoints. */
 export type EndpointOwner = 'cli' | 'cni';
@@ -16,15 +20,15 @@ export type EndpointOwner = 'cli' | 'cni';
 export type RecordStatus = 'creating' | 'ready' | 'removing';
 
 /**
- * One subnet of a network, both fields in canonical text form.
+ * One subnet of a network.
  * @example
- * const s: SubnetRecord = { subnet: '10.68.0.0/24', gateway: '10.68.0.1' };
+ * const s: SubnetRecord = { subnet: parseCidr('10.68.0.0/24'), gateway: parseIp('10.68.0.1') };
  */
 export interface SubnetRecord {
-  /** Canonical CIDR text, e.g. `10.68.0.0/24` or `fd00::/64`. */
-  subnet: string;
-  /** Canonical IP text of the gateway inside `subnet`. */
-  gateway: string;
+  /** E.g. `10.68.0.0/24` or `fd00::/64`. */
+  subnet: Cidr;
+  /** The gateway, inside `subnet`. */
+  gateway: IpAddress;
 }
 
 /**
@@ -32,7 +36,7 @@ export interface SubnetRecord {
  * @example
  * const n: NetworkRecord = {
  *   id: 'a1b2', name: 'net1', driver: 'bridge', bridge: 'ctnet0', mtu: 1500, nat: true,
- *   internal: false, subnets: [{ subnet: '10.68.0.0/24', gateway: '10.68.0.1' }], status: 'ready',
+ *   internal: false, subnets: [{ subnet: parseCidr('10.68.0.0/24'), gateway: parseIp('10.68.0.1') }], status: 'ready',
  *   created: new Date().toISOString(),
  * };
  */
@@ -60,8 +64,8 @@ export interface NetworkRecord {
 export interface PortRecord {
   family: 4 | 6;
   protocol: 'tcp' | 'udp';
-  /** Canonical host address it is published on; `null` for every local address of the family. */
-  hostIp: string | null;
+  /** The host address it is published on; `null` for every local address of the family. */
+  hostIp: IpAddress | null;
   hostPort: number;
   containerPort: number;
 }
@@ -72,7 +76,8 @@ export interface PortRecord {
  * const e: EndpointRecord = {
  *   id: 'c3d4', networkId: 'a1b2', container: 'pid:4242', netns: '/proc/4242/ns/net',
  *   netnsId: '4:4026532281', ifname: 'eth0', hostIfname: 'ctc3d4', mac: '02:42:0a:44:00:02',
- *   addresses: ['10.68.0.2/24'], owner: 'cli', status: 'ready', created: new Date().toISOString(),
+ *   addresses: [parseIpWithPrefix('10.68.0.2/24')], ports: [], owner: 'cli', status: 'ready',
+ *   created: new Date().toISOString(),
  * };
  */
 export interface EndpointRecord {
@@ -89,8 +94,8 @@ export interface EndpointRecord {
   /** Interface name on the host side. */
   hostIfname: string;
   mac: string;
-  /** Interface addresses with prefix, e.g. `10.68.0.2/24`, `fd00::2/64`. */
-  addresses: string[];
+  /** Interface addresses with the prefix they have on the interface, e.g. `10.68.0.2/24`, `fd00::2/64`. */
+  addresses: IpWithPrefix[];
   /** Published ports, one record per port (ranges are expanded). */
   ports: PortRecord[];
   owner: EndpointOwner;

@@ -1,9 +1,13 @@
 /**
- * The rows of the state database as SQLite returns them, and their conversion to records. The
- * database is shared with other ctnet versions, so the conversion checks what comes back.
+ * The rows of the state database as SQLite returns them, and their conversion to and from records:
+ * the one place where the addresses, subnets and ports the database holds as text are parsed (on
+ * read) and formatted (on write). The database is shared with other ctnet versions, so the
+ * conversion checks what comes back.
  * @module
  */
 import { errorMessage, StateError } from '../errors.js';
+import { formatCidr, formatIpWithPrefix, type IpWithPrefix, parseCidr, parseIpWithPrefix } from '../inet/cidr.js';
+import { formatIp, type IpAddress, ipFormatter, parseIp } from '../inet/ip.js';
 import type { EndpointOwner, EndpointRecord, NetworkRecord, PortRecord, RecordStatus, SubnetRecord } from './records.js';
 
 /** A row of `networks`. */
@@ -64,10 +68,28 @@ export function toNetwork(row: NetworkRow): NetworkRecord {
   };
 }
 
+/** The `networks` row of a record. */
+export function networkRow(rec: NetworkRecord): NetworkRow {
+  return {
+    id: rec.id,
+    name: rec.name,
+    driver: rec.driver,
+    bridge: rec.bridge,
+    mtu: rec.mtu,
+    nat: rec.nat ? 1 : 0,
+    internal: rec.internal ? 1 : 0,
+    subnets: JSON.stringify(rec.subnets.map((s) => ({ subnet: formatCidr(s.subnet), gateway: formatIp(s.gateway) }))),
+    status: rec.status,
+    created: rec.created,
+  };
+}
+
 function parseSubnets(row: NetworkRow): SubnetRecord[] {
   const value = parseJson(row.subnets, `subnets of network "${row.name}"`);
   if (!Array.isArray(value)) throw new StateError(`subnets of network "${row.name}" are not a list`);
   return value.map((item: unknown): SubnetRecord => {
+    const invalid = (cause?: unknown): StateError =>
+      new StateError(`subnets of network "${row.name}" hold an invalid entry: ${JSON.stringify(item)}`, cause === undefined ? {} : { cause });
     if (
       typeof item === 'object' &&
       item !== null &&
@@ -76,9 +98,13 @@ function parseSubnets(row: NetworkRow): SubnetRecord[] {
       typeof item.subnet === 'string' &&
       typeof item.gateway === 'string'
     ) {
-      return { subnet: item.subnet, gateway: item.gateway };
+      try {
+        return { subnet: parseCidr(item.subnet), gateway: parseIp(item.gateway) };
+      } catch (err) {
+        throw invalid(err);
+      }
     }
-    throw new StateError(`subnets of network "${row.name}" hold an invalid entry: ${JSON.stringify(item)}`);
+    throw invalid();
   });
 }
 
@@ -90,10 +116,6 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
   if (!OWNERS.includes(row.owner)) {
     throw new StateError(`endpoint "${row.id}" has unknown owner "${row.owner}"`);
   }
-  const addresses = parseJson(row.addresses, `addresses of endpoint "${row.id}"`);
-  if (!Array.isArray(addresses) || !addresses.every((a: unknown): a is string => typeof a === 'string')) {
-    throw new StateError(`addresses of endpoint "${row.id}" are not a list of strings`);
-  }
   return {
     id: row.id,
     networkId: row.network_id,
@@ -103,7 +125,7 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
     ifname: row.ifname,
     hostIfname: row.host_ifname,
     mac: row.mac,
-    addresses,
+    addresses: parseAddresses(row),
     ports: parsePorts(row),
     owner: row.owner as EndpointOwner,
     status: toStatus(row.status, `endpoint "${row.id}"`),
@@ -111,15 +133,75 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
   };
 }
 
-function parsePorts(row: EndpointRow): PortRecord[] {
-  const ports = parseJson(row.ports, `ports of endpoint "${row.id}"`);
-  if (!Array.isArray(ports) || !ports.every(isPortRecord)) {
-    throw new StateError(`ports of endpoint "${row.id}" are not a list of port records`);
-  }
-  return ports;
+/** The `endpoints` row of a record. */
+export function endpointRow(rec: EndpointRecord): EndpointRow {
+  return {
+    id: rec.id,
+    network_id: rec.networkId,
+    container: rec.container,
+    netns: rec.netns,
+    netns_id: rec.netnsId,
+    ifname: rec.ifname,
+    host_ifname: rec.hostIfname,
+    mac: rec.mac,
+    addresses: JSON.stringify(rec.addresses.map(formatIpWithPrefix)),
+    ports: JSON.stringify(portRows(rec.ports)),
+    owner: rec.owner,
+    status: rec.status,
+    created: rec.created,
+  };
 }
 
-function isPortRecord(v: unknown): v is PortRecord {
+function parseAddresses(row: EndpointRow): IpWithPrefix[] {
+  const addresses = parseJson(row.addresses, `addresses of endpoint "${row.id}"`);
+  if (!Array.isArray(addresses) || !addresses.every((a: unknown): a is string => typeof a === 'string')) {
+    throw new StateError(`addresses of endpoint "${row.id}" are not a list of strings`);
+  }
+  try {
+    return addresses.map(parseIpWithPrefix);
+  } catch (err) {
+    throw new StateError(`addresses of endpoint "${row.id}" hold an invalid address: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** A published port as the `ports` column keeps it, the host address as text. */
+interface PortRow {
+  family: 4 | 6;
+  protocol: 'tcp' | 'udp';
+  hostIp: string | null;
+  hostPort: number;
+  containerPort: number;
+}
+
+/** The ports as the `ports` column keeps them. */
+function portRows(ports: readonly PortRecord[]): PortRow[] {
+  const text = ipFormatter();
+  return ports.map((p) => ({ family: p.family, protocol: p.protocol, hostIp: p.hostIp === null ? null : text(p.hostIp), hostPort: p.hostPort, containerPort: p.containerPort }));
+}
+
+function parsePorts(row: EndpointRow): PortRecord[] {
+  const ports = parseJson(row.ports, `ports of endpoint "${row.id}"`);
+  const bad = (cause?: unknown): StateError =>
+    new StateError(`ports of endpoint "${row.id}" are not a list of port records`, cause === undefined ? {} : { cause });
+  if (!Array.isArray(ports) || !ports.every(isPortRow)) throw bad();
+  // One parse per distinct host address, however many ports share it.
+  const parsed = new Map<string, IpAddress>();
+  try {
+    return ports.map((p) => {
+      let hostIp: IpAddress | null = null;
+      if (p.hostIp !== null) {
+        hostIp = parsed.get(p.hostIp) ?? parseIp(p.hostIp);
+        parsed.set(p.hostIp, hostIp);
+        if (hostIp.family !== p.family) throw new StateError(`host address ${p.hostIp} of an IPv${p.family} port`);
+      }
+      return { family: p.family, protocol: p.protocol, hostIp, hostPort: p.hostPort, containerPort: p.containerPort };
+    });
+  } catch (err) {
+    throw bad(err);
+  }
+}
+
+function isPortRow(v: unknown): v is PortRow {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
   return (

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { ConflictError, NotFoundError, StateError } from '../errors.js';
+import { parseCidr, parseIpWithPrefix } from '../inet/cidr.js';
+import { parseIp } from '../inet/ip.js';
 import type { EndpointRecord, NetworkRecord, PortRecord } from './records.js';
 import { MIGRATIONS, STATE_SCHEMA_VERSION } from './schema.js';
 import { PORT_HOLDER_SQL, STATE_DB_FILE, StateStore } from './store.js';
@@ -35,8 +37,8 @@ function network(over: Partial<NetworkRecord> = {}): NetworkRecord {
     nat: true,
     internal: false,
     subnets: [
-      { subnet: '10.68.0.0/24', gateway: '10.68.0.1' },
-      { subnet: 'fd00:68::/64', gateway: 'fd00:68::1' },
+      { subnet: parseCidr('10.68.0.0/24'), gateway: parseIp('10.68.0.1') },
+      { subnet: parseCidr('fd00:68::/64'), gateway: parseIp('fd00:68::1') },
     ],
     status: 'ready',
     created: '2024-05-01T10:00:00.000Z',
@@ -54,7 +56,7 @@ function endpoint(over: Partial<EndpointRecord> = {}): EndpointRecord {
     ifname: 'eth0',
     hostIfname: 'veth-ep1',
     mac: '02:42:0a:44:00:02',
-    addresses: ['10.68.0.2/24', 'fd00:68::2/64'],
+    addresses: ['10.68.0.2/24', 'fd00:68::2/64'].map(parseIpWithPrefix),
     ports: [],
     owner: 'cli',
     status: 'ready',
@@ -163,7 +165,7 @@ describe('StateStore endpoints', () => {
       networkId: 'n-a',
       container: 'db',
       netns: '/run/netns/db',
-      addresses: ['10.68.0.3/24'],
+      addresses: ['10.68.0.3/24'].map(parseIpWithPrefix),
       created: '2024-05-01T10:00:05.000Z',
     });
     const a1 = endpoint({
@@ -172,7 +174,7 @@ describe('StateStore endpoints', () => {
       container: 'web',
       netns: '/run/netns/web',
       owner: 'cni',
-      addresses: ['10.68.0.2/24'],
+      addresses: ['10.68.0.2/24'].map(parseIpWithPrefix),
       created: '2024-05-01T10:00:02.000Z',
     });
     for (const ep of [b1, a2, a1]) store.insertEndpoint(ep);
@@ -193,7 +195,7 @@ describe('StateStore endpoints', () => {
     store.insertEndpoint(endpoint());
 
     assertError(
-      () => { store.insertEndpoint(endpoint({ id: 'ep-id-2', addresses: ['10.68.0.9/24'] })); },
+      () => { store.insertEndpoint(endpoint({ id: 'ep-id-2', addresses: ['10.68.0.9/24'].map(parseIpWithPrefix) })); },
       ConflictError,
       'container "pid:4242" is already connected to network "net1" with interface "eth0"',
     );
@@ -204,7 +206,7 @@ describe('StateStore endpoints', () => {
     );
     // the first address is free, the second is taken: the endpoint row and the first allocation must
     // not stay behind, even when the caller catches the error inside its own transaction
-    const clash = endpoint({ id: 'ep-id-3', container: 'c3', addresses: ['10.68.0.7/24', 'fd00:68::2/64'] });
+    const clash = endpoint({ id: 'ep-id-3', container: 'c3', addresses: ['10.68.0.7/24', 'fd00:68::2/64'].map(parseIpWithPrefix) });
     store.transaction(() => {
       assertError(
         () => { store.insertEndpoint(clash); },
@@ -225,7 +227,7 @@ describe('StateStore endpoints', () => {
       'network with id "ghost" not found',
     );
     assertError(
-      () => { store.setLastAllocated('ghost', '10.68.0.0/24', '10.68.0.2'); },
+      () => { store.setLastAllocated('ghost', parseCidr('10.68.0.0/24'), parseIp('10.68.0.2')); },
       NotFoundError,
       'network with id "ghost" not found',
     );
@@ -235,10 +237,10 @@ describe('StateStore endpoints', () => {
     const { store, dir } = openStore(t);
     store.insertNetwork(network());
     store.insertEndpoint(endpoint());
-    store.setLastAllocated('net-id-1', '10.68.0.0/24', '10.68.0.2');
-    store.setLastAllocated('net-id-1', '10.68.0.0/24', '10.68.0.3');
-    assert.equal(store.lastAllocated('net-id-1', '10.68.0.0/24'), '10.68.0.3');
-    assert.equal(store.lastAllocated('net-id-1', 'fd00:68::/64'), undefined);
+    store.setLastAllocated('net-id-1', parseCidr('10.68.0.0/24'), parseIp('10.68.0.2'));
+    store.setLastAllocated('net-id-1', parseCidr('10.68.0.0/24'), parseIp('10.68.0.3'));
+    assert.deepEqual(store.lastAllocated('net-id-1', parseCidr('10.68.0.0/24')), parseIp('10.68.0.3'));
+    assert.equal(store.lastAllocated('net-id-1', parseCidr('fd00:68::/64')), undefined);
     assert.equal(countRows(dir, 'allocations', 'net-id-1'), 2);
 
     assert.equal(store.deleteEndpoint('ep-id-1'), true);
@@ -251,7 +253,7 @@ describe('StateStore endpoints', () => {
     assert.equal(countRows(dir, 'ipam_cursor', 'net-id-1'), 0);
     // a network created again under the same id starts from scratch
     store.insertNetwork(network());
-    assert.equal(store.lastAllocated('net-id-1', '10.68.0.0/24'), undefined);
+    assert.equal(store.lastAllocated('net-id-1', parseCidr('10.68.0.0/24')), undefined);
   });
 });
 
@@ -348,15 +350,15 @@ describe('StateStore open', () => {
     assert.equal(store.getNetwork('net1')?.status, 'ready');
     const [ep] = store.listEndpoints();
     assert.deepEqual({ status: ep?.status, netnsId: ep?.netnsId, ports: ep?.ports.length }, { status: 'ready', netnsId: '', ports: 1 });
-    assert.equal(store.isAllocated('net-id-1', '10.68.0.2'), true);
+    assert.equal(store.isAllocated('net-id-1', parseIp('10.68.0.2')), true);
     assert.equal(store.portHolder({ family: 4, protocol: 'tcp', hostIp: null, hostPort: 8080 }), 'c1');
     // The cascades still hold after the rebuild of `endpoints`.
     store.deleteEndpoint('ep-id-1');
-    assert.equal(store.isAllocated('net-id-1', '10.68.0.2'), false);
+    assert.equal(store.isAllocated('net-id-1', parseIp('10.68.0.2')), false);
     assert.equal(store.portHolder({ family: 4, protocol: 'tcp', hostIp: null, hostPort: 8080 }), undefined);
     // A runtime's container id may equal a netns name the CLI connected.
-    store.insertEndpoint(endpoint({ id: 'a', container: 'c1', owner: 'cli', addresses: ['10.68.0.3/24'] }));
-    store.insertEndpoint(endpoint({ id: 'b', container: 'c1', owner: 'cni', addresses: ['10.68.0.4/24'] }));
+    store.insertEndpoint(endpoint({ id: 'a', container: 'c1', owner: 'cli', addresses: ['10.68.0.3/24'].map(parseIpWithPrefix) }));
+    store.insertEndpoint(endpoint({ id: 'b', container: 'c1', owner: 'cni', addresses: ['10.68.0.4/24'].map(parseIpWithPrefix) }));
     assert.equal(store.getEndpoint('net-id-1', { owner: 'cni', container: 'c1' })?.id, 'b');
     assert.equal(store.getEndpoint('net-id-1', { owner: 'cli', container: 'c1' })?.id, 'a');
   });
@@ -374,6 +376,27 @@ describe('StateStore open', () => {
 
   it('refuses a relative directory', () => {
     assert.throws(() => StateStore.open('relative/state'), /state directory "relative\/state" must be an absolute path/);
+  });
+
+  it('keeps addresses, subnets and host addresses as canonical text, and refuses text that does not parse', (t) => {
+    const { store, dir } = openStore(t);
+    store.insertNetwork(network());
+    store.insertEndpoint(endpoint({ ports: [{ family: 6, protocol: 'udp', hostIp: parseIp('FD00:0::1'), hostPort: 53, containerPort: 53 }] }));
+    const db = new Database(join(dir, STATE_DB_FILE));
+    try {
+      assert.equal(db.prepare<[], string>('SELECT subnets FROM networks').pluck().get(), '[{"subnet":"10.68.0.0/24","gateway":"10.68.0.1"},{"subnet":"fd00:68::/64","gateway":"fd00:68::1"}]');
+      const row = db.prepare<[], { addresses: string; ports: string }>('SELECT addresses, ports FROM endpoints').get();
+      assert.deepEqual(row, {
+        addresses: '["10.68.0.2/24","fd00:68::2/64"]',
+        ports: '[{"family":6,"protocol":"udp","hostIp":"fd00::1","hostPort":53,"containerPort":53}]',
+      });
+      db.prepare(`UPDATE networks SET subnets = '[{"subnet":"10.68.0.5/24","gateway":"10.68.0.1"}]'`).run();
+      db.prepare(`UPDATE endpoints SET addresses = '["10.68.0.2"]'`).run();
+    } finally {
+      db.close();
+    }
+    assertError(() => store.getNetwork('net1'), StateError, 'subnets of network "net1" hold an invalid entry: {"subnet":"10.68.0.5/24","gateway":"10.68.0.1"}');
+    assertError(() => store.getEndpointById('ep-id-1'), StateError, 'addresses of endpoint "ep-id-1" hold an invalid address: invalid interface address "10.68.0.2": missing prefix length');
   });
 
   it('makes the database 0600', (t) => {
@@ -405,6 +428,7 @@ describe('StateStore concurrency', () => {
   // SQLITE_BUSY_SNAPSHOT on the upgrade to a write lock); with it they take turns.
   const worker = `
     import { StateStore } from ${JSON.stringify(new URL('./store.js', import.meta.url).href)};
+    import { parseIpWithPrefix } from ${JSON.stringify(new URL('../inet/cidr.js', import.meta.url).href)};
     const { CTNET_DIR: dir, CTNET_NET: networkId, CTNET_WORKER: me, CTNET_COUNT: count } = process.env;
     const store = StateStore.open(dir);
     process.stdout.write('ready\\n');
@@ -421,7 +445,7 @@ describe('StateStore concurrency', () => {
         store.insertEndpoint({
           id: 'ep-' + me + '-' + i, networkId, container: 'c-' + me + '-' + i, netns: '/run/netns/x', netnsId: '',
           ifname: 'eth0', hostIfname: 'veth' + me + '-' + i, mac: '02:00:00:00:00:00',
-          addresses: ['10.68.' + Math.floor(n / 256) + '.' + (n % 256) + '/16'], ports: [], owner: 'cli',
+          addresses: ['10.68.' + Math.floor(n / 256) + '.' + (n % 256) + '/16'].map(parseIpWithPrefix), ports: [], owner: 'cli',
           status: 'ready', created: new Date().toISOString(),
         });
       });
@@ -437,7 +461,7 @@ describe('StateStore concurrency', () => {
   it(`serializes ${WORKERS} processes writing at once`, { timeout: 120_000 }, async (t) => {
     const dir = tempDir(t);
     const setup = StateStore.open(dir);
-    setup.insertNetwork(network({ subnets: [{ subnet: '10.68.0.0/16', gateway: '10.68.0.0' }] }));
+    setup.insertNetwork(network({ subnets: [{ subnet: parseCidr('10.68.0.0/16'), gateway: parseIp('10.68.0.0') }] }));
     setup.close();
 
     const ready: Promise<void>[] = [];
@@ -547,31 +571,31 @@ describe('StateStore published ports', () => {
   });
 
   it('refuses a port on one address where every address is published, and the other way round', (t) => {
-    const store = storeWith(t, [port(8080), port(8081, { hostIp: '127.0.0.1' })]);
-    assertError(() => { store.insertEndpoint(db([port(8080, { hostIp: '127.0.0.1' })])); }, ConflictError, 'port 8080/tcp on 127.0.0.1 is already published by container "web"');
+    const store = storeWith(t, [port(8080), port(8081, { hostIp: parseIp('127.0.0.1') })]);
+    assertError(() => { store.insertEndpoint(db([port(8080, { hostIp: parseIp('127.0.0.1') })])); }, ConflictError, 'port 8080/tcp on 127.0.0.1 is already published by container "web"');
     assertError(() => { store.insertEndpoint(db([port(8081)])); }, ConflictError, 'port 8081/tcp on 0.0.0.0 is already published by container "web"');
     assertError(() => { store.insertEndpoint(db([port(8080)])); }, ConflictError, 'port 8080/tcp on 0.0.0.0 is already published by container "web"');
-    assertError(() => { store.insertEndpoint(db([port(8081, { hostIp: '127.0.0.1' })])); }, ConflictError, 'port 8081/tcp on 127.0.0.1 is already published by container "web"');
-    assert.equal(store.portHolder(port(8080, { hostIp: '198.51.100.2' })), 'web');
+    assertError(() => { store.insertEndpoint(db([port(8081, { hostIp: parseIp('127.0.0.1') })])); }, ConflictError, 'port 8081/tcp on 127.0.0.1 is already published by container "web"');
+    assert.equal(store.portHolder(port(8080, { hostIp: parseIp('198.51.100.2') })), 'web');
     assert.equal(store.portHolder(port(8081)), 'web');
     // Nothing of a refused endpoint stays.
     assert.equal(store.getEndpointById('ep-db'), undefined);
   });
 
   it('lets another address, family or protocol publish the same port number', (t) => {
-    const store = storeWith(t, [port(8080, { hostIp: '127.0.0.1' }), port(8081)]);
+    const store = storeWith(t, [port(8080, { hostIp: parseIp('127.0.0.1') }), port(8081)]);
     const others = [
-      port(8080, { hostIp: '127.0.0.2' }),
+      port(8080, { hostIp: parseIp('127.0.0.2') }),
       port(8080, { family: 6 }),
-      port(8081, { family: 6, hostIp: 'fd00::1' }),
+      port(8081, { family: 6, hostIp: parseIp('fd00::1') }),
       port(8080, { protocol: 'udp' }),
-      port(8081, { protocol: 'udp', hostIp: '127.0.0.1' }),
+      port(8081, { protocol: 'udp', hostIp: parseIp('127.0.0.1') }),
     ];
     store.insertEndpoint(db(others));
     assert.deepEqual(store.getEndpointById('ep-db')?.ports, others);
     assert.equal(store.portHolder(port(8082)), undefined);
-    assert.equal(store.portHolder(port(8080, { hostIp: '127.0.0.3' })), undefined);
-    assert.equal(store.portHolder(port(8080, { family: 6, hostIp: 'fd00::2' })), 'db');
+    assert.equal(store.portHolder(port(8080, { hostIp: parseIp('127.0.0.3') })), undefined);
+    assert.equal(store.portHolder(port(8080, { family: 6, hostIp: parseIp('fd00::2') })), 'db');
   });
 
   it('publishes every port of both families in one endpoint and names the one taken port of a range', (t) => {
@@ -580,7 +604,7 @@ describe('StateStore published ports', () => {
     assert.equal(store.getEndpointById('ep-web')?.ports.length, 2 * 65535);
     // Wherever the taken ports lie in a range, the range names one and publishes none of it.
     for (const [first, last] of [[1, 3], [65530, 65535], [100, 200]] as const) {
-      assert.throws(() => { store.insertEndpoint(db(range(first, last, { hostIp: '127.0.0.1' }))); }, (err: unknown) => {
+      assert.throws(() => { store.insertEndpoint(db(range(first, last, { hostIp: parseIp('127.0.0.1') }))); }, (err: unknown) => {
         assert.ok(err instanceof ConflictError, String(err));
         const named = /^port (\d+)\/tcp on 127\.0\.0\.1 is already published by container "web"$/.exec(err.message);
         assert.ok(named !== null && Number(named[1]) >= first && Number(named[1]) <= last, err.message);
@@ -588,7 +612,7 @@ describe('StateStore published ports', () => {
       });
     }
     assert.equal(store.getEndpointById('ep-db'), undefined);
-    store.insertEndpoint(db(range(1, 65535, { protocol: 'udp', hostIp: '127.0.0.1' })));
+    store.insertEndpoint(db(range(1, 65535, { protocol: 'udp', hostIp: parseIp('127.0.0.1') })));
     // Deleting an endpoint frees its ports.
     assert.equal(store.deleteEndpoint('ep-web'), true);
     assert.equal(store.portHolder(port(65535, { family: 6 })), undefined);
@@ -597,7 +621,7 @@ describe('StateStore published ports', () => {
 
   it('checks ports that come out of order, as CNI portMappings may', (t) => {
     const store = storeWith(t, [port(9000)]);
-    assertError(() => { store.insertEndpoint(db([port(9002), port(8999), port(9000, { hostIp: '127.0.0.1' })])); }, ConflictError, 'port 9000/tcp on 127.0.0.1 is already published by container "web"');
+    assertError(() => { store.insertEndpoint(db([port(9002), port(8999), port(9000, { hostIp: parseIp('127.0.0.1') })])); }, ConflictError, 'port 9000/tcp on 127.0.0.1 is already published by container "web"');
     store.insertEndpoint(db([port(9002), port(8999), port(9001)]));
     assert.equal(store.portHolder(port(8999)), 'db');
   });

@@ -11,10 +11,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConflictError, errorMessage, NotFoundError, StateError, TimeoutError } from '../errors.js';
-import { withoutPrefix } from '../inet/cidr.js';
+import { type Cidr, formatCidr } from '../inet/cidr.js';
+import { formatIp, type IpAddress, ipEquals, parseIp } from '../inet/ip.js';
 import { formatPortHost } from '../inet/port.js';
 import type { EndpointOwner, EndpointRecord, NetworkRecord, PortRecord, RecordStatus } from './records.js';
-import { toEndpoint, toNetwork, type EndpointRow, type NetworkRow } from './rows.js';
+import { endpointRow, networkRow, toEndpoint, toNetwork, type EndpointRow, type NetworkRow } from './rows.js';
 import { migrate } from './schema.js';
 import { assertAbsoluteStateDir, assertPrivateDir, ensurePrivateFile } from './trust.js';
 
@@ -83,7 +84,7 @@ const ENDPOINT_COLUMNS =
 
 /**
  * Consecutive host ports of one family, protocol and host address, as `published_ports` keys them:
- * `hostIp` '' is every local address of the family.
+ * `hostIp` '' is every local address of the family, any other the address as text.
  */
 interface PortRun {
   family: PortRecord['family'];
@@ -187,8 +188,7 @@ type Statements = ReturnType<typeof prepareStatements>;
  * const store = StateStore.open('/var/lib/ctnet');
  * try {
  *   store.transaction(() => {
- *     const used = store.allocatedAddresses(net.id);
- *     store.insertEndpoint({ ...endpoint, addresses: [pickFree(used)] });
+ *     if (!store.isAllocated(net.id, ip)) store.insertEndpoint({ ...endpoint, addresses: [ipWithPrefix(ip, 24)] });
  *   });
  * } finally {
  *   store.close();
@@ -255,6 +255,11 @@ export class StateStore {
       db?.close();
       throw new StateError(`open state database "${path}": ${errorMessage(err)}`, { cause: err });
     }
+  }
+
+  /** The state directory the database is in. */
+  get dir(): string {
+    return dirname(this.#path);
   }
 
   /** True when the database holds no network at all: new, emptied, or replaced. */
@@ -399,32 +404,41 @@ export class StateStore {
 
   // ---- IPAM ----
 
-  /** Every address (without prefix) allocated in a network. */
+  /** Every address allocated in a network, as text. */
   allocatedAddresses(networkId: string): Set<string> {
     return this.#guard('read allocations', () => new Set(this.#stmt.allocatedAddresses.all(networkId)));
   }
 
   /**
-   * Whether `address` (without prefix) is allocated in a network: one index lookup, so an
-   * allocation costs the same with 10 or 1000 endpoints on the network.
+   * Whether `ip` is allocated in a network: one index lookup, so an allocation costs the same with
+   * 10 or 1000 endpoints on the network.
    */
-  isAllocated(networkId: string, address: string): boolean {
-    return this.#guard('read allocations', () => this.#stmt.isAllocated.get(networkId, address) !== undefined);
+  isAllocated(networkId: string, ip: IpAddress): boolean {
+    return this.#guard('read allocations', () => this.#stmt.isAllocated.get(networkId, formatIp(ip)) !== undefined);
   }
 
-  /** The address last handed out in `subnet` of a network, or `undefined`. */
-  lastAllocated(networkId: string, subnet: string): string | undefined {
-    return this.#guard('read IPAM cursor', () => this.#stmt.lastAllocated.get(networkId, subnet));
+  /**
+   * The address last handed out in `subnet` of a network, or `undefined`.
+   * @throws {StateError} when the database holds something else than an address there
+   */
+  lastAllocated(networkId: string, subnet: Cidr): IpAddress | undefined {
+    const text = this.#guard('read IPAM cursor', () => this.#stmt.lastAllocated.get(networkId, formatCidr(subnet)));
+    if (text === undefined) return undefined;
+    try {
+      return parseIp(text);
+    } catch (err) {
+      throw new StateError(`IPAM cursor of subnet ${formatCidr(subnet)} holds an invalid address: ${errorMessage(err)}`, { cause: err });
+    }
   }
 
   /**
    * Remember the address last handed out in `subnet`, where the next search starts.
    * @throws {NotFoundError} when the network does not exist
    */
-  setLastAllocated(networkId: string, subnet: string, address: string): void {
+  setLastAllocated(networkId: string, subnet: Cidr, ip: IpAddress): void {
     this.#guard('write IPAM cursor', () => {
       try {
-        this.#stmt.setLastAllocated.run(networkId, subnet, address);
+        this.#stmt.setLastAllocated.run(networkId, formatCidr(subnet), formatIp(ip));
       } catch (err) {
         if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw networkNotFound(networkId, err);
         throw err;
@@ -436,19 +450,7 @@ export class StateStore {
 
   #insertNetworkRow(rec: NetworkRecord): void {
     try {
-      this.#stmt.insertNetwork.run({
-        id: rec.id,
-        name: rec.name,
-        driver: rec.driver,
-        bridge: rec.bridge,
-        mtu: rec.mtu,
-        nat: rec.nat ? 1 : 0,
-        internal: rec.internal ? 1 : 0,
-        // copy only the known fields, so extra properties of the caller's objects are not stored
-        subnets: JSON.stringify(rec.subnets.map((s) => ({ subnet: s.subnet, gateway: s.gateway }))),
-        status: rec.status,
-        created: rec.created,
-      });
+      this.#stmt.insertNetwork.run(networkRow(rec));
     } catch (err) {
       const code = sqliteCode(err);
       if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
@@ -483,21 +485,7 @@ export class StateStore {
 
   #insertEndpointRows(rec: EndpointRecord): void {
     try {
-      this.#stmt.insertEndpoint.run({
-        id: rec.id,
-        network_id: rec.networkId,
-        container: rec.container,
-        netns: rec.netns,
-        netns_id: rec.netnsId,
-        ifname: rec.ifname,
-        host_ifname: rec.hostIfname,
-        mac: rec.mac,
-        addresses: JSON.stringify(rec.addresses),
-        ports: JSON.stringify(rec.ports.map(portFields)),
-        owner: rec.owner,
-        status: rec.status,
-        created: rec.created,
-      });
+      this.#stmt.insertEndpoint.run(endpointRow(rec));
     } catch (err) {
       switch (sqliteCode(err)) {
         case 'SQLITE_CONSTRAINT_PRIMARYKEY':
@@ -513,9 +501,9 @@ export class StateStore {
           throw err;
       }
     }
-    for (const cidr of rec.addresses) {
+    for (const a of rec.addresses) {
       // Allocations are per address, whatever prefix the interface has.
-      const address = withoutPrefix(cidr);
+      const address = formatIp(a.ip);
       try {
         this.#stmt.insertAllocation.run(rec.networkId, address, rec.id);
       } catch (err) {
@@ -529,8 +517,8 @@ export class StateStore {
     for (const run of portRuns(rec.ports)) {
       const holder = this.#stmt.portHolder.get(run);
       if (holder !== undefined) {
-        const port = { family: run.family, protocol: run.protocol, hostIp: run.hostIp === '' ? null : run.hostIp, hostPort: holder.hostPort };
-        throw new ConflictError(`port ${describePort(port)} is already published by container "${holder.container}"`);
+        const where = portText(run.family, run.protocol, run.hostIp === '' ? null : run.hostIp, holder.hostPort);
+        throw new ConflictError(`port ${where} is already published by container "${holder.container}"`);
       }
       this.#stmt.insertPorts.run({ ...run, endpointId: rec.id });
     }
@@ -543,7 +531,7 @@ export class StateStore {
    */
   portHolder(port: Pick<PortRecord, 'family' | 'protocol' | 'hostIp' | 'hostPort'>): string | undefined {
     return this.#guard('read published ports', () => {
-      const run = { family: port.family, protocol: port.protocol, hostIp: port.hostIp ?? '', hostPort: port.hostPort, hostPortEnd: port.hostPort };
+      const run = { family: port.family, protocol: port.protocol, hostIp: port.hostIp === null ? '' : formatIp(port.hostIp), hostPort: port.hostPort, hostPortEnd: port.hostPort };
       return this.#stmt.portHolder.get(run)?.container;
     });
   }
@@ -588,29 +576,30 @@ function networkNotFound(id: string, cause: unknown): NotFoundError {
 
 /**
  * The ports as runs of consecutive host ports of one family, protocol and address, in order: an
- * expanded range (or a CNI request listing every port) gives one run.
+ * expanded range (or a CNI request listing every port) gives one run, and one address text.
  */
 function portRuns(ports: readonly PortRecord[]): PortRun[] {
   const runs: PortRun[] = [];
   let last: PortRun | undefined;
+  let lastIp: IpAddress | null = null;
   for (const p of ports) {
-    const hostIp = p.hostIp ?? '';
-    if (last !== undefined && last.family === p.family && last.protocol === p.protocol && last.hostIp === hostIp && last.hostPortEnd + 1 === p.hostPort) {
+    const sameIp = p.hostIp === null ? lastIp === null : lastIp !== null && ipEquals(lastIp, p.hostIp);
+    if (last !== undefined && last.family === p.family && last.protocol === p.protocol && sameIp && last.hostPortEnd + 1 === p.hostPort) {
       last.hostPortEnd = p.hostPort;
     } else {
-      last = { family: p.family, protocol: p.protocol, hostIp, hostPort: p.hostPort, hostPortEnd: p.hostPort };
+      last = { family: p.family, protocol: p.protocol, hostIp: p.hostIp === null ? '' : formatIp(p.hostIp), hostPort: p.hostPort, hostPortEnd: p.hostPort };
+      lastIp = p.hostIp;
       runs.push(last);
     }
   }
   return runs;
 }
 
-/** Only the known fields, so extra properties of the caller's objects are not stored. */
-function portFields(p: PortRecord): PortRecord {
-  return { family: p.family, protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort };
-}
-
 /** `8080/tcp on 0.0.0.0`, `8080/tcp on [fd00::1]` */
 export function describePort(p: Pick<PortRecord, 'family' | 'protocol' | 'hostIp' | 'hostPort'>): string {
-  return `${p.hostPort}/${p.protocol} on ${formatPortHost(p.family, p.hostIp)}`;
+  return portText(p.family, p.protocol, p.hostIp === null ? null : formatIp(p.hostIp), p.hostPort);
+}
+
+function portText(family: 4 | 6, protocol: 'tcp' | 'udp', hostIp: string | null, hostPort: number): string {
+  return `${hostPort}/${protocol} on ${formatPortHost(family, hostIp)}`;
 }

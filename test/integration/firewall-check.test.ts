@@ -7,6 +7,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
+import { parseCidr } from '../../src/inet/cidr.js';
+import { parseIp } from '../../src/inet/ip.js';
 import type { FirewallEndpoint, FirewallNetwork } from '../../src/firewall/driver.js';
 import { NftFirewallDriver } from '../../src/firewall/nft/nft-driver.js';
 import { dropCtnetTable, hasCtnetTable, sandboxSkipReason, sh } from '../helpers/sandbox.js';
@@ -18,17 +20,17 @@ const NAT: FirewallNetwork = {
   name: 'chk-nat',
   mode: 'nat',
   subnets: [
-    { cidr: '10.97.1.0/24', family: 4 },
-    { cidr: 'fd00:97:1::/64', family: 6 },
+    parseCidr('10.97.1.0/24'),
+    parseCidr('fd00:97:1::/64'),
   ],
 };
-const INTERNAL: FirewallNetwork = { id: 'cb02', name: 'chk-internal', mode: 'internal', subnets: [{ cidr: '10.97.2.0/24', family: 4 }] };
+const INTERNAL: FirewallNetwork = { id: 'cb02', name: 'chk-internal', mode: 'internal', subnets: [parseCidr('10.97.2.0/24')] };
 const EP: FirewallEndpoint = {
   id: 'ec01',
   networkId: NAT.id,
   ports: [
-    { family: 4, protocol: 'tcp', hostPort: 18080, containerIp: '10.97.1.2', containerPort: 80 },
-    { family: 4, protocol: 'udp', hostIp: '192.0.2.10', hostPort: 15353, containerIp: '10.97.1.2', containerPort: 53 },
+    { family: 4, protocol: 'tcp', hostPort: 18080, containerIp: parseIp('10.97.1.2'), containerPort: 80 },
+    { family: 4, protocol: 'udp', hostIp: parseIp('192.0.2.10'), hostPort: 15353, containerIp: parseIp('10.97.1.2'), containerPort: 53 },
   ],
 };
 

@@ -24,6 +24,8 @@ import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { parseCidr } from '../../src/inet/cidr.js';
+import { parseIp } from '../../src/inet/ip.js';
 import { isAlreadyExists } from '../../src/errors.js';
 import type { FirewallEndpoint, FirewallNetwork, PortMapping } from '../../src/firewall/driver.js';
 import { NftFirewallDriver } from '../../src/firewall/nft/nft-driver.js';
@@ -46,25 +48,25 @@ const C = { ns: 'fwp-c', hostIf: 'fwp-c-h', addr: '10.97.0.2', gateway: '10.97.0
 const UPLINK = { ns: 'fwp-up', hostIf: 'fwp-up-h', addr: '198.51.100.1', hostAddr: '198.51.100.2' };
 const NAMESPACES = [A.ns, B.ns, C.ns, UPLINK.ns];
 
-const NET_A: FirewallNetwork = { id: 'a9', name: 'fwp-a9', mode: 'nat', subnets: [{ cidr: '10.98.0.0/24', family: 4 }] };
-const NET_C: FirewallNetwork = { id: 'c9', name: 'fwp-c9', mode: 'nat', subnets: [{ cidr: '10.97.0.0/24', family: 4 }] };
+const NET_A: FirewallNetwork = { id: 'a9', name: 'fwp-a9', mode: 'nat', subnets: [parseCidr('10.98.0.0/24')] };
+const NET_C: FirewallNetwork = { id: 'c9', name: 'fwp-c9', mode: 'nat', subnets: [parseCidr('10.97.0.0/24')] };
 
-const TCP_ANY: PortMapping = { family: 4, protocol: 'tcp', hostPort: 18080, containerIp: A.addr, containerPort: 80 };
+const TCP_ANY: PortMapping = { family: 4, protocol: 'tcp', hostPort: 18080, containerIp: parseIp(A.addr), containerPort: 80 };
 const TCP_ONE_IP: PortMapping = {
   family: 4,
   protocol: 'tcp',
-  hostIp: UPLINK.hostAddr,
+  hostIp: parseIp(UPLINK.hostAddr),
   hostPort: 18082,
-  containerIp: A.addr,
+  containerIp: parseIp(A.addr),
   containerPort: 80,
 };
-const UDP_ANY: PortMapping = { family: 4, protocol: 'udp', hostPort: 18053, containerIp: A.addr, containerPort: 5353 };
+const UDP_ANY: PortMapping = { family: 4, protocol: 'udp', hostPort: 18053, containerIp: parseIp(A.addr), containerPort: 5353 };
 const EP_A: FirewallEndpoint = { id: 'ea01', networkId: NET_A.id, ports: [TCP_ANY, TCP_ONE_IP, UDP_ANY] };
 // C's own server, published too: its elements outlive both networks in the last test.
 const EP_C: FirewallEndpoint = {
   id: 'ec03',
   networkId: NET_C.id,
-  ports: [{ family: 4, protocol: 'tcp', hostPort: 18090, containerIp: C.addr, containerPort: 80 }],
+  ports: [{ family: 4, protocol: 'tcp', hostPort: 18090, containerIp: parseIp(C.addr), containerPort: 80 }],
 };
 
 const EP_A_ELEMENTS = [
@@ -213,8 +215,8 @@ function suite(brNetfilter: boolean): void {
       id: 'eb02',
       networkId: NET_A.id,
       ports: [
-        { family: 4, protocol: 'tcp', hostPort: 18070, containerIp: B.addr, containerPort: 80 },
-        { ...TCP_ANY, containerIp: B.addr },
+        { family: 4, protocol: 'tcp', hostPort: 18070, containerIp: parseIp(B.addr), containerPort: 80 },
+        { ...TCP_ANY, containerIp: parseIp(B.addr) },
       ],
     };
     await assert.rejects(fw.setupPorts(other), (err: unknown) => {

@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { parseCidr } from '../../src/inet/cidr.js';
 import type { FirewallNetwork } from '../../src/firewall/driver.js';
 import { NftFirewallDriver } from '../../src/firewall/nft/nft-driver.js';
 import { dropCtnetTable, peerAddress, sh, stopServers, suiteServer } from '../helpers/sandbox.js';
@@ -83,12 +84,12 @@ const NAT: FirewallNetwork = {
   name: 'fw-nat',
   mode: 'nat',
   subnets: [
-    { cidr: '10.99.1.0/24', family: 4 },
-    { cidr: 'fd00:99:1::/64', family: 6 },
+    parseCidr('10.99.1.0/24'),
+    parseCidr('fd00:99:1::/64'),
   ],
 };
-const INTERNAL: FirewallNetwork = { id: 'b2', name: 'fw-internal', mode: 'internal', subnets: [{ cidr: '10.99.2.0/24', family: 4 }] };
-const ROUTED: FirewallNetwork = { id: 'c3', name: 'fw-routed', mode: 'routed', subnets: [{ cidr: '10.99.3.0/24', family: 4 }] };
+const INTERNAL: FirewallNetwork = { id: 'b2', name: 'fw-internal', mode: 'internal', subnets: [parseCidr('10.99.2.0/24')] };
+const ROUTED: FirewallNetwork = { id: 'c3', name: 'fw-routed', mode: 'routed', subnets: [parseCidr('10.99.3.0/24')] };
 
 describe('NftFirewallDriver (real nft)', { skip }, () => {
   const fw = new NftFirewallDriver();

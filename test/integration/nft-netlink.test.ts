@@ -6,6 +6,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
+import { parseCidr } from '../../src/inet/cidr.js';
+import { parseIp } from '../../src/inet/ip.js';
 import { isAlreadyExists, NetlinkError } from '../../src/errors.js';
 import type { FirewallEndpoint, FirewallNetwork, PortMapping } from '../../src/firewall/driver.js';
 import { NftFirewallDriver } from '../../src/firewall/nft/nft-driver.js';
@@ -33,11 +35,11 @@ class CountingRunner implements NftRunner {
   }
 }
 
-const NET: FirewallNetwork = { id: 'b7', name: 'nlnet', mode: 'nat', subnets: [{ cidr: '10.96.0.0/24', family: 4 }, { cidr: 'fd00:96::/64', family: 6 }] };
-const TCP: PortMapping = { family: 4, protocol: 'tcp', hostPort: 18080, containerIp: '10.96.0.2', containerPort: 80 };
-const UDP_IP: PortMapping = { family: 4, protocol: 'udp', hostIp: '198.51.100.2', hostPort: 18053, containerIp: '10.96.0.2', containerPort: 5353 };
-const V6: PortMapping = { family: 6, protocol: 'tcp', hostPort: 18080, containerIp: 'fd00:96::2', containerPort: 80 };
-const V6_IP: PortMapping = { family: 6, protocol: 'udp', hostIp: '2001:db8::2', hostPort: 18443, containerIp: 'fd00:96::2', containerPort: 443 };
+const NET: FirewallNetwork = { id: 'b7', name: 'nlnet', mode: 'nat', subnets: [parseCidr('10.96.0.0/24'), parseCidr('fd00:96::/64')] };
+const TCP: PortMapping = { family: 4, protocol: 'tcp', hostPort: 18080, containerIp: parseIp('10.96.0.2'), containerPort: 80 };
+const UDP_IP: PortMapping = { family: 4, protocol: 'udp', hostIp: parseIp('198.51.100.2'), hostPort: 18053, containerIp: parseIp('10.96.0.2'), containerPort: 5353 };
+const V6: PortMapping = { family: 6, protocol: 'tcp', hostPort: 18080, containerIp: parseIp('fd00:96::2'), containerPort: 80 };
+const V6_IP: PortMapping = { family: 6, protocol: 'udp', hostIp: parseIp('2001:db8::2'), hostPort: 18443, containerIp: parseIp('fd00:96::2'), containerPort: 443 };
 const EP: FirewallEndpoint = { id: 'e9a1', networkId: NET.id, ports: [TCP, UDP_IP, V6, V6_IP] };
 
 describe('published ports over nf_tables netlink (real kernel)', { skip }, () => {
@@ -87,7 +89,7 @@ describe('published ports over nf_tables netlink (real kernel)', { skip }, () =>
     const clash: FirewallEndpoint = {
       id: 'e9b2',
       networkId: NET.id,
-      ports: [{ ...TCP, hostPort: 18070 }, { ...TCP, containerIp: '10.96.0.3' }],
+      ports: [{ ...TCP, hostPort: 18070 }, { ...TCP, containerIp: parseIp('10.96.0.3') }],
     };
     await assert.rejects(fw.setupPorts(clash), (err: unknown) => {
       assert.ok(err instanceof NetlinkError, String(err));

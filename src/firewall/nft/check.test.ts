@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
+import { parseCidr } from '../../inet/cidr.js';
 import { elementsAndTheirSets, missingFromTable } from './check.js';
 import { buildNetworkSetup } from './network-rules.js';
 import { buildPortsSetup } from './port-rules.js';
@@ -98,7 +99,7 @@ describe('missingFromTable() for a network', () => {
   });
 
   test('a full-length prefix matches the bare address nft lists for it', () => {
-    const host = { ...NAT, subnets: [{ cidr: '10.99.1.7/32', family: 4 as const }] };
+    const host = { ...NAT, subnets: [parseCidr('10.99.1.7/32')] };
     const state = listingWith((items) => withElems(items, 'subnets4', () => [{ elem: { val: '10.99.1.7', comment: 'ctnet net a1b2c3' } }]));
     assert.ok(!missingFromTable(buildNetworkSetup(host), state).some((p) => p.includes('subnets4')));
   });

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
+import { parseCidr } from '../../inet/cidr.js';
 import { buildNetworkSetup, buildNetworkTeardown, networkChains, ownerComment } from './network-rules.js';
 import { readTableState, type CtnetTableState } from './table-state.js';
 import {
@@ -111,12 +112,13 @@ describe('buildNetworkSetup()', () => {
     assert.ok(lastChain < firstMap);
   });
 
-  test('rejects an id that is not hex and a subnet of the wrong family', () => {
+  test('rejects an id that is not hex and a subnet whose family or prefix length is not one', () => {
     assert.throws(() => buildNetworkSetup({ ...NAT, id: 'n-1; drop' }), TypeError);
     assert.throws(() => buildNetworkSetup({ ...NAT, id: 'a'.repeat(65) }), TypeError);
-    assert.throws(() => buildNetworkSetup({ ...NAT, subnets: [{ cidr: '10.99.1.0/24', family: 6 }] }), TypeError);
-    assert.throws(() => buildNetworkSetup({ ...NAT, subnets: [{ cidr: '10.99.1.0', family: 4 }] }), TypeError);
-    assert.throws(() => buildNetworkSetup({ ...NAT, subnets: [{ cidr: '10.99.1.0/33', family: 4 }] }), TypeError);
+    const v4 = parseCidr('10.99.1.0/24');
+    assert.throws(() => buildNetworkSetup({ ...NAT, subnets: [{ ...v4, family: 5 as 4 }] }), TypeError);
+    assert.throws(() => buildNetworkSetup({ ...NAT, subnets: [{ ...v4, prefix: 33 }] }), TypeError);
+    assert.throws(() => buildNetworkSetup({ ...NAT, subnets: [{ ...v4, prefix: 24.5 }] }), TypeError);
   });
 });
 

@@ -72,11 +72,11 @@ export function ownerComment(id: string): string {
  * Chains come before the maps on purpose: nft 1.0.6 fails with ENOENT when a batch creates a
  * verdict map and then adds an element jumping to a chain that the same batch declared after the map.
  *
- * @throws {TypeError} if the id is not hex or a subnet is not CIDR text of its family.
+ * @throws {TypeError} if the id is not hex or a subnet is not one of its family.
  * @example
  * ```ts
  * const cmds = buildNetworkSetup({ id: 'abc123', name: 'net1', mode: 'nat',
- *   subnets: [{ cidr: '10.68.0.0/24', family: 4 }] });
+ *   subnets: [parseCidr('10.68.0.0/24')] });
  * await runner.run(cmds);
  * ```
  */

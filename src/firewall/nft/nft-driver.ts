@@ -46,7 +46,7 @@ const TEARDOWN_ATTEMPTS = 3;
  * @example
  * ```ts
  * const fw = new NftFirewallDriver();
- * const net = { id: 'abc123', name: 'net1', mode: 'nat', subnets: [{ cidr: '10.68.0.0/24', family: 4 }] } as const;
+ * const net: FirewallNetwork = { id: 'abc123', name: 'net1', mode: 'nat', subnets: [parseCidr('10.68.0.0/24')] };
  * await fw.setupNetwork(net);
  * await fw.teardownNetwork(net);
  * ```

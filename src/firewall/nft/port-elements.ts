@@ -38,7 +38,7 @@ export function portsSetupMessages(ep: FirewallEndpoint): BatchMessage[] {
       return data;
     };
     messages.push(
-      ...newSetElemMessages(mapRef(f, kind, 'addr'), elements(group, (p) => ({ key: keyOf(p), data: addressOf(p.mapping.containerIp), comment }))),
+      ...newSetElemMessages(mapRef(f, kind, 'addr'), elements(group, (p) => ({ key: keyOf(p), data: addressOf(p.containerIp), comment }))),
       ...newSetElemMessages(mapRef(f, kind, 'port'), elements(group, (p) => ({ key: keyOf(p), data: [{ type: 'inet_service', value: p.mapping.containerPort }], comment }))),
     );
   }
@@ -74,6 +74,6 @@ function keyOf(p: ParsedPort): NftField[] {
   const { mapping } = p;
   const proto: NftField = { type: 'inet_proto', value: mapping.protocol === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP };
   const port: NftField = { type: 'inet_service', value: mapping.hostPort };
-  if (p.kind === 'any' || mapping.hostIp === undefined) return [proto, port];
-  return [{ type: addrType(mapping.family), value: mapping.hostIp }, proto, port];
+  if (p.kind === 'any' || p.hostIp === undefined) return [proto, port];
+  return [{ type: addrType(mapping.family), value: p.hostIp }, proto, port];
 }

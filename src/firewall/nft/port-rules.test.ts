@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
+import { parseIp } from '../../inet/ip.js';
 import type { FirewallEndpoint, PortMapping } from '../driver.js';
 import { buildPortsCleanup, buildPortsSetup, buildPortsTeardown, endpointComment } from './port-rules.js';
 import { pubMapName } from './table.js';
@@ -70,13 +71,14 @@ describe('buildPortsSetup()', () => {
     bad(endpoint({ ...TCP_ANY, containerPort: 80.5 }));
     bad(endpoint({ ...TCP_ANY, protocol: 'sctp' as PortMapping['protocol'] }));
     bad(endpoint({ ...TCP_ANY, family: 5 as PortMapping['family'] }));
-    bad(endpoint({ ...TCP_ANY, containerIp: 'fd00:99:1::2' }));
-    bad(endpoint({ ...TCP_ANY, hostIp: '2001:db8::10' }));
-    bad(endpoint({ ...V6_ANY, hostIp: 'fe80::1%eth0' }));
-    bad(endpoint({ ...TCP_ANY, containerIp: '10.99.1.2; drop' }));
+    bad(endpoint({ ...TCP_ANY, containerIp: parseIp('fd00:99:1::2') }));
+    bad(endpoint({ ...TCP_ANY, hostIp: parseIp('2001:db8::10') }));
+    // JavaScript callers are not held to the type: text where a parsed address belongs.
+    bad(endpoint({ ...TCP_ANY, containerIp: '10.99.1.2; drop' as unknown as PortMapping['containerIp'] }));
+    bad(endpoint({ ...V6_ANY, hostIp: 'fe80::1%eth0' as unknown as PortMapping['containerIp'] }));
     bad(endpoint(TCP_ANY, { ...TCP_ANY, containerPort: 81 }));
     // The same port on every address and on one address, or for the other protocol, is fine.
-    assert.doesNotThrow(() => buildPortsSetup(endpoint(TCP_ANY, { ...TCP_ANY, hostIp: '192.0.2.10' }, { ...TCP_ANY, protocol: 'udp' })));
+    assert.doesNotThrow(() => buildPortsSetup(endpoint(TCP_ANY, { ...TCP_ANY, hostIp: parseIp('192.0.2.10') }, { ...TCP_ANY, protocol: 'udp' })));
   });
 });
 

@@ -48,7 +48,7 @@ const PUB_MAPS: readonly string[] = FAMILIES.flatMap((f) =>
  * @example
  * ```ts
  * const cmds = buildPortsSetup({ id: 'e1', networkId: 'abc123', ports: [{ family: 4,
- *   protocol: 'tcp', hostPort: 8080, containerIp: '10.68.0.2', containerPort: 80 }] });
+ *   protocol: 'tcp', hostPort: 8080, containerIp: parseIp('10.68.0.2'), containerPort: 80 }] });
  * await runner.run(cmds);
  * ```
  */
@@ -59,7 +59,7 @@ export function buildPortsSetup(ep: FirewallEndpoint): NftCommand[] {
   const cmds: NftCommand[] = [...baseHead(), ...baseShared()];
   for (const [f, kind, group] of groupPorts(ports)) {
     const elem = (p: ParsedPort): NftSetElem => ({ elem: { val: p.key, comment } });
-    cmds.push(addElements(pubMapName(f, kind, 'addr'), group.map((p): NftMapElem => [elem(p), p.mapping.containerIp])));
+    cmds.push(addElements(pubMapName(f, kind, 'addr'), group.map((p): NftMapElem => [elem(p), p.containerIp])));
     cmds.push(addElements(pubMapName(f, kind, 'port'), group.map((p): NftMapElem => [elem(p), p.mapping.containerPort])));
   }
   return cmds;
@@ -118,7 +118,7 @@ export function validatePublish(ep: FirewallEndpoint): ParsedPort[] {
     const id = keyId(p);
     if (seen.has(id)) {
       const m = p.mapping;
-      throw new TypeError(`Invalid ports for endpoint "${ep.id}": ${formatPortHost(m.family, m.hostIp)}:${m.hostPort}/${m.protocol} is published twice`);
+      throw new TypeError(`Invalid ports for endpoint "${ep.id}": ${formatPortHost(m.family, p.hostIp)}:${m.hostPort}/${m.protocol} is published twice`);
     }
     seen.add(id);
   }

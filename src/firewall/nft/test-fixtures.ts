@@ -3,31 +3,33 @@
  * starts with, and table listings captured from nft 1.0.6 in the sandbox.
  * @module
  */
+import { parseCidr } from '../../inet/cidr.js';
+import { parseIp } from '../../inet/ip.js';
 import type { FirewallEndpoint, FirewallNetwork, PortMapping } from '../driver.js';
 import { endpointComment } from './port-rules.js';
 import type { NftCommand } from './schema.js';
 import type { CtnetTableState } from './table-state.js';
 
-export const NAT: FirewallNetwork = { id: 'a1b2c3', name: 'natnet', mode: 'nat', subnets: [{ cidr: '10.99.1.0/24', family: 4 }] };
+export const NAT: FirewallNetwork = { id: 'a1b2c3', name: 'natnet', mode: 'nat', subnets: [parseCidr('10.99.1.0/24')] };
 export const ROUTED: FirewallNetwork = {
   id: 'd4e5f6',
   name: 'routednet',
   mode: 'routed',
-  subnets: [{ cidr: '10.99.2.0/24', family: 4 }],
+  subnets: [parseCidr('10.99.2.0/24')],
 };
 export const INTERNAL: FirewallNetwork = {
   id: '0718293a',
   name: 'internalnet',
   mode: 'internal',
-  subnets: [{ cidr: '10.99.3.0/28', family: 4 }],
+  subnets: [parseCidr('10.99.3.0/28')],
 };
 export const DUAL_STACK: FirewallNetwork = {
   id: 'beef01',
   name: 'dualnet',
   mode: 'nat',
   subnets: [
-    { cidr: '10.99.4.0/24', family: 4 },
-    { cidr: 'fd00:99:4::/64', family: 6 },
+    parseCidr('10.99.4.0/24'),
+    parseCidr('fd00:99:4::/64'),
   ],
 };
 
@@ -186,22 +188,22 @@ export const LISTING_NAT_AND_INTERNAL = {
 };
 
 // Published ports. The endpoint e1e2 is attached to NAT (10.99.1.0/24) and to a dual-stack twin.
-export const TCP_ANY: PortMapping = { family: 4, protocol: 'tcp', hostPort: 8080, containerIp: '10.99.1.2', containerPort: 80 };
+export const TCP_ANY: PortMapping = { family: 4, protocol: 'tcp', hostPort: 8080, containerIp: parseIp('10.99.1.2'), containerPort: 80 };
 export const UDP_ONE_IP: PortMapping = {
   family: 4,
   protocol: 'udp',
-  hostIp: '192.0.2.10',
+  hostIp: parseIp('192.0.2.10'),
   hostPort: 5353,
-  containerIp: '10.99.1.2',
+  containerIp: parseIp('10.99.1.2'),
   containerPort: 53,
 };
-export const V6_ANY: PortMapping = { family: 6, protocol: 'tcp', hostPort: 8080, containerIp: 'fd00:99:1::2', containerPort: 80 };
+export const V6_ANY: PortMapping = { family: 6, protocol: 'tcp', hostPort: 8080, containerIp: parseIp('fd00:99:1::2'), containerPort: 80 };
 export const V6_ONE_IP: PortMapping = {
   family: 6,
   protocol: 'tcp',
-  hostIp: '2001:db8::10',
+  hostIp: parseIp('2001:db8::10'),
   hostPort: 8443,
-  containerIp: 'fd00:99:1::2',
+  containerIp: parseIp('fd00:99:1::2'),
   containerPort: 443,
 };
 

@@ -1,10 +1,12 @@
 /**
  * The checks on the driver's input, made before any command is built: ids (they end up in chain
- * names and comments), subnets and published-port mappings, parsed into what the builders need.
+ * names and comments), subnets and published-port mappings, turned into what the builders need
+ * (addresses as nft writes them, each formatted once).
  * @module
  */
-import { type Cidr, parseCidr } from '../../inet/cidr.js';
-import { formatIp, isIp, parseIp } from '../../inet/ip.js';
+import { cidrNetwork } from '../../inet/cidr.js';
+import { familyBits, formatIp, type IpAddress, ipFormatter } from '../../inet/ip.js';
+import { describeValue } from '../../validate/describe.js';
 import type { FirewallEndpoint, FirewallNetwork, PortMapping } from '../driver.js';
 import type { NftConcatValue } from './schema.js';
 import type { Fam, PubKind } from './table.js';
@@ -19,11 +21,15 @@ export interface ParsedSubnet {
   len: number;
 }
 
-/** A checked port mapping, with the kind of map it goes to and its key there. */
+/** A checked port mapping, with the kind of map it goes to, its key there and its addresses as text. */
 export interface ParsedPort {
   mapping: PortMapping;
   kind: PubKind;
   key: NftConcatValue;
+  /** The container address, as nft writes it. */
+  containerIp: string;
+  /** The host address, as nft writes it; undefined for every local address. */
+  hostIp: string | undefined;
 }
 
 /**
@@ -47,18 +53,19 @@ export function validateNetworkId(net: FirewallNetwork): void {
 }
 
 /**
- * Checks the network's id and parses its subnets.
+ * Checks the network's id and its subnets.
  *
- * @throws {TypeError} if the id is not hex or a subnet is not CIDR text of its family.
+ * @throws {TypeError} if the id is not hex or a subnet's prefix does not fit its family.
  */
 export function validateNetwork(net: FirewallNetwork): ParsedSubnet[] {
   validateNetworkId(net);
   return net.subnets.map((s) => {
-    const parsed = parseSubnet(s.cidr);
-    if (parsed === undefined || parsed.family !== s.family) {
-      throw new TypeError(`Invalid subnet "${s.cidr}" for network "${net.name}": expected IPv${s.family} CIDR text`);
+    // Widened: the driver is public, and JavaScript callers are not held to the type.
+    const family: number = s.family;
+    if ((family !== 4 && family !== 6) || !Number.isInteger(s.prefix) || s.prefix < 0 || s.prefix > familyBits(s.family)) {
+      throw new TypeError(`Invalid subnet for network "${net.name}": family ${family}, prefix length ${s.prefix}`);
     }
-    return parsed;
+    return { family: s.family, addr: formatIp(cidrNetwork(s)), len: s.prefix };
   });
 }
 
@@ -71,20 +78,16 @@ export function validateNetwork(net: FirewallNetwork): ParsedSubnet[] {
 export function validateEndpoint(ep: FirewallEndpoint): ParsedPort[] {
   validateHexId(ep.id, `endpoint "${ep.id}"`);
   validateHexId(ep.networkId, `the network of endpoint "${ep.id}"`);
-  // A plain address of the family; ctnet's own parser takes no scoped IPv6 address (`fe80::1%eth0`),
-  // which nft could not store anyway. A port range repeats the same two addresses for every port:
-  // parse each once.
-  const checked = new Map<string, boolean>();
-  const isAddressOf = (family: Fam, text: string): boolean => {
-    const key = `${family} ${text}`;
-    let ok = checked.get(key);
-    if (ok === undefined) {
-      ok = isIp(text) && parseIp(text).family === family;
-      checked.set(key, ok);
-    }
-    return ok;
-  };
   const bad = (what: string): TypeError => new TypeError(`Invalid published port for endpoint "${ep.id}": ${what}`);
+  // A port range repeats the same two addresses for every port: format each once.
+  const format = ipFormatter();
+  const textOf = (ip: IpAddress, family: Fam, what: string): string => {
+    // Widened as below: a JavaScript caller may pass text, or nothing.
+    const given: unknown = ip;
+    if (typeof given !== 'object' || given === null || typeof ip.value !== 'bigint') throw bad(`${what} ${describeValue(given)} is not a parsed IP address`);
+    if (ip.family !== family) throw bad(`${what} ${format(ip)} is not IPv${family}`);
+    return format(ip);
+  };
   return ep.ports.map((p) => {
     // Widened: the driver is public, and JavaScript callers are not held to the type.
     const family: number = p.family;
@@ -93,11 +96,10 @@ export function validateEndpoint(ep: FirewallEndpoint): ParsedPort[] {
     if (protocol !== 'tcp' && protocol !== 'udp') throw bad(`protocol "${protocol}", expected "tcp" or "udp"`);
     if (!isPort(p.hostPort)) throw bad(`host port ${p.hostPort}, expected 1 to 65535`);
     if (!isPort(p.containerPort)) throw bad(`container port ${p.containerPort}, expected 1 to 65535`);
-    if (!isAddressOf(p.family, p.containerIp)) throw bad(`container address "${p.containerIp}" is not IPv${p.family}`);
-    if (p.hostIp !== undefined && !isAddressOf(p.family, p.hostIp)) throw bad(`host address "${p.hostIp}" is not IPv${p.family}`);
-    const key: NftConcatValue =
-      p.hostIp === undefined ? { concat: [p.protocol, p.hostPort] } : { concat: [p.hostIp, p.protocol, p.hostPort] };
-    return { mapping: p, kind: p.hostIp === undefined ? 'any' : 'ip', key };
+    const containerIp = textOf(p.containerIp, p.family, 'container address');
+    const hostIp = p.hostIp === undefined ? undefined : textOf(p.hostIp, p.family, 'host address');
+    const key: NftConcatValue = hostIp === undefined ? { concat: [p.protocol, p.hostPort] } : { concat: [hostIp, p.protocol, p.hostPort] };
+    return { mapping: p, kind: hostIp === undefined ? 'any' : 'ip', key, containerIp, hostIp };
   });
 }
 
@@ -107,19 +109,9 @@ export function validateEndpoint(ep: FirewallEndpoint): ParsedPort[] {
  */
 export function keyId(p: ParsedPort): string {
   const m = p.mapping;
-  return m.hostIp === undefined ? `${m.family} ${m.protocol} ${m.hostPort}` : `${m.family} ${m.hostIp} ${m.protocol} ${m.hostPort}`;
+  return p.hostIp === undefined ? `${m.family} ${m.protocol} ${m.hostPort}` : `${m.family} ${p.hostIp} ${m.protocol} ${m.hostPort}`;
 }
 
 function isPort(port: number): boolean {
   return Number.isInteger(port) && port >= 1 && port <= 65535;
-}
-
-function parseSubnet(text: string): ParsedSubnet | undefined {
-  let cidr: Cidr;
-  try {
-    cidr = parseCidr(text);
-  } catch {
-    return undefined;
-  }
-  return { family: cidr.family, addr: formatIp({ family: cidr.family, value: cidr.network }), len: cidr.prefix };
 }

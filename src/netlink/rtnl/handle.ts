@@ -60,7 +60,26 @@ function routeText(r: Route): string {
   return r.gateway === undefined ? dst : `${dst} via ${formatIp(r.gateway)}`;
 }
 
-export class RtnlHandle {
+/**
+ * The rtnetlink verbs the engine and its drivers use, on one namespace: {@link RtnlHandle} sends
+ * them to the kernel; the engine's unit tests give an in-memory fake. Each verb means what the
+ * handle's method of the same name documents.
+ */
+export interface Rtnl {
+  linkAdd(link: Link): void;
+  linkGet(link: number | string): LinkInfo | undefined;
+  linkList(): LinkInfo[];
+  linkSet(index: number, change: LinkChange): void;
+  linkRemoveAsync(link: number | string): Promise<void>;
+  bridgePortSet(index: number, change: BridgePortChange): void;
+  addrAdd(a: Address): void;
+  addrGet(a: { index: number; ip: IpAddress }): AddressInfo | undefined;
+  routeAdd(r: Route): void;
+  routeList(family: 4 | 6): RouteInfo[];
+  close(): void;
+}
+
+export class RtnlHandle implements Rtnl {
   readonly #sock: NetlinkSocket;
 
   private constructor(sock: NetlinkSocket) {
