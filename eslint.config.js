@@ -9,6 +9,7 @@ import tseslint from 'typescript-eslint';
  */
 const LAYERS = [
   ['cli', 'cni', 'daemon'],
+  ['client'],
   ['index.ts'],
   ['ctnet.ts'],
   ['network', 'firewall', 'ipam', 'dns', 'cluster'],

@@ -35,12 +35,13 @@ import { attachedView, endpointView, networkView } from './network/views.js';
 import type { EndpointRecord, NetworkRecord } from './state/records.js';
 import { withFileLock } from './state/file-lock.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, STATE_DB_FILE, StateStore } from './state/store.js';
+import { stateDirOf } from './state/state-dir.js';
 import { assertAbsoluteStateDir } from './state/trust.js';
 import { validateNetnsName, validateNetworkName } from './validate/names.js';
 
 const debug = debuglog('ctnet');
 
-export const DEFAULT_STATE_DIR = '/var/lib/ctnet';
+export { DEFAULT_STATE_DIR } from './state/state-dir.js';
 
 export interface CtnetOptions {
   /** Directory of the state database; default `$CTNET_STATE_DIR` or /var/lib/ctnet. */
@@ -147,7 +148,7 @@ export class Ctnet {
       }
       return new Ctnet(given, given.dir, options);
     }
-    const dir = options.stateDir ?? process.env['CTNET_STATE_DIR'] ?? DEFAULT_STATE_DIR;
+    const dir = stateDirOf(options.stateDir);
     assertAbsoluteStateDir(dir);
     return new Ctnet(StateStore.open(dir, options.lockTimeoutMs === undefined ? {} : { busyTimeoutMs: options.lockTimeoutMs }), dir, options);
   }

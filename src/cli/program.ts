@@ -3,7 +3,9 @@
  * @module
  */
 import { Command } from '@commander-js/extra-typings';
-import type { Ctnet, SysctlChange } from '../index.js';
+import type { CtnetCalls } from '../client/api.js';
+import type { SysctlChange } from '../index.js';
+import { RoutedEngine } from './engine.js';
 import { printNotice } from './output.js';
 
 /** The library's public API, as the CLI uses it. */
@@ -43,13 +45,22 @@ export interface GlobalOptions {
 }
 
 /**
- * Run `fn` with an engine that is closed afterwards, whatever happens. Every change ctnet makes to
- * the host's own sysctls (forwarding, accept_ra of the host's interfaces) is told on stderr.
+ * Run `fn` with the engine: the agent's when it takes the calls, else one opened in this process and
+ * closed afterwards, whatever happens. Every change ctnet makes to the host's own sysctls
+ * (forwarding, accept_ra of the host's interfaces) is told on stderr, by whichever engine made it.
  */
-export async function withEngine<T>(opts: GlobalOptions, fn: (ct: Ctnet) => Promise<T> | T): Promise<T> {
-  const { Ctnet } = await loadLibrary();
+export async function withEngine<T>(opts: GlobalOptions, fn: (ct: CtnetCalls) => Promise<T> | T): Promise<T> {
   const onSysctlChange = (change: SysctlChange): void => {
     if (!change.ownLink) printNotice(`set sysctl ${change.key}=${change.value} (was ${change.previous ?? 'unreadable'}): ${change.why}`, opts.json === true);
   };
-  return Ctnet.using({ onSysctlChange, ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }) }, fn);
+  const engine = new RoutedEngine({
+    stateDir: opts.stateDir,
+    onSysctlChange,
+    openLocal: async () => (await loadLibrary()).Ctnet.open({ onSysctlChange, ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }) }),
+  });
+  try {
+    return await fn(engine);
+  } finally {
+    engine.close();
+  }
 }

@@ -28,7 +28,7 @@ function isIpWithPrefix(text: string): boolean {
   return family !== undefined && /^(?:0|[1-9][0-9]{0,2})$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
-// Every schema's message is what the value must be; prevResultProblem() adds where and what it was.
+// Every schema's message is what the value must be; schemaProblem() adds where and what it was.
 const str = v.string('a string');
 const ip = v.pipe(str, v.check((s: string) => ipFamily(s) !== undefined, 'an IP address'));
 const ipWithPrefix = v.pipe(str, v.check(isIpWithPrefix, 'an IP address with a prefix length (CIDR)'));
@@ -212,9 +212,12 @@ function preview(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 59)}…` : text;
 }
 
-/** The first problem valibot found, with the field it is in: `"prevResult.ips" must be a list, not 5`. */
-function prevResultProblem(issue: v.BaseIssue<unknown>): string {
-  const where = ['prevResult', ...(issue.path ?? []).map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`))].join('');
+/**
+ * The first problem valibot found, with the field it is in, below `root`:
+ * `"prevResult.ips" must be a list, not 5`. Schemas word their messages as what the value must be.
+ */
+export function schemaProblem(root: string, issue: v.BaseIssue<unknown>): string {
+  const where = [root, ...(issue.path ?? []).map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`))].join('').replace(/^\./, '');
   // A required key that is absent is reported on the key, with the message of the object around it.
   if (issue.path?.at(-1)?.origin === 'key') return `"${where}" is missing`;
   return `"${where}" must be ${issue.message}, not ${preview(issue.input)}`;
@@ -227,7 +230,7 @@ function prevResultProblem(issue: v.BaseIssue<unknown>): string {
 function parsePrevResult(prev: unknown): CniResult | undefined {
   if (prev === undefined) return undefined;
   const parsed = v.safeParse(resultSchema, prev, { abortEarly: true });
-  if (!parsed.success) throw invalid(prevResultProblem(parsed.issues[0]));
+  if (!parsed.success) throw invalid(schemaProblem('prevResult', parsed.issues[0]));
   const result = parsed.output;
   const count = result.interfaces?.length ?? 0;
   result.ips?.forEach((entry, i) => {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { type CniCommand, type CniHandler, runCni } from './skel.js';
-import { SUPPORTED_VERSIONS, version } from './version.js';
+import { pluginAbout, SUPPORTED_VERSIONS, version } from './version.js';
 
 /**
  * A command that needs the engine, which is loaded only when the command runs: runtimes call
@@ -43,5 +43,5 @@ process.exitCode = await runCni(
     })),
     writeStderr: (s) => process.stderr.write(s),
   },
-  { handlers, supportedVersions: SUPPORTED_VERSIONS, about: `CNI ctnet plugin v${pkg.version}` },
+  { handlers, supportedVersions: SUPPORTED_VERSIONS, about: pluginAbout(pkg.version) },
 );

@@ -8,7 +8,6 @@ import {
   type AttachedEndpoint,
   ConflictError,
   Ctnet,
-  type CtnetOptions,
   type Endpoint,
   errorMessage,
   formatCidr,
@@ -34,12 +33,21 @@ import {
 } from './config.js';
 import type { CniCommand, CniEnv, CniHandler } from './skel.js';
 import { version } from './version.js';
+import { stateDirOf } from '../state/state-dir.js';
+
+/**
+ * How a command gets its engine for the state directory it names: the exec'd plugin opens one per
+ * call ({@link openPerCall}); the agent lends its warm one.
+ */
+export type EngineScope = <T>(options: { stateDir: string }, fn: (ct: Ctnet) => Promise<T>) => Promise<T>;
+
+/** An engine opened for the call and closed after it. */
+export const openPerCall: EngineScope = (options, fn) => Ctnet.using(options, fn);
 
 /** The engine's options for a call: where the state lives. */
-function engineOptions(conf: CniNetConf, env: CniEnv['vars']): CtnetOptions {
+function engineOptions(conf: CniNetConf, env: CniEnv['vars']): { stateDir: string } {
   // Runtimes call DEL with a reduced environment, so the config's stateDir wins over the variable.
-  const stateDir = conf.stateDir ?? env['CTNET_STATE_DIR'];
-  return stateDir === undefined ? {} : { stateDir };
+  return { stateDir: stateDirOf(conf.stateDir, env) };
 }
 
 function sameSubnets(a: readonly string[], b: readonly string[]): boolean {
@@ -120,10 +128,10 @@ function parseChecked(stdin: string, options: ParseNetConfOptions = {}): CniNetC
   return conf;
 }
 
-const add: CniHandler = async (env, stdin, reply) => {
+const add = (scope: EngineScope): CniHandler => async (env, stdin, reply) => {
   const conf = parseChecked(stdin);
   const args = parseCniArgs(env.args);
-  await Ctnet.using(engineOptions(conf, env.vars), async (ct) => {
+  await scope(engineOptions(conf, env.vars), async (ct) => {
     const net = await ensureNetwork(ct, conf);
     const ips = [...conf.runtime.ips, ...args.ip].map(withoutPrefix);
     const mac = conf.runtime.mac ?? args.mac;
@@ -162,10 +170,10 @@ const add: CniHandler = async (env, stdin, reply) => {
   });
 };
 
-const del: CniHandler = async (env, stdin) => {
+const del = (scope: EngineScope): CniHandler => async (env, stdin) => {
   const conf = parseChecked(stdin, { prevResult: 'ignore' });
   parseCniArgs(env.args);
-  await Ctnet.using(engineOptions(conf, env.vars), async (ct) => {
+  await scope(engineOptions(conf, env.vars), async (ct) => {
     // DEL may come many times, and after the namespace, the network or the attachment is gone.
     if (!ct.listNetworks().some((n) => n.name === conf.name)) return;
     try {
@@ -181,11 +189,11 @@ function checkFailed(details: string): CniError {
 }
 
 /** CHECK: the attachment the state records is what the kernel has, and matches prevResult. */
-const check: CniHandler = async (env, stdin) => {
+const check = (scope: EngineScope): CniHandler => async (env, stdin) => {
   const conf = parseChecked(stdin);
   if (conf.prevResult === undefined) throw new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', 'CHECK needs prevResult');
   const prev = conf.prevResult;
-  await Ctnet.using(engineOptions(conf, env.vars), async (ct) => {
+  await scope(engineOptions(conf, env.vars), async (ct) => {
     // CHECK only looks: a network that is not there is a failed check, not one to create.
     if (!ct.listNetworks().some((n) => n.name === conf.name)) throw checkFailed(`network "${conf.name}" does not exist`);
     await ensureNetwork(ct, conf);
@@ -228,10 +236,10 @@ function checkKernel(ep: Endpoint, env: CniEnv, mac: string, routes: readonly { 
 }
 
 /** STATUS: ready when the state database opens and nftables can be driven. */
-const status: CniHandler = async (env, stdin) => {
+const status = (scope: EngineScope): CniHandler => async (env, stdin) => {
   const conf = parseChecked(stdin, { prevResult: 'ignore' });
   try {
-    Ctnet.open(engineOptions(conf, env.vars)).close();
+    await scope(engineOptions(conf, env.vars), () => Promise.resolve());
   } catch (err) {
     throw new CniError(CNI_ERR.NOT_AVAILABLE, 'plugin not available', errorMessage(err));
   }
@@ -243,12 +251,12 @@ const status: CniHandler = async (env, stdin) => {
 };
 
 /** GC: remove every CNI attachment of the network that the runtime no longer lists. */
-const gc: CniHandler = async (env, stdin) => {
+const gc = (scope: EngineScope): CniHandler => async (env, stdin) => {
   const conf = parseChecked(stdin, { prevResult: 'ignore' });
   const valid = conf.validAttachments;
   if (valid === undefined) throw new CniError(CNI_ERR.INVALID_CONFIG, 'invalid network configuration', 'GC needs "cni.dev/valid-attachments"');
   const keep = new Set(valid.map((a) => `${a.containerID}\n${a.ifname}`));
-  await Ctnet.using(engineOptions(conf, env.vars), async (ct) => {
+  await scope(engineOptions(conf, env.vars), async (ct) => {
     if (!ct.listNetworks().some((n) => n.name === conf.name)) return;
     const stale = ct.listEndpoints().filter((e) => e.network === conf.name && e.owner === 'cni' && !keep.has(`${e.container}\n${e.ifname}`));
     const failures: unknown[] = [];
@@ -263,5 +271,10 @@ const gc: CniHandler = async (env, stdin) => {
   });
 };
 
-/** The command table. */
-export const cniHandlers: Record<CniCommand, CniHandler> = { ADD: add, DEL: del, CHECK: check, VERSION: version, STATUS: status, GC: gc };
+/** The command table, every command getting its engine from `scope`. */
+export function createCniHandlers(scope: EngineScope): Record<CniCommand, CniHandler> {
+  return { ADD: add(scope), DEL: del(scope), CHECK: check(scope), VERSION: version, STATUS: status(scope), GC: gc(scope) };
+}
+
+/** The command table of the exec'd plugin: an engine per call. */
+export const cniHandlers = createCniHandlers(openPerCall);

@@ -11,6 +11,11 @@ import { errorMessage } from '../errors.js';
 /** Spec versions ctnet-cni speaks. Here rather than in config.ts, which VERSION does not load. */
 export const SUPPORTED_VERSIONS = ['1.0.0', '1.1.0'] as const;
 
+/** What the plugin says it is, on stderr, when run without CNI_COMMAND. */
+export function pluginAbout(packageVersion: string): string {
+  return `CNI ctnet plugin v${packageVersion}`;
+}
+
 export const LATEST_VERSION = SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1] ?? '1.1.0';
 
 export const version: CniHandler = async (_env, stdin, reply) => {

@@ -8,14 +8,15 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
+import { agentEnv, serveByAgent } from './agent.js';
+import { CLI, CNI_PLUGIN } from './paths.js';
+
+export { CLI, CNI_PLUGIN, REPO_ROOT } from './paths.js';
 
 const run = promisify(execFile);
-
-export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
-export const CLI = join(REPO_ROOT, 'bin/ctnet.js');
 
 /** Why integration tests cannot run here, or undefined when they can. */
 export function sandboxSkipReason(): string | undefined {
@@ -24,10 +25,14 @@ export function sandboxSkipReason(): string | undefined {
   return undefined;
 }
 
-/** A fresh state directory for one test, removed afterwards. */
+/** A fresh state directory for one test, removed afterwards (served by an agent of its own with CTNET_TEST_AGENT=1). */
 export function tempStateDir(t: TestContext): string {
   const dir = mkdtempSync(join(process.env['CTNET_STATE_DIR'] ?? tmpdir(), 'state-'));
-  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+  const stopAgent = serveByAgent(dir);
+  t.after(async () => {
+    await stopAgent();
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -212,8 +217,9 @@ export interface CliResult {
 
 /** Run the real `ctnet` executable with a state directory. */
 export async function cli(stateDir: string, args: readonly string[]): Promise<CliResult> {
+  const viaAgent = await agentEnv(stateDir);
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CTNET_STATE_DIR: stateDir } });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, CTNET_STATE_DIR: stateDir, ...viaAgent } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -498,10 +504,11 @@ export function ctnetStateDir(t: TestContext): string {
 
 /** Run the real `ctnet` executable with exactly this environment added (no CTNET_STATE_DIR unless given). */
 export async function cliWithEnv(env: Readonly<Record<string, string | undefined>>, args: readonly string[]): Promise<CliResult> {
+  const viaAgent = await agentEnv(env['CTNET_STATE_DIR']);
   return new Promise((resolveRun) => {
     const base: Record<string, string | undefined> = { ...process.env };
     delete base['CTNET_STATE_DIR'];
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env } });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...viaAgent, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -534,7 +541,6 @@ export async function waitForDad(namespaces: readonly string[] = [], timeoutMs =
   }
 }
 
-export const CNI_PLUGIN = join(REPO_ROOT, 'bin/ctnet-cni.js');
 
 export interface CniExecResult {
   code: number;

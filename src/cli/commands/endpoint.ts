@@ -1,7 +1,10 @@
 /** `ctnet connect`, `ctnet disconnect` and `ctnet ls`. @module */
 import type { Endpoint } from '../../index.js';
+// Parsing -p needs no engine (the module imports only parsing and errors): a connect served by the
+// agent loads none.
+import { parsePortSpec } from '../../network/ports.js';
 import { formatPorts, printJson, printTable } from '../output.js';
-import { loadLibrary, type Program, withEngine } from '../program.js';
+import { type Program, withEngine } from '../program.js';
 
 const ENDPOINT_HEADERS = ['CONTAINER', 'NETWORK', 'IFNAME', 'ADDRESSES', 'MAC', 'PORTS'];
 
@@ -26,7 +29,6 @@ export function register(program: Program): void {
     )
     .action(async (network, container, opts, cmd) => {
       const g = cmd.optsWithGlobals();
-      const { parsePortSpec } = await loadLibrary();
       const ports = opts.publish.map((p) => parsePortSpec(p));
       const ep = await withEngine(g, (ct) =>
         ct.connect(network, container, {
