@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { agentEnv, serveByAgent } from './agent.js';
-import { CLI, CNI_PLUGIN } from './paths.js';
+import { CLI, CNI_PLUGIN, NATIVE_CNI_CLIENT } from './paths.js';
 
-export { CLI, CNI_PLUGIN, REPO_ROOT } from './paths.js';
+export { CLI, CNI_PLUGIN, NATIVE_CNI_CLIENT, REPO_ROOT } from './paths.js';
 
 const run = promisify(execFile);
 
@@ -580,6 +580,9 @@ export async function pluginExec(file: string, args: readonly string[], env: Rea
  */
 export async function cniExec(stateDir: string | undefined, env: Readonly<Record<string, string>>, stdin: string | Readonly<Record<string, unknown>>): Promise<CniExecResult> {
   const text = typeof stdin === 'string' ? stdin : JSON.stringify(stateDir === undefined || 'stateDir' in stdin ? stdin : { ...stdin, stateDir });
+  // In agent mode the runtime's executable is the native client, which forwards to the agent.
+  const viaAgent = await agentEnv(stateDir);
+  if (viaAgent['CTNET_SOCKET'] !== undefined) return pluginExec(NATIVE_CNI_CLIENT, [], { ...viaAgent, ...env }, text);
   return pluginExec(process.execPath, [CNI_PLUGIN], env, text);
 }
 

@@ -31,10 +31,10 @@ import {
   type CniExecResult,
   cliWithEnv,
   ctnetStateDir,
+  NATIVE_CNI_CLIENT,
   newNetns,
   ping,
   pluginExec,
-  REPO_ROOT,
   sandboxSkipReason,
 } from '../helpers/sandbox.js';
 
@@ -42,7 +42,6 @@ const skip = sandboxSkipReason();
 const podmanSkip = podmanSkipReason();
 if (skip === undefined && podmanSkip !== undefined) console.log(`# cni-client.test: podman part skipped: ${podmanSkip}`);
 
-const BUILT_CLIENT = join(REPO_ROOT, 'build/Release/ctnet-cni');
 
 type Env = Record<string, string | undefined>;
 
@@ -122,7 +121,7 @@ async function fakeAgent(t: TestContext, socket: string, answer: (res: ServerRes
 }
 
 test('ctnet install-cni and the native CNI client', { skip, timeout: 120_000 }, async (t) => {
-  assert.ok(existsSync(BUILT_CLIENT), `${BUILT_CLIENT} is missing: npm run build compiles it`);
+  assert.ok(existsSync(NATIVE_CNI_CLIENT), `${NATIVE_CNI_CLIENT} is missing: npm run build compiles it`);
   const dir = tempDir(t, 'cni-client-');
   const pluginDir = join(dir, 'bin');
   const plugin = await installClient(pluginDir);
@@ -131,14 +130,14 @@ test('ctnet install-cni and the native CNI client', { skip, timeout: 120_000 }, 
 
   await t.test('install-cni installs an executable DIR/ctnet, replaces it atomically, and speaks of podman', async () => {
     assert.equal(statSync(plugin).mode & 0o7777, 0o755);
-    assert.deepEqual(readFileSync(plugin), readFileSync(BUILT_CLIENT));
+    assert.deepEqual(readFileSync(plugin), readFileSync(NATIVE_CNI_CLIENT));
     const again = await cliWithEnv({}, ['--json', 'install-cni', '--dir', pluginDir]);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(JSON.parse(again.stdout), { path: plugin, source: BUILT_CLIENT });
+    assert.deepEqual(JSON.parse(again.stdout), { path: plugin, source: NATIVE_CNI_CLIENT });
     assert.match(again.stderr, /"notice":.*\/usr\/lib\/cni/, 'the notice names /usr/lib/cni');
     assert.deepEqual(readdirSync(pluginDir), ['ctnet'], 'no temporary file is left beside it');
     const human = await cliWithEnv({}, ['install-cni', '--dir', pluginDir]);
-    assert.equal(human.stdout, `installed ${plugin} (from ${BUILT_CLIENT})\n`);
+    assert.equal(human.stdout, `installed ${plugin} (from ${NATIVE_CNI_CLIENT})\n`);
     assert.match(human.stderr, /^ctnet: podman on Debian looks for plugins in \/usr\/lib\/cni too/);
   });
 
@@ -371,7 +370,7 @@ test('podman with the native client as its ctnet plugin, no agent running', { sk
   assert.equal(existsSync('/run/ctnet/ctnet.sock'), false, 'an agent socket exists at /run/ctnet/ctnet.sock; this test needs no agent');
   const lab = await PodmanLab.start({ installPlugin: async (dir) => { await installClient(dir); } });
   t.after(() => lab.close());
-  assert.deepEqual(readFileSync(join(lab.dir, 'plugins/ctnet')), readFileSync(BUILT_CLIENT), 'the lab runs the native client');
+  assert.deepEqual(readFileSync(join(lab.dir, 'plugins/ctnet')), readFileSync(NATIVE_CNI_CLIENT), 'the lab runs the native client');
 
   await t.test('podman run -d gets an address that reaches the gateway; rm -f leaves nothing', async () => {
     const run = await lab.runDetached('native', CT_NET.name, ['sleep', '600'], ['-p', '18090:80']);
