@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
 const LAYERS = [
   ['cli', 'cni', 'daemon'],
   ['index.ts'],
-  ['ctnet.ts'],
+  ['ctnet.ts', 'doctor'],
   ['network', 'firewall', 'ipam', 'dns', 'cluster'],
   ['state'],
   ['netlink', 'netns'],

@@ -2,6 +2,7 @@
  * The whole `ctnet` command tree: the program with every command registered, without running it.
  * @module
  */
+import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerEndpoint } from './commands/endpoint.js';
 import { register as registerInstallCni } from './commands/install-cni.js';
 import { register as registerNetns } from './commands/netns.js';
@@ -15,5 +16,6 @@ export function buildProgram(version: string): Program {
   registerNetwork(program);
   registerEndpoint(program);
   registerInstallCni(program);
+  registerDoctor(program);
   return program;
 }

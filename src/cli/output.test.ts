@@ -1,10 +1,10 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { ConflictError, InvalidConfigError, IpamExhaustedError, NotFoundError, StateError, TimeoutError } from '../errors.js';
 import type { PublishedPort } from '../index.js';
 import { expandPorts, parsePortSpec } from '../network/ports.js';
 import { publishedPorts } from '../network/views.js';
-import { exitCodeOf, formatPorts, formatTable } from './output.js';
+import { exitCodeOf, formatPorts, formatTable, hostChangeNotice } from './output.js';
 
 function rec(family: 4 | 6, hostPort: number, containerPort: number, hostIp: string | null = null, protocol: 'tcp' | 'udp' = 'tcp'): PublishedPort {
   return { family, protocol, hostIp, hostPort, containerPort };
@@ -73,4 +73,17 @@ test('exitCodeOf(): 2 for a refusal that changed nothing, 1 for a change that fa
   assert.equal(exitCodeOf(new StateError('broken')), 1);
   assert.equal(exitCodeOf(new Error('boom')), 1);
   assert.equal(exitCodeOf('text'), 1);
+});
+
+describe('hostChangeNotice()', () => {
+  test('says what was added or removed where, and why', () => {
+    assert.equal(
+      hostChangeNotice({ action: 'add', firewall: 'nftables', chain: 'ip filter FORWARD', rules: 2, why: 'it drops forwarded packets by default' }),
+      'added 2 accept rules to chain ip filter FORWARD (nftables): it drops forwarded packets by default',
+    );
+    assert.equal(
+      hostChangeNotice({ action: 'remove', firewall: 'iptables-legacy', chain: 'filter FORWARD', rules: 1, why: 'network "n" is removed' }),
+      'removed 1 accept rule from chain filter FORWARD (iptables-legacy): network "n" is removed',
+    );
+  });
 });

@@ -4,7 +4,7 @@
  */
 // errors.js is the library's error module (re-exported by index.js), light enough to load at start-up.
 import { CtnetError, errorMessage, TeardownError } from '../errors.js';
-import type { PublishedPort } from '../index.js';
+import type { HostChange, PublishedPort } from '../index.js';
 import { formatPortHost, formatPortRange } from '../inet/port.js';
 
 /** Columns padded to their widest cell; the last column is not padded. */
@@ -51,6 +51,16 @@ export function printError(err: unknown, json: boolean): void {
 /** Tell something the user should know about a change that succeeded, as one line on stderr (`--json`: one JSON object). */
 export function printNotice(message: string, json: boolean): void {
   process.stderr.write(json ? `${JSON.stringify({ notice: message })}\n` : `ctnet: ${message}\n`);
+}
+
+/**
+ * A change ctnet made to another firewall's chain, as one notice:
+ * `added 2 accept rules to chain ip filter FORWARD (nftables): it drops forwarded packets by default, ...`.
+ */
+export function hostChangeNotice(change: HostChange): string {
+  const rules = `${change.rules} accept rule${change.rules === 1 ? '' : 's'}`;
+  const what = change.action === 'add' ? `added ${rules} to` : `removed ${rules} from`;
+  return `${what} chain ${change.chain} (${change.firewall}): ${change.why}`;
 }
 
 /**

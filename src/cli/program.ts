@@ -3,8 +3,8 @@
  * @module
  */
 import { Command } from '@commander-js/extra-typings';
-import type { Ctnet, SysctlChange } from '../index.js';
-import { printNotice } from './output.js';
+import type { Ctnet, HostChange, SysctlChange } from '../index.js';
+import { hostChangeNotice, printNotice } from './output.js';
 
 /** The library's public API, as the CLI uses it. */
 export type Library = typeof import('../index.js');
@@ -44,12 +44,14 @@ export interface GlobalOptions {
 
 /**
  * Run `fn` with an engine that is closed afterwards, whatever happens. Every change ctnet makes to
- * the host's own sysctls (forwarding, accept_ra of the host's interfaces) is told on stderr.
+ * the host's own sysctls (forwarding, accept_ra of the host's interfaces) and to another
+ * firewall's chains is told on stderr.
  */
 export async function withEngine<T>(opts: GlobalOptions, fn: (ct: Ctnet) => Promise<T> | T): Promise<T> {
   const { Ctnet } = await loadLibrary();
   const onSysctlChange = (change: SysctlChange): void => {
     if (!change.ownLink) printNotice(`set sysctl ${change.key}=${change.value} (was ${change.previous ?? 'unreadable'}): ${change.why}`, opts.json === true);
   };
-  return Ctnet.using({ onSysctlChange, ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }) }, fn);
+  const onHostChange = (change: HostChange): void => { printNotice(hostChangeNotice(change), opts.json === true); };
+  return Ctnet.using({ onSysctlChange, onHostChange, ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }) }, fn);
 }
