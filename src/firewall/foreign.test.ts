@@ -131,7 +131,10 @@ describe('ForeignFirewall', () => {
         { delete: { rule: { family: 'inet', table: 'other', chain: 'fwd', handle: 9 } } },
       ],
     ]);
-    assert.deepEqual(changes.map((c) => `${c.action} ${c.chain} ${c.rules}`), ['remove ip filter FORWARD 1', 'remove inet other fwd 1']);
+    assert.deepEqual(changes.map((c) => `${c.action} ${c.chain} ${c.rules}: ${c.why}`), [
+      'remove ip filter FORWARD 1: network "net1" is removed',
+      'remove inet other fwd 1: network "net1" is removed, and 1 of them belonged to networks that are gone',
+    ]);
   });
 
   test("legacy iptables: FORWARD DROP gets the set through one restore; its rules count in missing()", async () => {

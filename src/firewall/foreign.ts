@@ -70,6 +70,9 @@ interface Plan {
   legacy: ChainChange<LegacyForeignChain>[];
 }
 
+/** Why a change was made, as `onHostChange` tells it. */
+type Why = (action: HostChange['action'], change: ChainChange) => string;
+
 /** The foreign chains at one moment, and the networks ctnet's table holds. */
 interface View {
   nft: NftForeignChain[];
@@ -130,7 +133,10 @@ export class ForeignFirewall {
    */
   async revoke(net: FirewallNetwork): Promise<void> {
     const plan = (view: View): Plan => ({ nft: revokeChanges(net, view.nft, view.live), legacy: revokeChanges(net, view.legacy, view.live) });
-    await this.#change(net, false, plan, () => `network "${net.name}" is removed (with the rules of any other network that is gone)`);
+    await this.#change(net, false, plan, (_action, change) => {
+      const gone = change.remove.filter((r) => r.owner !== net.id).length;
+      return gone === 0 ? `network "${net.name}" is removed` : `network "${net.name}" is removed, and ${gone} of them belonged to networks that are gone`;
+    });
   }
 
   /**
@@ -154,7 +160,7 @@ export class ForeignFirewall {
 
   // Reads, plans and applies: the nft part in one transaction, then each legacy family in one
   // restore, each change reported as soon as it is made.
-  async #change(net: FirewallNetwork, dropsOnly: boolean, plan: (view: View) => Plan, why: (action: HostChange['action']) => string): Promise<void> {
+  async #change(net: FirewallNetwork, dropsOnly: boolean, plan: (view: View) => Plan, why: Why): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const changes = plan(await this.#read(dropsOnly));
       try {
@@ -177,10 +183,11 @@ export class ForeignFirewall {
     }
   }
 
-  #report(changes: readonly ChainChange[], why: (action: HostChange['action']) => string): void {
-    for (const { chain, remove, add } of changes) {
-      if (remove.length > 0) this.#tell({ action: 'remove', firewall: chain.firewall, chain: chain.name, rules: remove.length, why: why('remove') });
-      if (add.length > 0) this.#tell({ action: 'add', firewall: chain.firewall, chain: chain.name, rules: add.length, why: why('add') });
+  #report(changes: readonly ChainChange[], why: Why): void {
+    for (const change of changes) {
+      const { chain, remove, add } = change;
+      if (remove.length > 0) this.#tell({ action: 'remove', firewall: chain.firewall, chain: chain.name, rules: remove.length, why: why('remove', change) });
+      if (add.length > 0) this.#tell({ action: 'add', firewall: chain.firewall, chain: chain.name, rules: add.length, why: why('add', change) });
     }
   }
 

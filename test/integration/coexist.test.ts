@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { Ctnet, type HostChange } from '../../src/index.js';
 import { forwardChain, forwardDrop, reach, REACHES_ALL } from '../helpers/coexist.js';
-import { ctnetStateDir, newNetns, REPO_ROOT, sandboxSkipReason, sh, tcpServer, withUplink, withUplink6 } from '../helpers/sandbox.js';
+import { cli, cliOk, ctnetStateDir, newNetns, REPO_ROOT, sandboxSkipReason, sh, tcpServer, withUplink, withUplink6 } from '../helpers/sandbox.js';
 
 const skip = sandboxSkipReason();
 const NOTHING = { peerPing: false, peerTcp: false, internetPing: false, internetTcp: false };
@@ -84,7 +84,10 @@ describe('coexistence with a FORWARD drop policy', { skip }, () => {
     // the bridge passes the forward hook, so the drop cuts the containers off from each other too.
     await ct.connect('coex2', c2);
     assert.deepEqual(summary(changes), ['add 2 nftables ip filter FORWARD'], 'the connect saw the drop chain lack the rules');
+    const peer2 = ipOf(ct.listEndpoints().find((e) => e.container === c2) ?? { addresses: [] });
+    await tcpServer(t, c2, peer2, 7313);
     assert.deepEqual(await reach(c2, { ip: peer, port: 7312 }, { ip: serverIp, port: 7311 }), REACHES_ALL);
+    assert.deepEqual(await reach(c1, { ip: peer2, port: 7313 }, { ip: serverIp, port: 7311 }), REACHES_ALL, 'the container that was there before the drop too');
 
     // Someone deletes ctnet's rules (iptables -F FORWARD): the traffic stops until the next connect.
     await sh('iptables', ['-F', 'FORWARD']);
@@ -117,6 +120,29 @@ describe('coexistence with a FORWARD drop policy', { skip }, () => {
       await ct.disconnect(name, c2);
       await ct.removeNetwork(name);
     }
+    assert.deepEqual(await forwardChain('iptables'), ['-P FORWARD DROP']);
+  });
+
+  test('the CLI says what it did to the other firewall, on stderr (--json: one notice object a line)', async (t) => {
+    const stateDir = ctnetStateDir(t);
+    await forwardDrop(t, 'iptables');
+    const added = 'added 2 accept rules to chain ip filter FORWARD (nftables): it drops forwarded packets by default, which would cut network "coexc" off';
+    const created = await cli(stateDir, ['network', 'create', 'coexc', '--subnet', '10.72.5.0/24']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.deepEqual(created.stderr.split('\n').filter((l) => l.includes('accept rule')), [`ctnet: ${added}`]);
+    const c = await newNetns(t);
+    const quiet = await cli(stateDir, ['--json', 'connect', 'coexc', c]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '', 'the rules are in place: nothing to tell');
+    await cliOk(stateDir, ['disconnect', 'coexc', c]);
+    await sh('iptables', ['-F', 'FORWARD']);
+    const mended = await cli(stateDir, ['--json', 'connect', 'coexc', c]);
+    assert.equal(mended.code, 0, mended.stderr);
+    assert.deepEqual(mended.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown), [{ notice: added }]);
+    await cliOk(stateDir, ['disconnect', 'coexc', c]);
+    const removed = await cli(stateDir, ['network', 'rm', 'coexc']);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(removed.stderr, 'ctnet: removed 2 accept rules from chain ip filter FORWARD (nftables): network "coexc" is removed\n');
     assert.deepEqual(await forwardChain('iptables'), ['-P FORWARD DROP']);
   });
 

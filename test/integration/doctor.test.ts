@@ -4,11 +4,13 @@
  * form has the same checks. Runs only as root inside scripts/sandbox.sh.
  */
 import { strict as assert } from 'node:assert';
-import { chmodSync } from 'node:fs';
-import { describe, test } from 'node:test';
-import type { DoctorReport } from '../../src/index.js';
+import { spawn } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import type { DoctorCheck, DoctorReport } from '../../src/index.js';
 import { forwardDrop } from '../helpers/coexist.js';
-import { cli, cliOk, ctnetStateDir, newNetns, sandboxSkipReason, sh } from '../helpers/sandbox.js';
+import { CLI, cli, type CliResult, cliOk, ctnetStateDir, links, newNetns, sandboxSkipReason, sh, tempStateDir } from '../helpers/sandbox.js';
 
 const skip = sandboxSkipReason();
 
@@ -22,6 +24,35 @@ async function doctor(stateDir: string): Promise<{ code: number; report: DoctorR
 
 function statusOf(report: DoctorReport, name: string): string | undefined {
   return report.checks.find((c) => c.name === name)?.status;
+}
+
+function checkOf(report: DoctorReport, name: string): DoctorCheck {
+  const found = report.checks.find((c) => c.name === name);
+  assert.ok(found !== undefined, `a ${name} check`);
+  return found;
+}
+
+/** Sets a sysctl for the test, and back to what it was after it. */
+async function sysctlForTest(t: TestContext, key: string, value: string): Promise<void> {
+  const before = (await sh('sysctl', ['-n', key])).trim();
+  await sh('sysctl', ['-qw', `${key}=${value}`]);
+  t.after(async () => { await sh('sysctl', ['-qw', `${key}=${before}`]); });
+}
+
+/**
+ * `ctnet --json doctor` in a mount namespace of its own where /usr/sbin/nft (and /sbin/nft, a
+ * link to it) is /dev/null, which is not executable: a host without nftables.
+ */
+async function doctorWithoutNft(stateDir: string): Promise<CliResult> {
+  return new Promise((resolveRun) => {
+    const script = 'mount --bind /dev/null /usr/sbin/nft && exec "$0" "$@"';
+    const child = spawn('unshare', ['--mount', 'sh', '-c', script, process.execPath, CLI, '--json', 'doctor'], { env: { ...process.env, CTNET_STATE_DIR: stateDir } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => { resolveRun({ code: code ?? -1, stdout, stderr }); });
+  });
 }
 
 describe('ctnet doctor', { skip }, () => {
@@ -105,5 +136,88 @@ describe('ctnet doctor', { skip }, () => {
     const state = report.checks.find((c) => c.name === 'state-dir');
     assert.equal(state?.status, 'fail');
     assert.match(state?.message ?? '', /is writable by every user \(mode 777\)/);
+  });
+
+  test('IPv6 forwarding switched off under a dual-stack network: FAIL, exit 1', async (t) => {
+    const stateDir = ctnetStateDir(t);
+    await cliOk(stateDir, ['network', 'create', 'docfwd6', '--subnet', '10.73.6.0/24', '--subnet', 'fd73:6::/64']);
+    await sysctlForTest(t, 'net.ipv6.conf.all.forwarding', '0');
+    const { code, report } = await doctor(stateDir);
+    assert.equal(code, 1);
+    const v6 = checkOf(report, 'ipv6-forward');
+    assert.equal(v6.status, 'fail');
+    assert.match(v6.message, /^net\.ipv6\.conf\.all\.forwarding is 0, but network "docfwd6" forwards this family/);
+    assert.match(v6.fix ?? '', /^sysctl -w net\.ipv6\.conf\.all\.forwarding=1/);
+    assert.equal(statusOf(report, 'ip-forward'), 'ok');
+  });
+
+  test('no nft on the host: FAIL, exit 1', async (t) => {
+    const stateDir = ctnetStateDir(t);
+    await cliOk(stateDir, ['network', 'create', 'docnft', '--subnet', '10.73.7.0/24']);
+    const res = await doctorWithoutNft(stateDir);
+    assert.equal(res.code, 1, res.stderr);
+    const report = JSON.parse(res.stdout) as DoctorReport;
+    const nft = checkOf(report, 'nft');
+    assert.equal(nft.status, 'fail');
+    assert.match(nft.message, /^nft is not installed: no executable "nft" in .*: ctnet drives the firewall through nft$/);
+    assert.equal(nft.fix, 'install nftables (Debian package nftables)');
+    assert.deepEqual(JSON.parse(res.stderr), { error: '1 check failed: nft', code: 'CTNET_HOST' });
+  });
+
+  test('br_netfilter sending bridged traffic through the forward hook: a warning with a bridge network, ok once off', async (t) => {
+    const stateDir = ctnetStateDir(t);
+    await cliOk(stateDir, ['network', 'create', 'docbrnf', '--subnet', '10.73.8.0/24']);
+    await sysctlForTest(t, 'net.bridge.bridge-nf-call-iptables', '1');
+    await sysctlForTest(t, 'net.bridge.bridge-nf-call-ip6tables', '0');
+    const on = await doctor(stateDir);
+    assert.equal(on.code, 0, 'a warning, not a failure');
+    const brnf = checkOf(on.report, 'br-netfilter');
+    assert.equal(brnf.status, 'warn');
+    assert.match(brnf.message, /^br_netfilter sends bridged traffic through the forward hook \(bridge-nf-call-iptables=1\): /);
+    await sh('sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=0']);
+    assert.deepEqual(checkOf((await doctor(stateDir)).report, 'br-netfilter').status, 'ok');
+  });
+
+  test('strict reverse-path filtering: a warning that names the bridge', async (t) => {
+    const stateDir = ctnetStateDir(t);
+    await cliOk(stateDir, ['network', 'create', 'docrp', '--subnet', '10.73.9.0/24']);
+    assert.equal(statusOf((await doctor(stateDir)).report, 'rp-filter'), 'ok');
+    await sysctlForTest(t, 'net.ipv4.conf.all.rp_filter', '1');
+    const { code, report } = await doctor(stateDir);
+    assert.equal(code, 0);
+    const rp = checkOf(report, 'rp-filter');
+    assert.equal(rp.status, 'warn');
+    assert.match(rp.message, /^strict reverse-path filtering \(rp_filter=1\) on ct-docrp: /);
+    assert.match(rp.fix ?? '', /net\.ipv4\.conf\.ct-docrp\.rp_filter=2/);
+  });
+
+  test('a full bridge: FAIL, and the next connect is refused; a missing bridge: a warning', async (t) => {
+    const stateDir = ctnetStateDir(t);
+    await cliOk(stateDir, ['network', 'create', 'docfull', '--subnet', '10.73.10.0/24']);
+    // 1023 ports, the kernel's most, each a veth whose peer lives in `fill`: deleting that
+    // namespace takes every pair with it in one go, where 1023 deletions would take half a minute.
+    const fill = await newNetns(t, 'f');
+    const batch = join(tempStateDir(t), 'fill.batch');
+    writeFileSync(batch, Array.from({ length: 1023 }, (_, i) => `link add dfl${i} master ct-docfull type veth peer name p${i} netns ${fill}\n`).join(''));
+    await sh('ip', ['-batch', batch]);
+    try {
+      const { code, report } = await doctor(stateDir);
+      assert.equal(code, 1);
+      const ports = checkOf(report, 'bridge-ports');
+      assert.equal(ports.status, 'fail');
+      assert.equal(ports.message, 'ct-docfull: 1023 of 1023 ports: network "docfull" cannot take another container (the kernel answers EXFULL)');
+      const refused = await cli(stateDir, ['connect', 'docfull', await newNetns(t)]);
+      // The engine words the kernel's EXFULL; nothing was changed, so a refusal (exit 2).
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /: bridge ct-docfull of network "docfull" is full: a Linux bridge takes at most 1023 ports$/m);
+    } finally {
+      await sh('ip', ['netns', 'del', fill]);
+    }
+    // The namespace's devices go away in the kernel's own time.
+    for (let i = 0; i < 100 && (await links()).some((l) => l.ifname.startsWith('dfl')); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(checkOf((await doctor(stateDir)).report, 'bridge-ports').message, 'ct-docfull: 0 of 1023 ports');
+    await sh('ip', ['link', 'del', 'ct-docfull']);
+    const gone = checkOf((await doctor(stateDir)).report, 'bridge-ports');
+    assert.deepEqual([gone.status, gone.message], ['warn', 'ct-docfull is missing']);
   });
 });
