@@ -109,7 +109,7 @@ const HOST_CHECKS: readonly HostCheck[] = [
     run: async (ctx) => {
       const families: LegacyFamily[] = [];
       for (const family of [4, 6] as const) {
-        const tables = await ctx.legacy.tablesInUse(family);
+        const tables = ctx.legacy.tablesInUse(family);
         if (tables.length === 0) {
           families.push({ family, tables });
           continue;

@@ -13,8 +13,8 @@ export class FakeLegacyIptables implements LegacyIptables {
   /** Every `restore`, in order. */
   readonly restores: { family: 4 | 6; text: string }[] = [];
 
-  tablesInUse(family: 4 | 6): Promise<string[]> {
-    return Promise.resolve(this.inUse.get(family) ?? []);
+  tablesInUse(family: 4 | 6): string[] {
+    return this.inUse.get(family) ?? [];
   }
 
   save(family: 4 | 6): Promise<string> {

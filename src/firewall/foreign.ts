@@ -213,7 +213,7 @@ export class ForeignFirewall {
     const legacy: LegacyForeignChain[] = [];
     const unreadable: string[] = [];
     for (const family of [4, 6] as const) {
-      if (!(await this.#legacy.tablesInUse(family)).includes('filter')) continue;
+      if (!this.#legacy.tablesInUse(family).includes('filter')) continue;
       let chain: LegacyForeignChain | undefined;
       try {
         chain = legacyForwardChain(family, parseSave(await this.#legacy.save(family, 'filter')));

@@ -10,7 +10,7 @@
  * ctnet looks at `/proc/net/ip_tables_names` first and runs nothing when legacy iptables is not in use.
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { debuglog } from 'node:util';
 import { errorMessage, IptablesError, systemErrorCode } from '../errors.js';
 import { type AcceptRule, type ChainChange, type ForeignChain, type OwnedRule, ownerOf } from './foreign-rules.js';
@@ -32,8 +32,12 @@ function tool(family: 4 | 6, verb: 'save' | 'restore'): string {
 
 /** Reads and changes legacy iptables; {@link ExecLegacyIptables} runs the real tools. */
 export interface LegacyIptables {
-  /** The tables of `family` the kernel holds for this namespace (`/proc/net/ip_tables_names`); none when legacy iptables is not in use. */
-  tablesInUse(family: 4 | 6): Promise<string[]>;
+  /**
+   * The tables of `family` the kernel holds for this namespace (`/proc/net/ip_tables_names`);
+   * none when legacy iptables is not in use. Synchronous: a read of /proc that the connect path
+   * makes, ~10 µs, where a read on libuv's pool costs a round trip of ~0.2 ms.
+   */
+  tablesInUse(family: 4 | 6): string[];
   /** `iptables-legacy-save` (`-t TABLE` for one table): the text of the tables. */
   save(family: 4 | 6, table?: string): Promise<string>;
   /** `iptables-legacy-restore --noflush`: applies `text`, each table in one step. */
@@ -47,14 +51,14 @@ export interface LegacyIptables {
  * @example
  * ```ts
  * const legacy = new ExecLegacyIptables();
- * if ((await legacy.tablesInUse(4)).includes('filter')) console.log(await legacy.save(4, 'filter'));
+ * if (legacy.tablesInUse(4).includes('filter')) console.log(await legacy.save(4, 'filter'));
  * ```
  */
 export class ExecLegacyIptables implements LegacyIptables {
-  async tablesInUse(family: 4 | 6): Promise<string[]> {
+  tablesInUse(family: 4 | 6): string[] {
     const file = family === 4 ? '/proc/net/ip_tables_names' : '/proc/net/ip6_tables_names';
     try {
-      return (await readFile(file, 'utf8')).split('\n').filter((name) => name !== '');
+      return readFileSync(file, 'utf8').split('\n').filter((name) => name !== '');
     } catch (err) {
       // A kernel without x_tables has no such file: nothing of legacy iptables is in use.
       if (systemErrorCode(err) === 'ENOENT') return [];

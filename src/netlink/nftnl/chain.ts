@@ -63,8 +63,10 @@ export function getChainMessage(ref: NftChainRef): BatchMessage {
  * @throws {RangeError} if it is shorter than an nfgenmsg or lacks the table or chain name.
  */
 export function decodeChainRef(payload: Buffer): NftChainRef {
-  const { family } = decodeNfgenmsg(payload);
-  const attrs = attrMap(payload, NFGENMSG_LEN);
+  return chainRefOf(decodeNfgenmsg(payload).family, attrMap(payload, NFGENMSG_LEN));
+}
+
+function chainRefOf(family: number, attrs: ReadonlyMap<number, Buffer>): NftChainRef {
   const table = readString(attrs.get(NFTA_CHAIN_TABLE));
   const chain = readString(attrs.get(NFTA_CHAIN_NAME));
   if (table === undefined || chain === undefined) throw new RangeError('a chain message without a table or chain name');
@@ -105,9 +107,8 @@ export function listChainsMessage(): BatchMessage {
  * ```
  */
 export function decodeChain(payload: Buffer): NftChainInfo {
-  const ref = decodeChainRef(payload);
   const attrs = attrMap(payload, NFGENMSG_LEN);
-  const info: NftChainInfo = { ...ref };
+  const info: NftChainInfo = chainRefOf(decodeNfgenmsg(payload).family, attrs);
   const hook = attrs.get(NFTA_CHAIN_HOOK);
   if (hook !== undefined) {
     const h = attrMap(hook);
