@@ -4,13 +4,12 @@
  * form has the same checks. Runs only as root inside scripts/sandbox.sh.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { DoctorCheck, DoctorReport } from '../../src/index.js';
 import { forwardDrop } from '../helpers/coexist.js';
-import { CLI, cli, type CliResult, cliOk, ctnetStateDir, links, newNetns, sandboxSkipReason, sh, tempStateDir } from '../helpers/sandbox.js';
+import { CLI, cli, type CliResult, cliOk, ctnetStateDir, links, newNetns, pluginExec, sandboxSkipReason, sh, tempStateDir } from '../helpers/sandbox.js';
 
 const skip = sandboxSkipReason();
 
@@ -44,15 +43,8 @@ async function sysctlForTest(t: TestContext, key: string, value: string): Promis
  * link to it) is /dev/null, which is not executable: a host without nftables.
  */
 async function doctorWithoutNft(stateDir: string): Promise<CliResult> {
-  return new Promise((resolveRun) => {
-    const script = 'mount --bind /dev/null /usr/sbin/nft && exec "$0" "$@"';
-    const child = spawn('unshare', ['--mount', 'sh', '-c', script, process.execPath, CLI, '--json', 'doctor'], { env: { ...process.env, CTNET_STATE_DIR: stateDir } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => { resolveRun({ code: code ?? -1, stdout, stderr }); });
-  });
+  const script = 'mount --bind /dev/null /usr/sbin/nft && exec "$0" "$@"';
+  return pluginExec('unshare', ['--mount', 'sh', '-c', script, process.execPath, CLI, '--json', 'doctor'], { CTNET_STATE_DIR: stateDir }, '');
 }
 
 describe('ctnet doctor', { skip }, () => {
