@@ -212,4 +212,10 @@ describe('ctnet doctor', { skip }, () => {
     const gone = checkOf((await doctor(stateDir)).report, 'bridge-ports');
     assert.deepEqual([gone.status, gone.message], ['warn', 'ct-docfull is missing']);
   });
+
+  test('as another user: one line that says it must run as root, exit 1', async (t) => {
+    const stateDir = ctnetStateDir(t);
+    const res = await pluginExec('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, CLI, 'doctor'], { CTNET_STATE_DIR: stateDir }, '');
+    assert.deepEqual([res.code, res.stdout, res.stderr], [1, '', "ctnet: ctnet doctor must run as root: the state database, nftables and netlink it reads are root's\n"]);
+  });
 });

@@ -20,6 +20,8 @@ export function register(program: Program): void {
     .command('doctor')
     .description('check what on this host can break ctnet networks (exit 1 when a check fails)')
     .action(async (_opts, cmd) => {
+      // As another user every check that matters fails for want of permission, and says nothing about the host.
+      if (process.geteuid?.() !== 0) throw new HostError('ctnet doctor must run as root: the state database, nftables and netlink it reads are root\'s');
       const g = cmd.optsWithGlobals();
       const { runDoctor } = await loadLibrary();
       const report = await runDoctor(g.stateDir === undefined ? {} : { stateDir: g.stateDir });
