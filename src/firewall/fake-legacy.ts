@@ -10,8 +10,10 @@ export class FakeLegacyIptables implements LegacyIptables {
   readonly inUse = new Map<4 | 6, string[]>();
   /** What `save` answers, by family (an `Error` is thrown). */
   readonly saves = new Map<4 | 6, string | Error>();
-  /** Every `restore`, in order. */
+  /** Every `restore`, in order, the failed ones too. */
   readonly restores: { family: 4 | 6; text: string }[] = [];
+  /** What the next restores throw, in order; then they succeed. */
+  readonly restoreFailures: Error[] = [];
 
   tablesInUse(family: 4 | 6): string[] {
     return this.inUse.get(family) ?? [];
@@ -24,6 +26,7 @@ export class FakeLegacyIptables implements LegacyIptables {
 
   restore(family: 4 | 6, text: string): Promise<void> {
     this.restores.push({ family, text });
-    return Promise.resolve();
+    const failure = this.restoreFailures.shift();
+    return failure === undefined ? Promise.resolve() : Promise.reject(failure);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { NftError } from '../errors.js';
+import { IptablesError, NftError } from '../errors.js';
 import { decodeChain, type NftChainInfo } from '../netlink/nftnl/chain.js';
 import { NF_ACCEPT, NF_DROP, NF_INET_FORWARD, NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6 } from '../netlink/nftnl/constants.js';
 import { decodeRule } from '../netlink/nftnl/rule.js';
@@ -149,6 +149,20 @@ describe('ForeignFirewall', () => {
     assert.equal(legacy.restores[0]?.family, 4);
     assert.match(legacy.restores[0]?.text ?? '', /^\*filter\n-I FORWARD 1 -d 10\.68\.0\.0\/24 .*\n-I FORWARD 1 -s 10\.68\.0\.0\/24 .*\nCOMMIT\n$/);
     assert.deepEqual(changes.map((c) => `${c.action} ${c.firewall} ${c.chain} ${c.rules}`), ['add iptables-legacy filter FORWARD 2']);
+  });
+
+  test('legacy iptables: a restore that fails is tried again on a fresh save, up to three times', async () => {
+    const legacy = new FakeLegacyIptables();
+    legacy.inUse.set(4, ['filter']);
+    legacy.saves.set(4, '*filter\n:FORWARD DROP [0:0]\nCOMMIT\n');
+    legacy.restoreFailures.push(new IptablesError('iptables-legacy-restore failed: line 2 failed', { stderr: '' }));
+    const { changes, foreign } = foreignWith(new FakeNftNetlink().answerDumps([]), legacy);
+    await foreign.allow(NET);
+    assert.equal(legacy.restores.length, 2);
+    assert.equal(changes.length, 1, 'told once, when it was made');
+    legacy.restoreFailures.push(...[1, 2, 3].map((n) => new IptablesError(`refused ${n}`, { stderr: '' })));
+    await assert.rejects(foreign.allow(NET), /^IptablesError: refused 3$|refused 3/);
+    assert.equal(legacy.restores.length, 5);
   });
 
   test('legacy tables that cannot be read: no drop is assumed, and inspect() says why', async () => {

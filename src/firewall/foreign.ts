@@ -172,14 +172,23 @@ export class ForeignFirewall {
         throw err;
       }
       this.#report(changes.nft, why);
+      let again = false;
       for (const family of [4, 6] as const) {
         const mine = changes.legacy.filter((c) => c.chain.family === family);
         const text = restoreText(net.id, mine);
         if (text === '') continue;
-        await this.#legacy.restore(family, text);
+        try {
+          await this.#legacy.restore(family, text);
+        } catch (err) {
+          // A restore is all or nothing, and a delete whose rule went since the save (Docker
+          // flushing FORWARD) fails it: look again, as for nft. What is applied plans to nothing.
+          if (attempt >= ATTEMPTS) throw err;
+          again = true;
+          break;
+        }
         this.#report(mine, why);
       }
-      return;
+      if (!again) return;
     }
   }
 
