@@ -161,7 +161,7 @@ describe('ForeignFirewall', () => {
     assert.equal(legacy.restores.length, 2);
     assert.equal(changes.length, 1, 'told once, when it was made');
     legacy.restoreFailures.push(...[1, 2, 3].map((n) => new IptablesError(`refused ${n}`, { stderr: '' })));
-    await assert.rejects(foreign.allow(NET), /^IptablesError: refused 3$|refused 3/);
+    await assert.rejects(foreign.allow(NET), { message: 'refused 3' });
     assert.equal(legacy.restores.length, 5);
   });
 
