@@ -237,7 +237,7 @@ export class NftError extends CtnetError<'CTNET_NFT'> {
   }
 }
 
-/** The host is set up in a way that breaks ctnet's networks: what `ctnet doctor` reports as FAIL. */
+/** `ctnet doctor` found something on the host that breaks ctnet's networks (a check failed), or could not look (not root). */
 export class HostError extends CtnetError<'CTNET_HOST'> {
   constructor(message: string, options: CtnetErrorOptions = {}) {
     super('CTNET_HOST', message, options);
