@@ -11,7 +11,7 @@ const LAYERS = [
   ['cli', 'cni', 'daemon'],
   ['client'],
   ['index.ts'],
-  ['ctnet.ts'],
+  ['ctnet.ts', 'doctor'],
   ['network', 'firewall', 'ipam', 'dns', 'cluster'],
   ['state'],
   ['netlink', 'netns'],

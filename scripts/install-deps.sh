@@ -11,7 +11,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  nftables iproute2 iputils-ping util-linux procps g++ make python3 \
+  nftables iptables iproute2 iputils-ping util-linux procps g++ make python3 \
   podman containerd containernetworking-plugins netavark busybox-static >/dev/null
 if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
   echo "install-deps.sh: ctnet needs Node.js 20 or newer with npm (found: $(node --version 2>/dev/null || echo none))" >&2

@@ -24,6 +24,8 @@ class FakeFirewall implements FirewallDriver {
   readonly networks = new Map<string, FirewallNetwork>();
   readonly endpoints = new Map<string, FirewallEndpoint>();
   failNext: keyof FirewallDriver | undefined;
+  /** The next setupNetwork makes the network's rules, then fails (as in another firewall's chain). */
+  failPartway = false;
 
   #call(op: keyof FirewallDriver): void {
     if (this.failNext !== op) return;
@@ -34,6 +36,10 @@ class FakeFirewall implements FirewallDriver {
   async setupNetwork(net: FirewallNetwork): Promise<void> {
     this.#call('setupNetwork');
     this.networks.set(net.id, net);
+    if (this.failPartway) {
+      this.failPartway = false;
+      throw new Error('firewall setupNetwork failed part-way');
+    }
   }
 
   async checkNetwork(net: FirewallNetwork): Promise<string[]> {
@@ -388,6 +394,7 @@ describe('Ctnet on a fake kernel: rollback', () => {
       ['the gateway address fails', (l) => { l.kernel.failNext('addrAdd', 'EACCES', 'host'); }, /RTM_NEWADDR 10\.68\.0\.1\/24 failed: EACCES/],
       ['a sysctl write fails', (l) => { l.kernel.sysctls.failWrites.add('net/ipv4/ip_forward'); }, /set sysctl net\.ipv4\.ip_forward=1: permission denied/],
       ['the firewall fails', (l) => { l.firewall.failNext = 'setupNetwork'; }, /firewall setupNetwork failed/],
+      ['the firewall fails part-way', (l) => { l.firewall.failPartway = true; }, /firewall setupNetwork failed part-way/],
     ];
     for (const [what, fail, message] of failures) {
       await t.test(what, async (st) => {

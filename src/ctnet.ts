@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { ConflictError, errorMessage, InvalidConfigError, NotFoundError, StateError, TeardownError, wrapError } from './errors.js';
 import type { FirewallDriver } from './firewall/driver.js';
+import { ForeignFirewall, type HostChange } from './firewall/foreign.js';
 import { NftFirewallDriver } from './firewall/nft/nft-driver.js';
 import { firewallEndpoint, firewallNetwork } from './firewall/records.js';
 import { allocateEndpoint, type EndpointAllocation, releaseEndpoint } from './ipam/endpoint-addresses.js';
@@ -69,6 +70,12 @@ export interface CtnetOptions {
    * closes.
    */
   store?: StateStore;
+  /**
+   * Called for every change the default firewall makes to another firewall's chain (accept rules
+   * for a network where that chain drops by default), right after it. A `firewall` given here
+   * reports through its own options instead.
+   */
+  onHostChange?: (change: HostChange) => void;
 }
 
 /**
@@ -131,7 +138,7 @@ export class Ctnet {
     this.#firewallLock = join(stateDir, 'firewall.lock');
     this.#lockDir = join(stateDir, 'locks');
     mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
-    this.#firewall = options.firewall ?? new NftFirewallDriver();
+    this.#firewall = options.firewall ?? new NftFirewallDriver(undefined, { foreign: new ForeignFirewall(options.onHostChange === undefined ? {} : { onHostChange: options.onHostChange }) });
     this.#onStep = options.onStep;
     this.#sysctls = new HostSysctls(this.#kernel, options.onSysctlChange);
   }
@@ -254,8 +261,10 @@ export class Ctnet {
     if (!net.internal) this.#sysctls.enableForwarding(net);
     await this.#step('forwarding');
     const fw = firewallNetwork(net);
-    await this.#withFirewall((f) => f.setupNetwork(fw));
+    // Before the setup, as teardown is idempotent: a setup that fails after its table transaction
+    // (in another firewall's chain) is undone too.
     rb.push('firewall', () => this.#withFirewall((f) => f.teardownNetwork(fw)));
+    await this.#withFirewall((f) => f.setupNetwork(fw));
     await this.#step('firewall');
   }
 

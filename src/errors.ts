@@ -9,6 +9,8 @@ import { getSystemErrorMap } from 'node:util';
 export type CtnetErrorCode =
   | 'CTNET_NETLINK'
   | 'CTNET_NFT'
+  | 'CTNET_IPTABLES'
+  | 'CTNET_HOST'
   | 'CTNET_IPAM_EXHAUSTED'
   | 'CTNET_INVALID_CONFIG'
   | 'CTNET_NOT_FOUND'
@@ -232,6 +234,25 @@ export class NftError extends CtnetError<'CTNET_NFT'> {
     super('CTNET_NFT', message, options);
     this.stderr = options.stderr;
     this.errnoName = options.errnoName;
+  }
+}
+
+/** `ctnet doctor` found something on the host that breaks ctnet's networks (a check failed), or could not look (not root). */
+export class HostError extends CtnetError<'CTNET_HOST'> {
+  constructor(message: string, options: CtnetErrorOptions = {}) {
+    super('CTNET_HOST', message, options);
+  }
+}
+
+/**
+ * `iptables-legacy-save` or `-restore` (or their ip6tables twins) failed or could not be run:
+ * ctnet's only way to x_tables, the rule tables of legacy iptables that nft cannot see.
+ */
+export class IptablesError extends CtnetError<'CTNET_IPTABLES'> {
+  readonly stderr: string;
+  constructor(message: string, options: CtnetErrorOptions & { stderr: string }) {
+    super('CTNET_IPTABLES', message, options);
+    this.stderr = options.stderr;
   }
 }
 

@@ -40,6 +40,14 @@ export type { HostSocket } from './network/host-probes.js';
 export type { ContainerNetns, NetnsAccess, SysctlAccess } from './netns/netns.js';
 export type { FirewallDriver, FirewallEndpoint, FirewallNetwork, PortMapping } from './firewall/driver.js';
 export { NftFirewallDriver } from './firewall/nft/nft-driver.js';
+export type { NftFirewallDriverOptions } from './firewall/nft/nft-driver.js';
+export { ForeignFirewall } from './firewall/foreign.js';
+export { describeHostChange } from './firewall/foreign.js';
+export type { ForeignDrop, ForeignFirewallOptions, ForeignReport, HostChange } from './firewall/foreign.js';
+export type { ForeignFirewallName } from './firewall/foreign-rules.js';
+export { runDoctor } from './doctor/run.js';
+export type { DoctorOptions } from './doctor/run.js';
+export type { CheckStatus, DoctorCheck, DoctorReport } from './doctor/checks.js';
 export { NoneFirewallDriver } from './firewall/none-driver.js';
 export { RtnlHandle } from './netlink/rtnl/handle.js';
 export type { Rtnl, RtnlHandleOptions } from './netlink/rtnl/handle.js';
@@ -55,7 +63,9 @@ export {
   ConflictError,
   CtnetError,
   errorMessage,
+  HostError,
   InvalidConfigError,
+  IptablesError,
   IpamExhaustedError,
   isAlreadyExists,
   isNotFound,

@@ -3,6 +3,7 @@
  * @module
  */
 import { register as registerDaemon } from './commands/daemon.js';
+import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerEndpoint } from './commands/endpoint.js';
 import { register as registerInstallCni } from './commands/install-cni.js';
 import { register as registerNetns } from './commands/netns.js';
@@ -17,5 +18,6 @@ export function buildProgram(version: string): Program {
   registerEndpoint(program);
   registerInstallCni(program);
   registerDaemon(program, version);
+  registerDoctor(program);
   return program;
 }

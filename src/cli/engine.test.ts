@@ -17,7 +17,7 @@ function routed(socket: string): { engine: RoutedEngine; opened: () => number } 
   const saved = process.env['CTNET_SOCKET'];
   process.env['CTNET_SOCKET'] = socket;
   try {
-    const engine = new RoutedEngine({ stateDir: '/var/lib/ctnet', onSysctlChange: () => undefined, openLocal: () => { opened++; return Promise.resolve(local); } });
+    const engine = new RoutedEngine({ stateDir: '/var/lib/ctnet', onSysctlChange: () => undefined, onHostChange: () => undefined, openLocal: () => { opened++; return Promise.resolve(local); } });
     return { engine, opened: () => opened };
   } finally {
     if (saved === undefined) delete process.env['CTNET_SOCKET'];

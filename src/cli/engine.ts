@@ -7,7 +7,7 @@
 import { debuglog } from 'node:util';
 import { AgentClient, AgentUnavailable } from '../client/agent-client.js';
 import { type CtnetCalls, socketPathOf } from '../client/api.js';
-import type { ConnectOptions, Ctnet, EndpointSelector, NetworkSpec, SysctlChange } from '../index.js';
+import type { ConnectOptions, Ctnet, EndpointSelector, HostChange, NetworkSpec, SysctlChange } from '../index.js';
 import { stateDirOf } from '../state/state-dir.js';
 
 const debug = debuglog('ctnet');
@@ -16,6 +16,7 @@ export interface RoutedEngineOptions {
   /** `--state-dir` as given; undefined: `$CTNET_STATE_DIR` or the default. */
   stateDir: string | undefined;
   onSysctlChange: (change: SysctlChange) => void;
+  onHostChange: (change: HostChange) => void;
   /** Opens the engine in this process, for the calls the agent does not take. */
   openLocal: () => Promise<Ctnet>;
 }
@@ -31,7 +32,7 @@ export class RoutedEngine implements CtnetCalls {
   readonly #openLocal: () => Promise<Ctnet>;
 
   constructor(options: RoutedEngineOptions) {
-    this.#agent = new AgentClient({ socketPath: socketPathOf(), stateDir: stateDirOf(options.stateDir), onSysctlChange: options.onSysctlChange });
+    this.#agent = new AgentClient({ socketPath: socketPathOf(), stateDir: stateDirOf(options.stateDir), onSysctlChange: options.onSysctlChange, onHostChange: options.onHostChange });
     this.#openLocal = options.openLocal;
   }
 

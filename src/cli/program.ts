@@ -4,7 +4,7 @@
  */
 import { Command } from '@commander-js/extra-typings';
 import type { CtnetCalls } from '../client/api.js';
-import type { SysctlChange } from '../index.js';
+import { describeHostChange, type HostChange, type SysctlChange } from '../index.js';
 import { RoutedEngine } from './engine.js';
 import { printNotice } from './output.js';
 
@@ -47,16 +47,19 @@ export interface GlobalOptions {
 /**
  * Run `fn` with the engine: the agent's when it takes the calls, else one opened in this process and
  * closed afterwards, whatever happens. Every change ctnet makes to the host's own sysctls
- * (forwarding, accept_ra of the host's interfaces) is told on stderr, by whichever engine made it.
+ * (forwarding, accept_ra of the host's interfaces) and to another firewall's chains is told on
+ * stderr, by whichever engine made it.
  */
 export async function withEngine<T>(opts: GlobalOptions, fn: (ct: CtnetCalls) => Promise<T> | T): Promise<T> {
   const onSysctlChange = (change: SysctlChange): void => {
     if (!change.ownLink) printNotice(`set sysctl ${change.key}=${change.value} (was ${change.previous ?? 'unreadable'}): ${change.why}`, opts.json === true);
   };
+  const onHostChange = (change: HostChange): void => { printNotice(describeHostChange(change), opts.json === true); };
   const engine = new RoutedEngine({
     stateDir: opts.stateDir,
     onSysctlChange,
-    openLocal: async () => (await loadLibrary()).Ctnet.open({ onSysctlChange, ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }) }),
+    onHostChange,
+    openLocal: async () => (await loadLibrary()).Ctnet.open({ onSysctlChange, onHostChange, ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }) }),
   });
   try {
     return await fn(engine);

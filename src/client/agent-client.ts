@@ -6,7 +6,7 @@
  */
 import { request } from 'node:http';
 import { CtnetError, errorMessage, SystemError, systemErrorCode, TimeoutError } from '../errors.js';
-import type { AttachedEndpoint, ConnectOptions, Endpoint, EndpointSelector, Network, NetworkDetails, NetworkSpec, SysctlChange } from '../index.js';
+import type { AttachedEndpoint, ConnectOptions, Endpoint, EndpointSelector, HostChange, Network, NetworkDetails, NetworkSpec, SysctlChange } from '../index.js';
 import {
   type AgentVersion,
   type ConnectBody,
@@ -49,6 +49,8 @@ export interface AgentClientOptions {
   timeoutMs?: number;
   /** Told of every host sysctl the agent changed for a call, before the call returns. */
   onSysctlChange?: (change: SysctlChange) => void;
+  /** Told of every rule the agent changed in another firewall's chain for a call, before the call returns. */
+  onHostChange?: (change: HostChange) => void;
 }
 
 interface RawAnswer {
@@ -62,11 +64,13 @@ export class AgentClient implements CtnetCalls {
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
   readonly #onSysctlChange: ((change: SysctlChange) => void) | undefined;
+  readonly #onHostChange: ((change: HostChange) => void) | undefined;
 
   constructor(options: AgentClientOptions) {
     this.#socketPath = options.socketPath;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_AGENT_TIMEOUT_MS;
     this.#onSysctlChange = options.onSysctlChange;
+    this.#onHostChange = options.onHostChange;
     this.#headers = { [HEADER.stateDir]: encodeURIComponent(options.stateDir), [HEADER.namespaces]: namespaceIdentity() };
   }
 
@@ -131,6 +135,7 @@ export class AgentClient implements CtnetCalls {
       throw new Error(`the ctnet agent on ${this.#socketPath} answered ${method} ${path} with ${answer.status} and no JSON: ${errorMessage(err)}`, { cause: err });
     }
     for (const change of parsed.sysctlChanges ?? []) this.#onSysctlChange?.(change);
+    for (const change of parsed.hostChanges ?? []) this.#onHostChange?.(change);
     if (answer.status >= 200 && answer.status < 300) return (parsed as OkAnswer<T>).result as T;
     throw errorFromWire(parsed as ErrorAnswer);
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { readlinkSync } from 'node:fs';
-import type { AttachedEndpoint, ConnectOptions, Endpoint, EndpointSelector, Network, NetworkDetails, NetworkSpec, SysctlChange } from '../index.js';
+import type { AttachedEndpoint, ConnectOptions, Endpoint, EndpointSelector, HostChange, Network, NetworkDetails, NetworkSpec, SysctlChange } from '../index.js';
 
 /** Where the agent listens unless `--socket` or `$CTNET_SOCKET` says otherwise. */
 export const DEFAULT_SOCKET = '/run/ctnet/ctnet.sock';
@@ -152,10 +152,18 @@ export function namespaceIdentity(): string {
   return ['net', 'mnt', 'pid'].map((ns) => readlinkSync(`/proc/self/ns/${ns}`)).join(' ');
 }
 
-/** A successful answer: the call's result (null for none) and the host sysctls it changed. */
-export interface OkAnswer<T = unknown> {
-  result: T | null;
+/**
+ * What a call changed on the host beyond ctnet's own objects, for the caller to tell its user as an
+ * in-process engine would: host sysctls, and rules in another firewall's chains.
+ */
+export interface HostChanges {
   sysctlChanges: SysctlChange[];
+  hostChanges: HostChange[];
+}
+
+/** A successful answer: the call's result (null for none) and what it changed on the host. */
+export interface OkAnswer<T = unknown> extends HostChanges {
+  result: T | null;
 }
 
 /** An error as it travels: message, code, the error class's own fields, and the errors it holds. */
@@ -167,10 +175,8 @@ export interface WireError {
   errors?: WireError[];
 }
 
-/** A failed answer: the error, and the host sysctls the call changed before it failed. */
-export interface ErrorAnswer extends WireError {
-  sysctlChanges?: SysctlChange[];
-}
+/** A failed answer: the error, and what the call changed on the host before it failed. */
+export interface ErrorAnswer extends WireError, Partial<HostChanges> {}
 
 /** Codes of the API itself, beside the engine's `CtnetErrorCode`s. */
 export type ApiErrorCode =

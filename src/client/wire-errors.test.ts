@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import {
   ConflictError,
   CtnetError,
+  HostError,
   InvalidConfigError,
+  IptablesError,
   IpamExhaustedError,
   NetlinkError,
   NftError,
@@ -36,6 +38,8 @@ describe('errorToWire() and errorFromWire()', () => {
     ['SystemError', new SystemError('open /run/netns/c1: No such file or directory', { errno: -2, syscall: 'open' })],
     ['NetlinkError', wrapError('connect "c1" to network "n"', new NetlinkError({ op: 'RTM_NEWLINK', object: 'ct0a1b', errno: 17, extack: 'exists' }))],
     ['NftError', new NftError('nft failed', { stderr: 'Error: No such file or directory', errnoName: 'ENOENT' })],
+    ['IptablesError', new IptablesError('iptables-legacy-restore failed', { stderr: 'iptables-legacy-restore: line 2 failed' })],
+    ['HostError', new HostError('IPv4 forwarding is off')],
   ];
   for (const [name, err] of cases) {
     it(`bring back a ${name} as the same class, code, message and fields`, () => {

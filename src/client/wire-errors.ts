@@ -8,7 +8,9 @@ import {
   ConflictError,
   CtnetError,
   type CtnetErrorCode,
+  HostError,
   InvalidConfigError,
+  IptablesError,
   IpamExhaustedError,
   NetlinkError,
   NftError,
@@ -84,6 +86,8 @@ const REBUILD: Readonly<Record<CtnetErrorCode, (message: string, fields: Fields,
     const errnoName = text(f, 'errnoName');
     return new NftError(m, { stderr: text(f, 'stderr') ?? '', ...(errnoName === undefined ? {} : { errnoName }) });
   },
+  CTNET_IPTABLES: (m, f) => new IptablesError(m, { stderr: text(f, 'stderr') ?? '' }),
+  CTNET_HOST: (m) => new HostError(m),
   CTNET_TEARDOWN: (m, _f, errors) => new TeardownError(errors.map(errorFromWire), m),
 };
 

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { fromSystemError } from '../errors.js';
-import type { Ctnet, Endpoint, Network, SysctlChange } from '../index.js';
+import { type Ctnet, describeHostChange, type Endpoint, type HostChange, type Network, type SysctlChange } from '../index.js';
 
 export interface AgentLogOptions {
   /** JSON lines instead of text. */
@@ -56,6 +56,10 @@ export class AgentLog {
     ct.on('network-removed', (n) => { this.write('network-removed', `network "${n.name}" removed`, { network: n.name, id: n.id }); });
     ct.on('endpoint-connected', (e) => { this.write('endpoint-connected', `"${e.container}" connected to network "${e.network}": ${describeEndpoint(e)}`, endpointFields(e)); });
     ct.on('endpoint-disconnected', (e) => { this.write('endpoint-disconnected', `"${e.container}" disconnected from network "${e.network}"`, endpointFields(e)); });
+  }
+
+  hostChange(change: HostChange): void {
+    this.write('host-changed', describeHostChange(change), { ...change });
   }
 
   sysctl(change: SysctlChange): void {

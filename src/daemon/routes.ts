@@ -3,14 +3,14 @@
  * error as JSON with the host sysctls it changed; `/v1/version` and `/v1/cni` beside them.
  * @module
  */
-import { type AgentVersion, type ErrorAnswer, HEADER, matchRoute, type OkAnswer, type RouteName, statusOf } from '../client/api.js';
+import { type AgentVersion, type ErrorAnswer, HEADER, type HostChanges, matchRoute, type OkAnswer, type RouteName, statusOf } from '../client/api.js';
 import { errorToWire } from '../client/wire-errors.js';
-import type { Ctnet, NetworkSpec, SysctlChange } from '../index.js';
+import type { Ctnet, NetworkSpec } from '../index.js';
 import { serveCni } from './cni.js';
 import { type ApiAnswer, type ApiHandler, type ApiRequest, errorAnswer, RequestError } from './http.js';
 import type { AgentLog } from './log.js';
 import { cniBody, connectBody, force, requestStateDir, selector } from './requests.js';
-import { collectingSysctlChanges, Misdirected, type WarmEngine } from './warm-engine.js';
+import { collectingHostChanges, Misdirected, type WarmEngine } from './warm-engine.js';
 
 type EngineRoute = Exclude<RouteName, 'version' | 'cni'>;
 
@@ -49,8 +49,8 @@ const CALLS: Readonly<Record<EngineRoute, Call>> = {
   },
 };
 
-function ok(result: unknown, changes: SysctlChange[]): ApiAnswer {
-  const body: OkAnswer = { result: result ?? null, sysctlChanges: changes };
+function ok(result: unknown, changes: HostChanges): ApiAnswer {
+  const body: OkAnswer = { result: result ?? null, ...changes };
   return { status: 200, body: JSON.stringify(body) };
 }
 
@@ -71,15 +71,15 @@ export function apiHandler(ctx: RoutesContext): ApiHandler {
     }
     const call = CALLS[name](req, params);
     const stateDir = requestStateDir(req, ctx.warm.stateDir);
-    const changes: SysctlChange[] = [];
+    const changes: HostChanges = { sysctlChanges: [], hostChanges: [] };
     try {
-      const result = await collectingSysctlChanges(changes, () => ctx.warm.use(stateDir, async (ct) => await call(ct)));
+      const result = await collectingHostChanges(changes, () => ctx.warm.use(stateDir, async (ct) => await call(ct)));
       return ok(result, changes);
     } catch (err) {
       if (err instanceof Misdirected) return errorAnswer('CTNET_MISDIRECTED', err.message);
       const wire = errorToWire(err);
       if (wire.code === 'CTNET_INTERNAL') ctx.log.write('request-failed', `${req.method} ${req.url.pathname} failed: ${wire.error}`);
-      const body: ErrorAnswer = { ...wire, sysctlChanges: changes };
+      const body: ErrorAnswer = { ...wire, ...changes };
       return { status: statusOf(wire.code), body: JSON.stringify(body) };
     }
   };
@@ -94,7 +94,7 @@ export function apiHandler(ctx: RoutesContext): ApiHandler {
     if (route === 'method') return errorAnswer('CTNET_METHOD_NOT_ALLOWED', `${req.url.pathname} does not take ${req.method}`);
     if (route.name === 'version') {
       const version: AgentVersion = { version: ctx.version, api: 'v1', stateDir: ctx.warm.stateDir, pid: process.pid };
-      return ok(version, []);
+      return ok(version, { sysctlChanges: [], hostChanges: [] });
     }
     if (route.name === 'cni') return serveCni(cniBody(req), ctx, req.clientGone);
     return engineCall(route.name, req, route.params);

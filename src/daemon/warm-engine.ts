@@ -9,7 +9,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { lstatSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { errorMessage, systemErrorCode } from '../errors.js';
-import { Ctnet, type SysctlChange } from '../index.js';
+import type { HostChanges } from '../client/api.js';
+import { Ctnet } from '../index.js';
 import { stateDirOf } from '../state/state-dir.js';
 import { STATE_DB_FILE } from '../state/store.js';
 import { assertPrivateDir, ensurePrivateFile } from '../state/trust.js';
@@ -23,12 +24,12 @@ export class Misdirected extends Error {
   }
 }
 
-/** The host sysctls changed by the request in whose async context the engine runs. */
-const sysctlChanges = new AsyncLocalStorage<SysctlChange[]>();
+/** What the engine changed on the host for the request in whose async context it runs. */
+const requestChanges = new AsyncLocalStorage<HostChanges>();
 
-/** Run `fn` with every host sysctl the engine changes for it pushed to `changes` (concurrent requests keep theirs apart). */
-export function collectingSysctlChanges<T>(changes: SysctlChange[], fn: () => Promise<T>): Promise<T> {
-  return sysctlChanges.run(changes, fn);
+/** Run `fn` with every host change the engine makes for it pushed to `changes` (concurrent requests keep theirs apart). */
+export function collectingHostChanges<T>(changes: HostChanges, fn: () => Promise<T>): Promise<T> {
+  return requestChanges.run(changes, fn);
 }
 
 /** Device and inode of a file, or undefined when there is none. */
@@ -65,7 +66,11 @@ export class WarmEngine {
       stateDir: dir,
       onSysctlChange: (change) => {
         this.#log.sysctl(change);
-        sysctlChanges.getStore()?.push(change);
+        requestChanges.getStore()?.sysctlChanges.push(change);
+      },
+      onHostChange: (change) => {
+        this.#log.hostChange(change);
+        requestChanges.getStore()?.hostChanges.push(change);
       },
     });
     this.#log.follow(ct);

@@ -37,6 +37,8 @@ export interface NetlinkSocketOptions {
 export interface RequestContext {
   /** The object the request is about, for error messages (`RTM_NEWLINK veth-ab12 failed: ...`). */
   object?: string;
+  /** The operation's name in error messages; default: the rtnetlink name of the message type. */
+  op?: string;
 }
 
 export class NetlinkSocket {
@@ -99,7 +101,7 @@ export class NetlinkSocket {
       } catch (err) {
         if (!(err instanceof DumpInterrupted) || attempt >= DUMP_ATTEMPTS) {
           if (err instanceof DumpInterrupted) {
-            throw new NetlinkError({ op: opName(type), errno: 4, extack: 'dump interrupted too often' });
+            throw new NetlinkError({ op: ctx.op ?? opName(type), errno: 4, extack: 'dump interrupted too often' });
           }
           throw err;
         }
@@ -230,7 +232,7 @@ class Answer {
   constructor(request: Buffer, expect: Expected) {
     this.request = request;
     this.#expect = expect;
-    this.#op = opName(request.readUInt16LE(4));
+    this.#op = expect.ctx.op ?? opName(request.readUInt16LE(4));
     this.what = expect.ctx.object === undefined ? this.#op : `${this.#op} ${expect.ctx.object}`;
   }
 

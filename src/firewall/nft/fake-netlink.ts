@@ -4,7 +4,9 @@
  * @module
  */
 import { type BatchMessage, batchSize, MAX_DATAGRAM_BYTES } from '../../netlink/batch.js';
+import { listChainsMessage, type NftChainRef } from '../../netlink/nftnl/chain.js';
 import { nftBatch } from '../../netlink/nftnl/nfnetlink.js';
+import { listRulesMessage } from '../../netlink/nftnl/rule.js';
 import type { NftNetlink } from './netlink.js';
 
 /** What a message puts on the wire: type, flags and payload (without the error-message helpers). */
@@ -35,6 +37,13 @@ export class FakeNftNetlink implements NftNetlink {
   readonly batches: WireMessage[][] = [];
   /** Every message passed to `request`, in order, including the ones that were made to fail. */
   readonly requests: WireMessage[] = [];
+  /** Every message passed to `dump`, in order. */
+  readonly dumps: WireMessage[] = [];
+  /**
+   * What `dump` answers, by the request's payload (hex): the payloads of the kernel's messages.
+   * A request not found here is answered with none: nothing to list.
+   */
+  readonly dumpAnswers = new Map<string, Buffer[]>();
   /** How often `close` was called. */
   closed = 0;
   readonly #requestFailures: Error[] = [];
@@ -44,6 +53,13 @@ export class FakeNftNetlink implements NftNetlink {
   /** `maxBatchBytes`: what the driver must split at; default the real socket's. */
   constructor(options: { maxBatchBytes?: number } = {}) {
     this.maxBatchBytes = options.maxBatchBytes ?? MAX_DATAGRAM_BYTES;
+  }
+
+  /** Answers the chain dump with `chains` and the rule dump of each chain given with its rules (payloads). */
+  answerDumps(chains: Buffer[], rules: readonly (readonly [NftChainRef, Buffer[]])[] = []): this {
+    this.dumpAnswers.set(listChainsMessage().payload.toString('hex'), chains);
+    for (const [chain, payloads] of rules) this.dumpAnswers.set(listRulesMessage(chain).payload.toString('hex'), payloads);
+    return this;
   }
 
   /** Makes the next `apply` call (after any queued earlier) record its batch and then throw `err`. */
@@ -75,6 +91,11 @@ export class FakeNftNetlink implements NftNetlink {
     this.requests.push(...wire([message]));
     const failure = this.#requestFailures.shift();
     return failure === undefined ? Promise.resolve() : Promise.reject(failure);
+  }
+
+  dump(message: BatchMessage): Promise<Buffer[]> {
+    this.dumps.push(...wire([message]));
+    return Promise.resolve(this.dumpAnswers.get(message.payload.toString('hex')) ?? []);
   }
 
   close(): void {

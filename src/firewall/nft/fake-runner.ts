@@ -37,6 +37,11 @@ export class FakeNftRunner implements NftRunner {
     this.#runFailures.push(err);
   }
 
+  /** Makes the next `run` call (after any queued earlier) succeed, so that a later one can fail. */
+  passNextRun(): void {
+    this.#runFailures.push(undefined);
+  }
+
   run(commands: NftCommand[]): Promise<void> {
     this.batches.push(structuredClone(commands));
     const failure = this.#runFailures.shift();

@@ -1,8 +1,8 @@
 /**
  * The nf_tables netlink path of the nftables driver: element changes sent as one nfnetlink batch,
- * and presence probes (one NFT_MSG_GETCHAIN), on a socket this process keeps open, where `nft`
- * would cost a process (~25 ms, half of it nft closing its own socket) per call. The table, chains
- * and maps still go through `nft -j`.
+ * presence probes (one NFT_MSG_GETCHAIN) and dumps (every chain, one chain's rules), on a socket
+ * this process keeps open, where `nft` would cost a process (~25 ms, half of it nft closing its
+ * own socket) per call. The table, chains, maps and rules are still changed through `nft -j`.
  * @module
  */
 import { type BatchMessage, MAX_DATAGRAM_BYTES } from '../../netlink/batch.js';
@@ -29,6 +29,11 @@ export interface NftNetlink {
    * object (or its table) is missing.
    */
   request(message: BatchMessage): Promise<void>;
+  /**
+   * Sends one dump request (`listChainsMessage()`, `listRulesMessage()`) and resolves with the
+   * payload (after the nlmsghdr) of every message of the answer. Rejects as `request` does.
+   */
+  dump(message: BatchMessage): Promise<Buffer[]>;
   /** Closes the socket, if one was opened. The next call opens a new one. */
   close(): void;
 }
@@ -56,6 +61,11 @@ export class SocketNftNetlink implements NftNetlink {
     // Not wrapped in a batch: nfnetlink answers a read inside one with EINVAL. requestBatch() of
     // the one message waits for its ACK and names its op and object when the kernel refuses it.
     (await this.#open()).requestBatch([message]);
+  }
+
+  async dump(message: BatchMessage): Promise<Buffer[]> {
+    const ctx = { ...(message.op === undefined ? {} : { op: message.op }), ...(message.object === undefined ? {} : { object: message.object }) };
+    return (await this.#open()).dump(message.type, message.payload, ctx).map((m) => m.payload);
   }
 
   close(): void {

@@ -4,7 +4,8 @@
  * Published ports are elements only, so they go over nf_tables netlink (`port-elements.ts`,
  * `netlink.ts`), with the `nft` batches of `port-rules.ts` as the fallback. A check compares the
  * table with the batch a setup would apply (`check.ts`); the presence probe asks netlink for one
- * chain. The table's layout is described in `table.ts`.
+ * chain. The table's layout is described in `table.ts`. With a `ForeignFirewall` (`../foreign.ts`),
+ * each network verb also keeps the network's accept rules in other tables' forward drop chains.
  * @module
  */
 import { debuglog } from 'node:util';
@@ -14,6 +15,7 @@ import { getChainMessage } from '../../netlink/nftnl/chain.js';
 import { NFPROTO_INET } from '../../netlink/nftnl/constants.js';
 import { splitNftBatch } from '../../netlink/nftnl/nfnetlink.js';
 import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from '../driver.js';
+import type { ForeignFirewall } from '../foreign.js';
 import { elementsAndTheirSets, missingFromTable } from './check.js';
 import { SocketNftNetlink, type NftNetlink } from './netlink.js';
 import { buildNetworkSetup, buildNetworkTeardown, networkChains } from './network-rules.js';
@@ -34,6 +36,13 @@ export interface NftFirewallDriverOptions {
    * use. `null`: always through `nft`, as network changes are.
    */
   netlink?: NftNetlink | null;
+  /**
+   * Coexistence with other firewalls: where set, setting a network up also puts its accept rules
+   * into other tables' forward chains whose policy is drop (Docker's `iptables -P FORWARD DROP`),
+   * tearing it down takes them out, and the check and the probe look for them. Default: none, the
+   * driver keeps to its own table (the engine gives its default driver one).
+   */
+  foreign?: ForeignFirewall;
 }
 
 // Listings #deleteListed makes at most while its deletes keep finding something gone (ENOENT).
@@ -55,22 +64,30 @@ export class NftFirewallDriver implements FirewallDriver {
   readonly name = 'nftables';
   readonly #runner: NftRunner;
   readonly #netlink: NftNetlink | null;
+  readonly #foreign: ForeignFirewall | undefined;
 
   constructor(runner: NftRunner = new ExecNftRunner(), options: NftFirewallDriverOptions = {}) {
     this.#runner = runner;
     this.#netlink = options.netlink === undefined ? new SocketNftNetlink() : options.netlink;
+    this.#foreign = options.foreign;
   }
 
-  /** Closes the netlink socket, if one was opened; the driver opens another when it needs one. */
+  /** Closes the netlink sockets, if opened; the driver opens others when it needs them. */
   close(): void {
     this.#netlink?.close();
+    this.#foreign?.close();
   }
 
-  /** Installs the network's chains, rules and elements in one transaction. */
+  /**
+   * Installs the network's chains, rules and elements in one transaction, then its accept rules
+   * in foreign drop chains. When those fail, the network's own rules stay: `teardownNetwork`
+   * takes them out, and running the setup again finishes it (the engine undoes a create with the
+   * teardown, and leaves a mended network as it was).
+   */
   async setupNetwork(net: FirewallNetwork): Promise<void> {
-    const cmds = buildNetworkSetup(net);
     try {
-      await this.#runner.run(cmds);
+      await this.#runner.run(buildNetworkSetup(net));
+      await this.#foreign?.allow(net);
     } catch (err) {
       throw wrapError(`set up firewall for network "${net.name}"`, err);
     }
@@ -84,7 +101,7 @@ export class NftFirewallDriver implements FirewallDriver {
   async checkNetwork(net: FirewallNetwork): Promise<string[]> {
     const expected = buildNetworkSetup(net);
     try {
-      return missingFromTable(expected, await this.#readTable());
+      return [...missingFromTable(expected, await this.#readTable()), ...((await this.#foreign?.missing(net)) ?? [])];
     } catch (err) {
       throw wrapError(`check firewall of network "${net.name}"`, err);
     }
@@ -93,9 +110,19 @@ export class NftFirewallDriver implements FirewallDriver {
   /**
    * Asks the kernel for the network's `n-<id>-in` chain with one NFT_MSG_GETCHAIN on the kept
    * netlink socket (ENOENT: the chain or the whole table is gone). When netlink cannot be used, it
-   * lists the table through `nft` instead.
+   * lists the table through `nft` instead. With a `ForeignFirewall`, false too when a foreign drop
+   * chain lacks the network's accept rules (a chain dump, and a rule dump of each drop chain).
    */
   async networkPresent(net: FirewallNetwork): Promise<boolean> {
+    if (!(await this.#chainPresent(net))) return false;
+    try {
+      return this.#foreign === undefined || (await this.#foreign.missing(net)).length === 0;
+    } catch (err) {
+      throw wrapError(`probe firewall of network "${net.name}"`, err);
+    }
+  }
+
+  async #chainPresent(net: FirewallNetwork): Promise<boolean> {
     validateNetworkId(net);
     const context = `probe firewall of network "${net.name}"`;
     const chain = networkChains(net.id).in;
@@ -118,11 +145,18 @@ export class NftFirewallDriver implements FirewallDriver {
 
   /**
    * Reads the table, then removes what the network owns in one transaction (or the whole table
-   * when it was the last network). A missing table or missing chains count as removed.
+   * when it was the last network). A missing table or missing chains count as removed. With a
+   * `ForeignFirewall`, then its rules in foreign chains, and those of networks that are gone.
    */
   async teardownNetwork(net: FirewallNetwork): Promise<void> {
     validateNetworkId(net);
-    await this.#deleteListed((table) => buildNetworkTeardown(net, table), `tear down firewall for network "${net.name}"`);
+    const context = `tear down firewall for network "${net.name}"`;
+    await this.#deleteListed((table) => buildNetworkTeardown(net, table), context);
+    try {
+      await this.#foreign?.revoke(net);
+    } catch (err) {
+      throw wrapError(context, err);
+    }
   }
 
   /**

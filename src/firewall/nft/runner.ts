@@ -220,10 +220,29 @@ async function anonymousFile(): Promise<FileHandle> {
 }
 
 async function findNft(): Promise<string> {
+  const found = await findExecutable('nft');
+  if (found === undefined) throw new NftError(`nft is not installed: no executable "nft" in ${searchDirs().join(', ')}`, { stderr: '' });
+  return found;
+}
+
+// PATH, then the sbin directories a reduced PATH lacks.
+function searchDirs(): string[] {
   const pathDirs = (process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '');
-  const dirs = [...new Set([...pathDirs, ...SBIN_DIRS])];
-  for (const dir of dirs) {
-    const candidate = join(dir, 'nft');
+  return [...new Set([...pathDirs, ...SBIN_DIRS])];
+}
+
+/**
+ * The path of executable `name` in `PATH` or the sbin directories (`/usr/sbin`, `/sbin`,
+ * `/usr/local/sbin`) that CNI runtimes leave out of the plugin's PATH; undefined when there is none.
+ *
+ * @example
+ * ```ts
+ * await findExecutable('iptables-legacy-save'); // '/usr/sbin/iptables-legacy-save'
+ * ```
+ */
+export async function findExecutable(name: string): Promise<string | undefined> {
+  for (const dir of searchDirs()) {
+    const candidate = join(dir, name);
     try {
       await access(candidate, fsConstants.X_OK);
       return candidate;
@@ -231,7 +250,7 @@ async function findNft(): Promise<string> {
       // Not in this directory; keep looking.
     }
   }
-  throw new NftError(`nft is not installed: no executable "nft" in ${dirs.join(', ')}`, { stderr: '' });
+  return undefined;
 }
 
 /**

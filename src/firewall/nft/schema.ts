@@ -171,6 +171,14 @@ export interface NftRule {
   handle?: number;
 }
 
+/** A rule by its handle, for `delete rule FAMILY TABLE CHAIN handle N`. */
+export interface NftRuleRef {
+  family: NftFamily;
+  table: string;
+  chain: string;
+  handle: number;
+}
+
 /** The key of a set or map element. */
 export type NftElemKey = string | NftPrefix | NftRange | NftConcatValue;
 
@@ -207,11 +215,16 @@ export type NftObject =
 
 /**
  * One command of a batch. `add` is idempotent for tables, chains, sets and identical elements;
- * `delete` fails with ENOENT when the object is missing; `flush` empties a chain, set or map.
+ * `insert` puts a rule at the top of its chain; `delete` fails with ENOENT when the object is
+ * missing (a rule is deleted by handle); `flush` empties a chain, set or map.
  * (nft 1.0.6 has no `destroy` in its JSON parser: it answers "Unknown object passed to add
  * command", which is why ctnet reads the table before it deletes anything.)
  */
-export type NftCommand = { add: NftObject } | { delete: NftObject } | { flush: NftObject };
+export type NftCommand =
+  | { add: NftObject }
+  | { insert: { rule: NftRule } }
+  | { delete: NftObject | { rule: NftRuleRef } }
+  | { flush: NftObject };
 
 /** The document `nft -j -f FILE` reads: one batch, applied as one kernel transaction. */
 export interface NftBatch {

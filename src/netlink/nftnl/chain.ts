@@ -1,6 +1,8 @@
 /**
  * Chains (NFT_MSG_GETCHAIN): the request for one chain by table and name, laid out as
- * `nft list chain` sends it, and the reading of the chain's name back from the kernel's answer.
+ * `nft list chain` sends it, the dump of every chain of every table (`nft list chains`), and the
+ * reading of a chain back from the kernel's answer: its name and, for a base chain, its hook and
+ * policy.
  *
  * ```
  * nfgenmsg { family, NFNETLINK_V0, res_id 0 }
@@ -14,8 +16,19 @@
  */
 import { attrMap, encodeAttrs, readString, stringAttr } from '../attr.js';
 import type { BatchMessage } from '../batch.js';
-import { NLM_F_ACK, NLM_F_REQUEST } from '../constants.js';
-import { NFGENMSG_LEN, NFT_MSG_GETCHAIN, NFTA_CHAIN_NAME, NFTA_CHAIN_TABLE, nftMsgType } from './constants.js';
+import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../constants.js';
+import {
+  NFGENMSG_LEN,
+  NFPROTO_UNSPEC,
+  NFT_MSG_GETCHAIN,
+  NFTA_CHAIN_HOOK,
+  NFTA_CHAIN_NAME,
+  NFTA_CHAIN_POLICY,
+  NFTA_CHAIN_TABLE,
+  NFTA_HOOK_HOOKNUM,
+  NFTA_HOOK_PRIORITY,
+  nftMsgType,
+} from './constants.js';
 import { decodeNfgenmsg, encodeNfgenmsg } from './nfnetlink.js';
 
 /** A chain, by the family of its table (an NFPROTO_* value), the table's name and its own. */
@@ -50,10 +63,65 @@ export function getChainMessage(ref: NftChainRef): BatchMessage {
  * @throws {RangeError} if it is shorter than an nfgenmsg or lacks the table or chain name.
  */
 export function decodeChainRef(payload: Buffer): NftChainRef {
-  const { family } = decodeNfgenmsg(payload);
-  const attrs = attrMap(payload, NFGENMSG_LEN);
+  return chainRefOf(decodeNfgenmsg(payload).family, attrMap(payload, NFGENMSG_LEN));
+}
+
+function chainRefOf(family: number, attrs: ReadonlyMap<number, Buffer>): NftChainRef {
   const table = readString(attrs.get(NFTA_CHAIN_TABLE));
   const chain = readString(attrs.get(NFTA_CHAIN_NAME));
   if (table === undefined || chain === undefined) throw new RangeError('a chain message without a table or chain name');
   return { family, table, chain };
+}
+
+/** A chain as the kernel describes it; a base chain also has its hook, priority and policy. */
+export interface NftChainInfo extends NftChainRef {
+  /** The hook number (`NF_INET_FORWARD`, ...) of a base chain; undefined for a regular chain. */
+  hook?: number;
+  /** The base chain's priority (`filter` is 0). */
+  priority?: number;
+  /** The base chain's policy: `NF_ACCEPT` or `NF_DROP`. */
+  policy?: number;
+}
+
+/**
+ * The dump request for every chain of every table, of all families (NFPROTO_UNSPEC), as `nft
+ * list chains` sends it. Each chain comes back as one NFT_MSG_NEWCHAIN ({@link decodeChain}).
+ *
+ * @example
+ * ```ts
+ * const chains = (await netlink.dump(listChainsMessage())).map(decodeChain);
+ * ```
+ */
+export function listChainsMessage(): BatchMessage {
+  return { type: nftMsgType(NFT_MSG_GETCHAIN), flags: NLM_F_REQUEST | NLM_F_DUMP, payload: encodeNfgenmsg(NFPROTO_UNSPEC), op: 'NFT_MSG_GETCHAIN', object: 'every chain' };
+}
+
+/**
+ * Reads one chain of the kernel's answer (NFT_MSG_NEWCHAIN, the payload after the nlmsghdr).
+ * Hook, priority and policy are big-endian, as nf_tables sends every number.
+ *
+ * @throws {RangeError} if it is shorter than an nfgenmsg or lacks the table or chain name.
+ * @example
+ * ```ts
+ * decodeChain(payload); // { family: 2, table: 'filter', chain: 'FORWARD', hook: 2, priority: 0, policy: 0 }
+ * ```
+ */
+export function decodeChain(payload: Buffer): NftChainInfo {
+  const attrs = attrMap(payload, NFGENMSG_LEN);
+  const info: NftChainInfo = chainRefOf(decodeNfgenmsg(payload).family, attrs);
+  const hook = attrs.get(NFTA_CHAIN_HOOK);
+  if (hook !== undefined) {
+    const h = attrMap(hook);
+    const num = readU32BE(h.get(NFTA_HOOK_HOOKNUM));
+    const prio = h.get(NFTA_HOOK_PRIORITY);
+    if (num !== undefined) info.hook = num;
+    if (prio !== undefined && prio.length >= 4) info.priority = prio.readInt32BE(0);
+  }
+  const policy = readU32BE(attrs.get(NFTA_CHAIN_POLICY));
+  if (policy !== undefined) info.policy = policy;
+  return info;
+}
+
+function readU32BE(value: Buffer | undefined): number | undefined {
+  return value === undefined || value.length < 4 ? undefined : value.readUInt32BE(0);
 }

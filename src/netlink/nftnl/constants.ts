@@ -1,8 +1,8 @@
 /**
  * nf_tables netlink constants under their kernel names, so they can be grepped against
  * include/uapi/linux/{netlink,netfilter}.h, include/uapi/linux/netfilter/{nfnetlink,nf_tables}.h
- * (Linux 6.x) and libnftnl's include/libnftnl/udata.h. Only what ctnet's set-element batches and
- * its chain probe use.
+ * (Linux 6.x) and libnftnl's include/libnftnl/udata.h. Only what ctnet's set-element batches,
+ * its chain probe and its reading of other tables' forward chains use.
  * @module
  */
 
@@ -23,9 +23,16 @@ export const NFPROTO_INET = 1;
 export const NFPROTO_IPV4 = 2;
 export const NFPROTO_IPV6 = 10;
 
+// netfilter.h: verdicts (a base chain's policy) and the IPv4/IPv6/inet hooks
+export const NF_DROP = 0;
+export const NF_ACCEPT = 1;
+export const NF_INET_FORWARD = 2;
+
 // nf_tables.h: enum nf_tables_msg_types (the op half of the message type)
 export const NFT_MSG_NEWCHAIN = 3;
 export const NFT_MSG_GETCHAIN = 4;
+export const NFT_MSG_NEWRULE = 6;
+export const NFT_MSG_GETRULE = 7;
 export const NFT_MSG_NEWSETELEM = 12;
 export const NFT_MSG_GETSETELEM = 13;
 export const NFT_MSG_DELSETELEM = 14;
@@ -33,6 +40,18 @@ export const NFT_MSG_DELSETELEM = 14;
 // nf_tables.h: enum nft_chain_attributes
 export const NFTA_CHAIN_TABLE = 1;
 export const NFTA_CHAIN_NAME = 3;
+export const NFTA_CHAIN_HOOK = 4;
+export const NFTA_CHAIN_POLICY = 5;
+
+// nf_tables.h: enum nft_hook_attributes (nested in NFTA_CHAIN_HOOK)
+export const NFTA_HOOK_HOOKNUM = 1;
+export const NFTA_HOOK_PRIORITY = 2;
+
+// nf_tables.h: enum nft_rule_attributes
+export const NFTA_RULE_TABLE = 1;
+export const NFTA_RULE_CHAIN = 2;
+export const NFTA_RULE_HANDLE = 3;
+export const NFTA_RULE_USERDATA = 7;
 
 // nf_tables.h: enum nft_list_attributes
 export const NFTA_LIST_ELEM = 1;
@@ -60,6 +79,8 @@ export const NFT_USERDATA_MAXLEN = 256;
 
 // libnftnl udata.h: enum nftnl_udata_set_elem_types, the TLVs nft keeps in NFTA_SET_ELEM_USERDATA
 export const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
+// libnftnl udata.h: enum nftnl_udata_rule_types, the TLVs nft and iptables-nft keep in NFTA_RULE_USERDATA
+export const NFTNL_UDATA_RULE_COMMENT = 0;
 
 // in.h: the inet_proto values ctnet publishes
 export const IPPROTO_TCP = 6;
@@ -76,6 +97,8 @@ export const NFT_NAMES: Readonly<Record<number, string>> = {
   [NFNL_MSG_BATCH_END]: 'NFNL_MSG_BATCH_END',
   [nftMsgType(NFT_MSG_NEWCHAIN)]: 'NFT_MSG_NEWCHAIN',
   [nftMsgType(NFT_MSG_GETCHAIN)]: 'NFT_MSG_GETCHAIN',
+  [nftMsgType(NFT_MSG_NEWRULE)]: 'NFT_MSG_NEWRULE',
+  [nftMsgType(NFT_MSG_GETRULE)]: 'NFT_MSG_GETRULE',
   [nftMsgType(NFT_MSG_NEWSETELEM)]: 'NFT_MSG_NEWSETELEM',
   [nftMsgType(NFT_MSG_GETSETELEM)]: 'NFT_MSG_GETSETELEM',
   [nftMsgType(NFT_MSG_DELSETELEM)]: 'NFT_MSG_DELSETELEM',

@@ -1,12 +1,13 @@
 /**
- * Element comments as nft keeps them. The kernel stores `NFTA_SET_ELEM_USERDATA` as opaque bytes;
- * nft (libnftnl) fills it with TLVs of one byte type, one byte length and the value, and the
- * comment is the TLV `NFTNL_UDATA_SET_ELEM_COMMENT` holding the string with its NUL. Writing the
- * same bytes is what makes `nft list` print `comment "ctnet ep <id>"` for elements ctnet adds over
- * netlink, and what lets the nft listing find them by comment again.
+ * Element and rule comments as nft keeps them. The kernel stores `NFTA_SET_ELEM_USERDATA` and
+ * `NFTA_RULE_USERDATA` as opaque bytes; nft (libnftnl) fills them with TLVs of one byte type, one
+ * byte length and the value, and the comment is the TLV `NFTNL_UDATA_SET_ELEM_COMMENT` (or
+ * `NFTNL_UDATA_RULE_COMMENT`) holding the string with its NUL. Writing the same bytes is what makes
+ * `nft list` print `comment "ctnet ep <id>"` for elements ctnet adds over netlink, and what lets
+ * the nft listing find them by comment again (iptables-nft shows a rule's as `-m comment --comment`).
  * @module
  */
-import { NFT_USERDATA_MAXLEN, NFTNL_UDATA_SET_ELEM_COMMENT } from './constants.js';
+import { NFT_USERDATA_MAXLEN, NFTNL_UDATA_RULE_COMMENT, NFTNL_UDATA_SET_ELEM_COMMENT } from './constants.js';
 
 // Type and length bytes before each TLV's value.
 const UDATA_HDRLEN = 2;
@@ -39,13 +40,25 @@ export function encodeElemComment(comment: string): Buffer {
  * ```
  */
 export function decodeElemComment(udata: Buffer): string | undefined {
+  return decodeComment(udata, NFTNL_UDATA_SET_ELEM_COMMENT);
+}
+
+/**
+ * The comment in a rule's userdata (`comment "..."` as nft lists it), or `undefined` when it has
+ * none. iptables-nft writes its own `-m comment` as an xt match instead, which this does not read.
+ */
+export function decodeRuleComment(udata: Buffer): string | undefined {
+  return decodeComment(udata, NFTNL_UDATA_RULE_COMMENT);
+}
+
+function decodeComment(udata: Buffer, commentType: number): string | undefined {
   let pos = 0;
   while (pos + UDATA_HDRLEN <= udata.length) {
     const type = udata.readUInt8(pos);
     const len = udata.readUInt8(pos + 1);
     const value = udata.subarray(pos + UDATA_HDRLEN, pos + UDATA_HDRLEN + len);
     if (value.length < len) return undefined; // truncated
-    if (type === NFTNL_UDATA_SET_ELEM_COMMENT) {
+    if (type === commentType) {
       const nul = value.indexOf(0);
       return value.toString('utf8', 0, nul === -1 ? value.length : nul);
     }
