@@ -11,58 +11,12 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { Ctnet, type CtnetEvents, type CtnetOptions } from './ctnet.js';
 import { ConflictError, InvalidConfigError, IpamExhaustedError, NetlinkError, StateError } from './errors.js';
-import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from './firewall/driver.js';
+import { FakeFirewall } from './firewall/fake-firewall.js';
 import { formatCidr } from './inet/cidr.js';
 import { formatIp, parseIp } from './inet/ip.js';
 import { FakeKernel, type FakeNamespace, type RtnlVerb } from './network/fake-kernel.js';
 import type { SysctlChange } from './network/types.js';
 import { StateStore } from './state/store.js';
-
-/** A firewall that keeps what it was told, and fails the next call of `failNext`. */
-class FakeFirewall implements FirewallDriver {
-  readonly name = 'fake';
-  readonly networks = new Map<string, FirewallNetwork>();
-  readonly endpoints = new Map<string, FirewallEndpoint>();
-  failNext: keyof FirewallDriver | undefined;
-
-  #call(op: keyof FirewallDriver): void {
-    if (this.failNext !== op) return;
-    this.failNext = undefined;
-    throw new Error(`firewall ${op} failed`);
-  }
-
-  async setupNetwork(net: FirewallNetwork): Promise<void> {
-    this.#call('setupNetwork');
-    this.networks.set(net.id, net);
-  }
-
-  async checkNetwork(net: FirewallNetwork): Promise<string[]> {
-    return this.networks.has(net.id) ? [] : [`chains of network ${net.id} are missing`];
-  }
-
-  async networkPresent(net: FirewallNetwork): Promise<boolean> {
-    return this.networks.has(net.id);
-  }
-
-  async teardownNetwork(net: FirewallNetwork): Promise<void> {
-    this.#call('teardownNetwork');
-    this.networks.delete(net.id);
-  }
-
-  async setupPorts(ep: FirewallEndpoint): Promise<void> {
-    this.#call('setupPorts');
-    this.endpoints.set(ep.id, ep);
-  }
-
-  async checkPorts(ep: FirewallEndpoint): Promise<string[]> {
-    return this.endpoints.has(ep.id) ? [] : [`ports of endpoint ${ep.id} are missing`];
-  }
-
-  async teardownPorts(ep: FirewallEndpoint): Promise<void> {
-    this.#call('teardownPorts');
-    this.endpoints.delete(ep.id);
-  }
-}
 
 interface Lab {
   ct: Ctnet;

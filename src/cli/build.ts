@@ -3,6 +3,7 @@
  * @module
  */
 import { register as registerEndpoint } from './commands/endpoint.js';
+import { register as registerGc } from './commands/gc.js';
 import { register as registerInstallCni } from './commands/install-cni.js';
 import { register as registerNetns } from './commands/netns.js';
 import { register as registerNetwork } from './commands/network.js';
@@ -15,5 +16,6 @@ export function buildProgram(version: string): Program {
   registerNetwork(program);
   registerEndpoint(program);
   registerInstallCni(program);
+  registerGc(program);
   return program;
 }

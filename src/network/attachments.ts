@@ -41,19 +41,31 @@ export function findAttachment(
 }
 
 /**
- * Refuse a second attachment of a container: a runtime may attach one container twice with two
- * interface names, the CLI allows one attachment per network, under any name of its namespace.
+ * What identifies an attachment: its owner's key (a runtime's with the interface name, when known),
+ * and for the CLI its namespace however named.
+ */
+export type AttachmentKey = Pick<EndpointRecord, 'owner' | 'container' | 'netns' | 'netnsId'> & { ifname?: string };
+
+/**
+ * The record that an attachment of `key` would be a second one of: a runtime may attach one
+ * container twice with two interface names, the CLI once per network, under any name of its
+ * namespace. Undefined when there is none.
+ */
+export function attachmentOf(store: StateStore, net: NetworkRecord, key: AttachmentKey): EndpointRecord | undefined {
+  return key.owner === 'cni'
+    ? store.getEndpoint(net.id, { owner: 'cni', container: key.container, ...(key.ifname === undefined ? {} : { ifname: key.ifname }) })
+    : (store.getEndpoint(net.id, { owner: 'cli', container: key.container }) ??
+        store.listEndpoints({ networkId: net.id, owner: 'cli', netnsId: key.netnsId })[0] ??
+        store.listEndpoints({ networkId: net.id, owner: 'cli', netns: key.netns })[0]);
+}
+
+/**
+ * Refuse a second attachment of a container (see {@link attachmentOf}).
  * @throws {ConflictError} naming the container and the network
  */
-export function assertNotAttached(store: StateStore, net: NetworkRecord, ep: Pick<EndpointRecord, 'owner' | 'container' | 'ifname' | 'netns' | 'netnsId'>): void {
-  const existing =
-    ep.owner === 'cni'
-      ? store.getEndpoint(net.id, { owner: 'cni', container: ep.container, ifname: ep.ifname })
-      : (store.getEndpoint(net.id, { owner: 'cli', container: ep.container }) ??
-        store.listEndpoints({ networkId: net.id, owner: 'cli', netnsId: ep.netnsId })[0] ??
-        store.listEndpoints({ networkId: net.id, owner: 'cli', netns: ep.netns })[0]);
-  if (existing !== undefined) {
-    const how = ep.owner === 'cni' ? ` with interface "${ep.ifname}"` : '';
-    throw new ConflictError(`container "${ep.container}" is already connected to network "${net.name}"${how}`);
+export function assertNotAttached(store: StateStore, net: NetworkRecord, key: AttachmentKey & { ifname: string }): void {
+  if (attachmentOf(store, net, key) !== undefined) {
+    const how = key.owner === 'cni' ? ` with interface "${key.ifname}"` : '';
+    throw new ConflictError(`container "${key.container}" is already connected to network "${net.name}"${how}`);
   }
 }
