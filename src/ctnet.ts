@@ -19,7 +19,7 @@ import { allocateEndpoint, type EndpointAllocation, releaseEndpoint } from './ip
 import { RT_TABLE_MAIN } from './netlink/constants.js';
 import type { Rtnl } from './netlink/rtnl/handle.js';
 import { parseNetnsRef } from './netns/netns.js';
-import { assertNotAttached, type AttachmentKey, attachmentOf, findAttachment } from './network/attachments.js';
+import { assertNotAttached, type AttachmentKey, attachmentOf, findAttachment, hostEndPresent } from './network/attachments.js';
 import { type NetworkPlan, planNetwork } from './network/config.js';
 import { checkForgottenLinks, checkHostConflicts, checkPublishable, checkStateConflicts } from './network/conflicts.js';
 import { type ConnectPlan, firstFreeEthName, planConnect } from './network/connect-options.js';
@@ -462,7 +462,10 @@ export class Ctnet {
     let lock: EndpointLock | undefined;
     try {
       const key = { owner: options.owner ?? 'cli', container: options.containerId ?? container, netns: ref.path, netnsId: ns.identity };
-      await this.#redoHalfMade(net, { ...key, ...(plan.ifname === undefined ? {} : { ifname: plan.ifname }) });
+      const known = { ...key, ...(plan.ifname === undefined ? {} : { ifname: plan.ifname }) };
+      await this.#redoStale(net, known);
+      // Before the container is looked at: "already connected" says more than "eth0 already exists".
+      assertNotAttached(this.#store, net, known);
       const links = inside.linkList();
       const ifname = plan.ifname ?? firstFreeEthName(links.map((l) => l.name));
       if (links.some((l) => l.name === ifname)) {
@@ -512,20 +515,25 @@ export class Ctnet {
   }
 
   /**
-   * Take down the half-made attachment (`creating` or `removing`) that a killed connect or
-   * disconnect of the container left, so that this connect makes it anew. A process that is still
-   * working on it holds its lock, and is waited for.
+   * Take down the attachment of the container that a killed connect or disconnect left half-made
+   * (`creating` or `removing`), or that lost its host end (its namespace went, and one made since
+   * may even have its identity; or someone deleted the veth), so that this connect makes it anew.
+   * A process that is still working on it holds its lock, and is waited for.
    */
-  async #redoHalfMade(net: NetworkRecord, key: AttachmentKey): Promise<void> {
+  async #redoStale(net: NetworkRecord, key: AttachmentKey): Promise<void> {
     const found = attachmentOf(this.#store, net, key);
-    if (found === undefined || found.status === 'ready') return;
+    if (found === undefined || !this.#stale(found)) return;
     await this.#endpointLocks.with(found.id, async () => {
       // Under its lock: a process that was still working on it has finished by now.
       const ep = this.#store.getEndpointById(found.id);
-      if (ep === undefined || ep.status === 'ready') return;
-      debug('taking down the half-made (%s) endpoint %s of "%s"', ep.status, ep.id, ep.container);
+      if (ep === undefined || !this.#stale(ep)) return;
+      debug('taking down the stale (%s) endpoint %s of "%s"', ep.status, ep.id, ep.container);
       await this.#removeEndpoint(net, ep);
     });
+  }
+
+  #stale(ep: EndpointRecord): boolean {
+    return ep.status !== 'ready' || !hostEndPresent(this.#kernel.host, this.#links, ep);
   }
 
   /** Reserve addresses and record the endpoint in one transaction, so concurrent connects never share one. */

@@ -111,6 +111,23 @@ describe('half-made endpoints', () => {
     assert.equal((await l.ct.connect('net1', 'c1')).status, 'ready');
   });
 
+  test('a connect of a container whose recorded attachment lost its host end takes that down and connects anew', async (t) => {
+    const l = await labWithNetwork(t);
+    const first = await l.ct.connect('net1', 'c1', PORTS);
+    await assert.rejects(l.ct.connect('net1', 'c1'), /already connected/);
+    // Someone deleted the veth: the endpoint is dead, though its namespace lives.
+    const hostEnd = l.kernel.hostNs.find(first.hostIfname);
+    if (hostEnd !== undefined) l.kernel.hostNs.removeLink(hostEnd.index);
+    const second = await l.ct.connect('net1', 'c1', PORTS);
+    assert.deepEqual([...l.firewall.endpoints.keys()], [second.id]);
+    // The namespace was deleted and one made under its name: another container, same name.
+    l.kernel.destroyNamespace('c1');
+    l.ns('c1');
+    const third = await l.ct.connect('net1', 'c1', PORTS);
+    assert.deepEqual(l.ct.listEndpoints().map((e) => `${e.id} ${e.status}`), [`${third.id} ready`]);
+    assert.deepEqual(l.events.filter((e) => e.name === 'endpoint-disconnected').map((e) => e.subject), ['c1 net1', 'c1 net1']);
+  });
+
   test('a disconnect that failed after marking the endpoint is finished by the next connect, which announces the old one gone', async (t) => {
     const l = await labWithNetwork(t);
     const first = await l.ct.connect('net1', 'c1', PORTS);

@@ -17,10 +17,10 @@
  */
 import { errorMessage } from '../errors.js';
 import type { FirewallDriver } from '../firewall/driver.js';
-import { type NetnsRef, parseNetnsRef } from '../netns/netns.js';
 import type { EndpointLocks } from '../state/endpoint-locks.js';
 import type { EndpointRecord, NetworkRecord } from '../state/records.js';
 import type { StateStore } from '../state/store.js';
+import { namespaceGone } from './attachments.js';
 import type { Kernel } from './kernel.js';
 import type { LinkOwnership } from './ownership.js';
 
@@ -112,12 +112,12 @@ async function collectEndpoints(engine: GcEngine, report: GcReport, act: Act): P
   const { store } = engine;
   for (const net of store.listNetworks()) {
     for (const ep of store.listEndpoints({ networkId: net.id })) {
-      if (ep.status === 'ready' && !namespaceGone(engine, ep)) continue;
+      if (ep.status === 'ready' && !namespaceGone(engine.kernel, engine.links, ep)) continue;
       const action = endpointAction(net, ep);
       const free = await engine.endpointLocks.ifFree(ep.id, async () => {
         // Under its lock: the process that held it may have finished it, or removed it.
         const now = store.getEndpointById(ep.id);
-        if (now === undefined || (now.status === 'ready' && !namespaceGone(engine, now))) return;
+        if (now === undefined || (now.status === 'ready' && !namespaceGone(engine.kernel, engine.links, now))) return;
         await act([endpointAction(net, now)], () => engine.removeEndpoint(net, now));
       });
       if (!free) report.inProgress.push(action);
@@ -130,26 +130,6 @@ function endpointAction(net: NetworkRecord, ep: EndpointRecord): GcAction {
   return ep.status === 'ready'
     ? { kind: 'release-endpoint', subject, id: ep.id, reason: 'its network namespace is gone' }
     : { kind: 'remove-endpoint', subject, id: ep.id, reason: `half-made (${ep.status}) by a process that is gone` };
-}
-
-/**
- * Whether an endpoint's container namespace is gone. The kernel deletes a veth pair with the
- * namespace of either end, so while the host end is there, so is the namespace (this also covers
- * a namespace the kernel is still tearing down, and one that lives on after its path went).
- * Otherwise the recorded path must still lead to the recorded namespace.
- */
-function namespaceGone(engine: GcEngine, ep: EndpointRecord): boolean {
-  const hostEnd = engine.kernel.host.linkGet(ep.hostIfname);
-  if (hostEnd !== undefined && engine.links.owns(hostEnd, ep.id)) return false;
-  let ref: NetnsRef;
-  try {
-    ref = parseNetnsRef(ep.netns);
-  } catch {
-    return true; // a path no namespace can be at
-  }
-  const now = engine.kernel.netns.identity(ref);
-  // Records from before identities were kept have none: the path alone decides.
-  return ep.netnsId === '' ? now === undefined : now !== ep.netnsId;
 }
 
 async function collectNetworks(engine: GcEngine, report: GcReport, act: Act): Promise<void> {

@@ -565,6 +565,20 @@ export async function pluginExec(file: string, args: readonly string[], env: Rea
   });
 }
 
+/** Start a process (with `stdin` written to it) and SIGKILL it after `ms`, unless it ends first. */
+export function runKilledAfter(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, ms: number, stdin = ''): Promise<void> {
+  return new Promise((resolveRun) => {
+    const child = spawn(cmd, [...args], { env, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(stdin);
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolveRun();
+    });
+  });
+}
+
 /**
  * Run the real `ctnet-cni` as a runtime does: the CNI_* variables in `env`, the request config on
  * stdin, stdout and the exit code read back. The environment holds PATH and `env` only, never the

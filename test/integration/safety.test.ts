@@ -33,6 +33,7 @@ import {
   ping,
   pluginExec,
   REPO_ROOT,
+  runKilledAfter,
   sandboxSkipReason,
   sh,
   withUplink,
@@ -58,20 +59,6 @@ function cliInPidNamespace(stateDir: string, args: readonly string[]): Promise<C
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => { resolveRun({ code: code ?? -1, stdout, stderr }); });
-  });
-}
-
-/** Start a process (with `stdin` written to it) and SIGKILL it after `ms`, unless it ends first. */
-function runKilledAfter(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, ms: number, stdin = ''): Promise<void> {
-  return new Promise((resolveRun) => {
-    const child = spawn(cmd, [...args], { env, stdio: ['pipe', 'ignore', 'ignore'] });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin);
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolveRun();
-    });
   });
 }
 
