@@ -579,6 +579,27 @@ export function runKilledAfter(cmd: string, args: readonly string[], env: NodeJS
   });
 }
 
+/** Run the kill-at-step fixture; with k = -1 returns the steps of a whole run. */
+export async function runToStep(stateDir: string, k: number, args: readonly string[]): Promise<string[]> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/test/fixtures/kill-at-step.js'), stateDir, String(k), ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code, signal) => {
+      if (k >= 0) {
+        if (signal === 'SIGKILL') resolveRun([]);
+        else reject(new Error(`expected a kill at step ${k}, got exit ${String(code)}: ${stderr}`));
+      } else if (code === 0) {
+        resolveRun(JSON.parse(stdout) as string[]);
+      } else {
+        reject(new Error(`kill-at-step ${args.join(' ')} failed: ${stderr}`));
+      }
+    });
+  });
+}
+
 /**
  * Run the real `ctnet-cni` as a runtime does: the CNI_* variables in `env`, the request config on
  * stdin, stdout and the exit code read back. The environment holds PATH and `env` only, never the

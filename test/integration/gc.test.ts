@@ -29,6 +29,7 @@ import {
   ping,
   removeAllCtnetObjects,
   runKilledAfter,
+  runToStep,
   sandboxSkipReason,
   sh,
 } from '../helpers/sandbox.js';
@@ -261,6 +262,43 @@ test('kill -9 of connect, CNI ADD and network create at growing delays, then gc:
 
   await removeAllCtnetObjects(stateDir);
   assert.deepEqual(await footprint(), baseline);
+});
+
+test('a connect or network create killed at each of its steps, then gc: the host as before, the container connects again', { skip }, async (t) => {
+  const stateDir = ctnetStateDir(t);
+  const c = await newNetns(t, 'g');
+  const baseline = await footprint();
+  const spec = JSON.stringify({ name: 'gc1', subnets: ['10.78.0.0/24'] });
+  const createSteps = await runToStep(stateDir, -1, ['create', spec]);
+  await cliOk(stateDir, ['network', 'rm', 'gc1']);
+  for (const [k, step] of createSteps.entries()) {
+    await runToStep(stateDir, k, ['create', spec]);
+    const report = await json<GcReport>(stateDir, ['gc']);
+    assert.deepEqual(report.actions.map((a) => `${a.kind}${a.error === undefined ? '' : ` ${a.error}`}`), ['complete-network'], `create killed at "${step}"`);
+    const ct = Ctnet.open({ stateDir });
+    try {
+      assert.deepEqual(await ct.checkNetwork('gc1'), [], `create killed at "${step}", then gc`);
+    } finally {
+      ct.close();
+    }
+    await cliOk(stateDir, ['network', 'rm', 'gc1']);
+    assert.deepEqual(await footprint(), baseline, `create killed at "${step}", gc, rm`);
+  }
+
+  await cliOk(stateDir, ['network', 'create', 'gc1', '--subnet', '10.78.0.0/24']);
+  const connectArgs = ['connect', 'gc1', c, JSON.stringify({ ports: [{ hostPort: 18700, containerPort: 80, protocol: 'tcp' }] })];
+  const connectSteps = await runToStep(stateDir, -1, connectArgs);
+  await cliOk(stateDir, ['disconnect', 'gc1', c]);
+  const withNetwork = await footprint();
+  for (const [k, step] of connectSteps.entries()) {
+    await runToStep(stateDir, k, connectArgs);
+    assert.deepEqual((await json<GcReport>(stateDir, ['gc'])).actions.map((a) => a.kind), ['remove-endpoint'], `connect killed at "${step}"`);
+    assert.deepEqual(await footprint(), withNetwork, `connect killed at "${step}", then gc`);
+    assert.deepEqual((await addrs(c)).map((l) => l.ifname), ['lo'], `connect killed at "${step}", then gc: the container kept its side`);
+    await cliOk(stateDir, ['connect', 'gc1', c, '-p', '18700:80']);
+    assert.ok(await ping(c, '10.78.0.1'), `connect killed at "${step}", gc, connect: no way to the gateway`);
+    await cliOk(stateDir, ['disconnect', 'gc1', c]);
+  }
 });
 
 test('a connect or CNI ADD of a container whose connect was killed at any point finishes it, without gc', { skip }, async (t) => {
