@@ -5,145 +5,18 @@
  * touching the host. The kernel's real behaviour is the integration suites' job.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { Ctnet, type CtnetEvents, type CtnetOptions } from './ctnet.js';
+import { Ctnet } from './ctnet.js';
 import { ConflictError, InvalidConfigError, IpamExhaustedError, NetlinkError, StateError } from './errors.js';
-import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from './firewall/driver.js';
+import { type Lab, lab, NET, snapshot, tempDir } from './fake-engine.js';
+import { FakeFirewall } from './firewall/fake-firewall.js';
 import { formatCidr } from './inet/cidr.js';
 import { formatIp, parseIp } from './inet/ip.js';
-import { FakeKernel, type FakeNamespace, type RtnlVerb } from './network/fake-kernel.js';
-import type { SysctlChange } from './network/types.js';
+import { FakeKernel, type RtnlVerb } from './network/fake-kernel.js';
 import { StateStore } from './state/store.js';
 
-/** A firewall that keeps what it was told, and fails the next call of `failNext`. */
-class FakeFirewall implements FirewallDriver {
-  readonly name = 'fake';
-  readonly networks = new Map<string, FirewallNetwork>();
-  readonly endpoints = new Map<string, FirewallEndpoint>();
-  failNext: keyof FirewallDriver | undefined;
-  /** The next setupNetwork makes the network's rules, then fails (as in another firewall's chain). */
-  failPartway = false;
-
-  #call(op: keyof FirewallDriver): void {
-    if (this.failNext !== op) return;
-    this.failNext = undefined;
-    throw new Error(`firewall ${op} failed`);
-  }
-
-  async setupNetwork(net: FirewallNetwork): Promise<void> {
-    this.#call('setupNetwork');
-    this.networks.set(net.id, net);
-    if (this.failPartway) {
-      this.failPartway = false;
-      throw new Error('firewall setupNetwork failed part-way');
-    }
-  }
-
-  async checkNetwork(net: FirewallNetwork): Promise<string[]> {
-    return this.networks.has(net.id) ? [] : [`chains of network ${net.id} are missing`];
-  }
-
-  async networkPresent(net: FirewallNetwork): Promise<boolean> {
-    return this.networks.has(net.id);
-  }
-
-  async teardownNetwork(net: FirewallNetwork): Promise<void> {
-    this.#call('teardownNetwork');
-    this.networks.delete(net.id);
-  }
-
-  async setupPorts(ep: FirewallEndpoint): Promise<void> {
-    this.#call('setupPorts');
-    this.endpoints.set(ep.id, ep);
-  }
-
-  async checkPorts(ep: FirewallEndpoint): Promise<string[]> {
-    return this.endpoints.has(ep.id) ? [] : [`ports of endpoint ${ep.id} are missing`];
-  }
-
-  async teardownPorts(ep: FirewallEndpoint): Promise<void> {
-    this.#call('teardownPorts');
-    this.endpoints.delete(ep.id);
-  }
-}
-
-interface Lab {
-  ct: Ctnet;
-  kernel: FakeKernel;
-  firewall: FakeFirewall;
-  dir: string;
-  /** Every event, in order. */
-  events: { name: keyof CtnetEvents; subject: string }[];
-  /** Every step the engine marked since the last `arm`. */
-  steps: string[];
-  /** Throw at the k-th step (0-based) from now on; undefined: never. */
-  arm: (k: number | undefined) => void;
-  sysctlChanges: SysctlChange[];
-  /** Container namespaces, made empty. */
-  ns: (name: string) => FakeNamespace;
-}
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ctnet-engine-'));
-  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
-  return dir;
-}
-
-/** An engine on a fake kernel and firewall, closed when the test ends. */
-function lab(t: TestContext, options: Partial<CtnetOptions> = {}): Lab {
-  const dir = tempDir(t);
-  const kernel = new FakeKernel();
-  const firewall = new FakeFirewall();
-  const steps: string[] = [];
-  const sysctlChanges: SysctlChange[] = [];
-  let failAt: number | undefined;
-  const ct = Ctnet.open({
-    stateDir: dir,
-    kernel,
-    firewall,
-    onStep: (step) => {
-      steps.push(step);
-      if (failAt !== undefined && steps.length - 1 === failAt) throw new Error(`injected at ${step}`);
-    },
-    onSysctlChange: (c) => sysctlChanges.push(c),
-    ...options,
-  });
-  t.after(() => { ct.close(); });
-  const events: Lab['events'] = [];
-  ct.on('network-created', (n) => events.push({ name: 'network-created', subject: n.name }));
-  ct.on('network-removed', (n) => events.push({ name: 'network-removed', subject: n.name }));
-  ct.on('endpoint-connected', (e) => events.push({ name: 'endpoint-connected', subject: `${e.container} ${e.network} ${e.addresses.join(' ')}` }));
-  ct.on('endpoint-disconnected', (e) => events.push({ name: 'endpoint-disconnected', subject: `${e.container} ${e.network}` }));
-  return {
-    ct,
-    kernel,
-    firewall,
-    dir,
-    events,
-    steps,
-    sysctlChanges,
-    arm: (k) => {
-      steps.length = 0;
-      failAt = k;
-    },
-    ns: (name) => kernel.addNamespace(name),
-  };
-}
-
-/** A namespace as text: links (name, up, master's name), addresses and routes, for comparisons. */
-function snapshot(ns: FakeNamespace): { links: string[]; addresses: string[]; routes: string[] } {
-  const name = (index: number | undefined): string => (index === undefined ? '-' : (ns.find(index)?.name ?? `#${index}`));
-  return {
-    links: [...ns.links.values()].map((l) => `${l.name}${l.up ? ' up' : ''}${l.masterIndex === undefined ? '' : ` master ${name(l.masterIndex)}`}`),
-    addresses: ns.addresses.map((a) => `${formatIp(a.ip)}/${a.prefix} dev ${name(a.index)}`),
-    routes: ns.routes.map((r) => `${r.dst === undefined ? 'default' : `${formatIp(r.dst.ip)}/${r.dst.prefix}`}${r.gateway === undefined ? '' : ` via ${formatIp(r.gateway)}`} dev ${name(r.oifIndex)} table ${r.table}`),
-  };
-}
-
-const NET = { name: 'net1', subnets: ['10.68.0.0/24'] };
 const DUAL = { name: 'dual', subnets: ['10.69.0.0/24', 'fd00:69::/64'] };
 
 describe('Ctnet on a fake kernel: create, connect, disconnect, remove', () => {

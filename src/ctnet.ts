@@ -20,12 +20,13 @@ import { allocateEndpoint, type EndpointAllocation, releaseEndpoint } from './ip
 import { RT_TABLE_MAIN } from './netlink/constants.js';
 import type { Rtnl } from './netlink/rtnl/handle.js';
 import { parseNetnsRef } from './netns/netns.js';
-import { assertNotAttached, findAttachment } from './network/attachments.js';
+import { assertNotAttached, type AttachmentKey, attachmentOf, findAttachment, hostEndPresent } from './network/attachments.js';
 import { type NetworkPlan, planNetwork } from './network/config.js';
 import { checkForgottenLinks, checkHostConflicts, checkPublishable, checkStateConflicts } from './network/conflicts.js';
 import { type ConnectPlan, firstFreeEthName, planConnect } from './network/connect-options.js';
 import type { AttachAddress, DriverContext } from './network/driver.js';
 import { DriverRegistry } from './network/drivers.js';
+import { collectGarbage, type GcEngine, type GcReport } from './network/gc.js';
 import { hostEndsOf, HostSysctls } from './network/host-sysctls.js';
 import { HostKernel, type Kernel } from './network/kernel.js';
 import { LinkOwnership } from './network/ownership.js';
@@ -33,8 +34,9 @@ import { Rollback } from './network/rollback.js';
 import type { AttachedEndpoint, ConnectOptions, Endpoint, EndpointSelector, Network, NetworkSpec, SysctlChange, SysctlState } from './network/types.js';
 import { ensureLoopbackUp } from './network/veth.js';
 import { attachedView, endpointView, networkView } from './network/views.js';
+import { type EndpointLock, EndpointLocks } from './state/endpoint-locks.js';
 import type { EndpointRecord, NetworkRecord } from './state/records.js';
-import { withFileLock } from './state/file-lock.js';
+import { ifFileLockFree, withFileLock } from './state/file-lock.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, STATE_DB_FILE, StateStore } from './state/store.js';
 import { stateDirOf } from './state/state-dir.js';
 import { assertAbsoluteStateDir } from './state/trust.js';
@@ -125,6 +127,7 @@ export class Ctnet {
   readonly #links: LinkOwnership;
   readonly #dbPath: string;
   readonly #lockTimeoutMs: number;
+  readonly #endpointLocks: EndpointLocks;
   #closed = false;
   readonly #events = new EventEmitter<CtnetEvents>();
 
@@ -138,6 +141,7 @@ export class Ctnet {
     this.#firewallLock = join(stateDir, 'firewall.lock');
     this.#lockDir = join(stateDir, 'locks');
     mkdirSync(this.#lockDir, { recursive: true, mode: 0o700 });
+    this.#endpointLocks = new EndpointLocks(this.#lockDir, store, this.#lockTimeoutMs);
     this.#firewall = options.firewall ?? new NftFirewallDriver(undefined, { foreign: new ForeignFirewall(options.onHostChange === undefined ? {} : { onHostChange: options.onHostChange }) });
     this.#onStep = options.onStep;
     this.#sysctls = new HostSysctls(this.#kernel, options.onSysctlChange);
@@ -362,18 +366,25 @@ export class Ctnet {
       if (net.status === 'removing') throw new NotFoundError(`network "${name}" is being removed; run "ctnet network rm ${name}" to finish`);
       // Another process may have been making it while we waited for the lock.
       if (await this.#looksComplete(net)) return;
-      debug('completing network %s', name);
-      const rb = new Rollback();
-      await this.#realiseNetwork(net, rb);
-      rb.commit();
-      // A lost table took the published ports with it; putting back what is there changes nothing.
-      for (const ep of this.#store.listEndpoints({ networkId: net.id })) {
-        if (ep.ports.length === 0) continue;
-        const fwEp = firewallEndpoint(ep);
-        await this.#withFirewall((f) => f.setupPorts(fwEp));
-      }
-      if (net.status !== 'ready') this.#store.setNetworkStatus(net.id, 'ready');
+      await this.#finishNetwork(net);
     });
+  }
+
+  /** Make what a network lacks, holding its exclusive lock; one that was half-made is announced. */
+  async #finishNetwork(net: NetworkRecord): Promise<void> {
+    debug('completing network %s', net.name);
+    const rb = new Rollback();
+    await this.#realiseNetwork(net, rb);
+    rb.commit();
+    // A lost table took the published ports with it; putting back what is there changes nothing.
+    for (const ep of this.#store.listEndpoints({ networkId: net.id })) {
+      if (ep.ports.length === 0) continue;
+      const fwEp = firewallEndpoint(ep);
+      await this.#withFirewall((f) => f.setupPorts(fwEp));
+    }
+    if (net.status === 'ready') return;
+    this.#store.setNetworkStatus(net.id, 'ready');
+    this.#emit('network-created', networkView({ ...net, status: 'ready' }));
   }
 
   /** Every network, by name. Equivalent to: `ctnet network ls`. */
@@ -458,7 +469,13 @@ export class Ctnet {
       throw err;
     }
     const rb = new Rollback();
+    let lock: EndpointLock | undefined;
     try {
+      const key = { owner: options.owner ?? 'cli', container: options.containerId ?? container, netns: ref.path, netnsId: ns.identity };
+      const known = { ...key, ...(plan.ifname === undefined ? {} : { ifname: plan.ifname }) };
+      await this.#redoStale(net, known);
+      // Before the container is looked at: "already connected" says more than "eth0 already exists".
+      assertNotAttached(this.#store, net, known);
       const links = inside.linkList();
       const ifname = plan.ifname ?? firstFreeEthName(links.map((l) => l.name));
       if (links.some((l) => l.name === ifname)) {
@@ -467,16 +484,16 @@ export class Ctnet {
       // The first network of each family gives the container its default route.
       const defaultRoute = new Set(([4, 6] as const).filter((f) => !inside.routeList(f).some((r) => r.dst === undefined && r.table === RT_TABLE_MAIN)));
       const id = newId();
+      // Held until the endpoint is ready or undone: a record that is half-made while nobody holds
+      // its lock is one a killed process left.
+      lock = this.#endpointLocks.holdNew(id);
       const endpoint: Omit<EndpointRecord, 'networkId' | 'addresses'> = {
+        ...key,
         id,
-        container: options.containerId ?? container,
-        netns: ref.path,
-        netnsId: ns.identity,
         ifname,
         hostIfname: this.#links.pendingName(id),
         mac: plan.mac,
         ports: plan.ports,
-        owner: options.owner ?? 'cli',
         status: 'creating',
         created: new Date().toISOString(),
       };
@@ -501,9 +518,32 @@ export class Ctnet {
     } catch (err) {
       throw wrapError(`connect "${container}" to network "${net.name}"`, await rb.unwind(err));
     } finally {
+      lock?.release();
       inside.close();
       ns.close();
     }
+  }
+
+  /**
+   * Take down the attachment of the container that a killed connect or disconnect left half-made
+   * (`creating` or `removing`), or that lost its host end (its namespace went, and one made since
+   * may even have its identity; or someone deleted the veth), so that this connect makes it anew.
+   * A process that is still working on it holds its lock, and is waited for.
+   */
+  async #redoStale(net: NetworkRecord, key: AttachmentKey): Promise<void> {
+    const found = attachmentOf(this.#store, net, key);
+    if (found === undefined || !this.#stale(found)) return;
+    await this.#endpointLocks.with(found.id, async () => {
+      // Under its lock: a process that was still working on it has finished by now.
+      const ep = this.#store.getEndpointById(found.id);
+      if (ep === undefined || !this.#stale(ep)) return;
+      debug('taking down the stale (%s) endpoint %s of "%s"', ep.status, ep.id, ep.container);
+      await this.#removeEndpoint(net, ep);
+    });
+  }
+
+  #stale(ep: EndpointRecord): boolean {
+    return ep.status !== 'ready' || !hostEndPresent(this.#kernel.host, this.#links, ep);
   }
 
   /** Reserve addresses and record the endpoint in one transaction, so concurrent connects never share one. */
@@ -526,8 +566,21 @@ export class Ctnet {
     const net = this.#requireNetwork(networkName);
     const ep = this.#findEndpoint(net, container, selector);
     if (ep === undefined) throw new NotFoundError(`container "${container}" is not connected to network "${networkName}"`);
-    // A write before any change: a database another process keeps locked fails here, with
-    // nothing done; a disconnect killed after this leaves a record the next one finishes.
+    await this.#endpointLocks.with(ep.id, async () => {
+      // Under its lock: a connect or disconnect of it that was still running has finished.
+      const now = this.#store.getEndpointById(ep.id);
+      if (now === undefined) throw new NotFoundError(`container "${container}" is not connected to network "${networkName}"`);
+      await this.#removeEndpoint(net, now);
+    });
+  }
+
+  /**
+   * Take down an endpoint and forget it, holding its lock. It is marked `removing` first (a write
+   * that fails, changing nothing, when another process keeps the database locked), so a removal
+   * killed after that leaves a record the next one finishes; the row goes last. One that was
+   * announced connected is announced disconnected.
+   */
+  async #removeEndpoint(net: NetworkRecord, ep: EndpointRecord): Promise<void> {
     this.#store.setEndpointStatus(ep.id, 'removing');
     try {
       if (ep.ports.length > 0) {
@@ -536,10 +589,40 @@ export class Ctnet {
       }
       await this.#drivers.of(net).detach(this.#ctx, net, ep);
     } catch (err) {
-      throw wrapError(`disconnect "${container}" from network "${net.name}"`, err);
+      throw wrapError(`disconnect "${ep.container}" from network "${net.name}"`, err);
     }
     this.#store.deleteEndpoint(ep.id);
-    this.#emit('endpoint-disconnected', endpointView(ep, net));
+    if (ep.status !== 'creating') this.#emit('endpoint-disconnected', endpointView(ep, net));
+  }
+
+  /**
+   * Reconcile the state database with the kernel after crashes: endpoints whose container
+   * namespace is gone are released, half-made endpoints whose process is gone are removed, networks
+   * left `creating` are completed and those left `removing` removed, and host links and firewall
+   * objects that no record owns are deleted. What a live process is still working on is left to it.
+   * With `dryRun`, nothing changes and the report says what would be done. Safe beside other
+   * ctnet processes and calls of this engine.
+   * Equivalent to: `ctnet gc [--dry-run]`.
+   * @example
+   * ```ts
+   * const report = await ct.gc({ dryRun: true });
+   * for (const a of report.actions) console.log(a.kind, a.subject, a.reason);
+   * ```
+   */
+  async gc(options: { dryRun?: boolean } = {}): Promise<GcReport> {
+    this.#live();
+    const engine: GcEngine = {
+      store: this.#store,
+      kernel: this.#kernel,
+      links: this.#links,
+      endpointLocks: this.#endpointLocks,
+      ifNetworkFree: (name, fn) => ifFileLockFree(this.#networkLock(name), fn),
+      withFirewall: (fn) => this.#withFirewall(fn),
+      removeEndpoint: (net, ep) => this.#removeEndpoint(net, ep),
+      completeNetwork: (net) => this.#finishNetwork(net),
+      removeNetwork: (net) => this.#removeNetworkRecord(net),
+    };
+    return collectGarbage(engine, { dryRun: options.dryRun === true });
   }
 
   /** The endpoint of a container on a network (with `ifname`: that attachment), or undefined. */
@@ -558,13 +641,17 @@ export class Ctnet {
    * Firewall changes of concurrent ctnet processes run one at a time: a teardown reads the table
    * before it deletes, and must not interleave with another network's setup.
    */
-  #withFirewall(fn: (fw: FirewallDriver) => Promise<void>): Promise<void> {
+  #withFirewall<T>(fn: (fw: FirewallDriver) => Promise<T>): Promise<T> {
     return withFileLock(this.#firewallLock, () => fn(this.#firewall), { timeoutMs: this.#lockTimeoutMs });
   }
 
   /** A per-network reader/writer lock across processes: create and remove exclusive, connect shared. */
   #withNetworkLock<T>(name: string, mode: 'shared' | 'exclusive', fn: () => Promise<T>): Promise<T> {
-    return withFileLock(join(this.#lockDir, `network-${name}.lock`), fn, { shared: mode === 'shared', timeoutMs: this.#lockTimeoutMs });
+    return withFileLock(this.#networkLock(name), fn, { shared: mode === 'shared', timeoutMs: this.#lockTimeoutMs });
+  }
+
+  #networkLock(name: string): string {
+    return join(this.#lockDir, `network-${name}.lock`);
   }
 
   #requireNetwork(name: string): NetworkRecord {

@@ -21,6 +21,8 @@ export type {
   SysctlChange,
   SysctlState,
 } from './network/types.js';
+export { describeGcReport } from './network/gc.js';
+export type { GcAction, GcActionKind, GcReport } from './network/gc.js';
 export { parsePortSpec } from './network/ports.js';
 export { DRIVER_NAMES, driverNamesText, isDriverName } from './network/driver-names.js';
 export type { DriverName } from './network/driver-names.js';
@@ -38,7 +40,7 @@ export { HostKernel } from './network/kernel.js';
 export type { Kernel } from './network/kernel.js';
 export type { HostSocket } from './network/host-probes.js';
 export type { ContainerNetns, NetnsAccess, SysctlAccess } from './netns/netns.js';
-export type { FirewallDriver, FirewallEndpoint, FirewallNetwork, PortMapping } from './firewall/driver.js';
+export type { FirewallDriver, FirewallEndpoint, FirewallNetwork, FirewallOwners, PortMapping } from './firewall/driver.js';
 export { NftFirewallDriver } from './firewall/nft/nft-driver.js';
 export type { NftFirewallDriverOptions } from './firewall/nft/nft-driver.js';
 export { ForeignFirewall } from './firewall/foreign.js';

@@ -5,6 +5,7 @@
 import { register as registerDaemon } from './commands/daemon.js';
 import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerEndpoint } from './commands/endpoint.js';
+import { register as registerGc } from './commands/gc.js';
 import { register as registerInstallCni } from './commands/install-cni.js';
 import { register as registerNetns } from './commands/netns.js';
 import { register as registerNetwork } from './commands/network.js';
@@ -19,5 +20,6 @@ export function buildProgram(version: string): Program {
   registerInstallCni(program);
   registerDaemon(program, version);
   registerDoctor(program);
+  registerGc(program);
   return program;
 }

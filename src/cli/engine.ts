@@ -94,6 +94,10 @@ export class RoutedEngine implements CtnetCalls {
     return this.#run((e) => e.deleteNetns(name, options));
   }
 
+  gc(options?: { dryRun?: boolean }) {
+    return this.#run((e) => e.gc(options));
+  }
+
   /** Close the in-process engine, if a call needed one. */
   close(): void {
     this.#local?.close();

@@ -6,7 +6,7 @@
  */
 import { request } from 'node:http';
 import { CtnetError, errorMessage, SystemError, systemErrorCode, TimeoutError } from '../errors.js';
-import type { AttachedEndpoint, ConnectOptions, Endpoint, EndpointSelector, HostChange, Network, NetworkDetails, NetworkSpec, SysctlChange } from '../index.js';
+import type { AttachedEndpoint, ConnectOptions, Endpoint, EndpointSelector, GcReport, HostChange, Network, NetworkDetails, NetworkSpec, SysctlChange } from '../index.js';
 import {
   type AgentVersion,
   type ConnectBody,
@@ -121,6 +121,10 @@ export class AgentClient implements CtnetCalls {
 
   async deleteNetns(name: string, options?: { force?: boolean }): Promise<void> {
     await this.#call('deleteNetns', routePath('deleteNetns', { name }, options?.force === true ? { force: 'true' } : {}));
+  }
+
+  gc(options?: { dryRun?: boolean }): Promise<GcReport> {
+    return this.#call('gc', routePath('gc', {}, options?.dryRun === true ? { dryRun: 'true' } : {}));
   }
 
   /** One call: the result, or the agent's error as the class it had. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { readlinkSync } from 'node:fs';
-import type { AttachedEndpoint, ConnectOptions, Endpoint, EndpointSelector, HostChange, Network, NetworkDetails, NetworkSpec, SysctlChange } from '../index.js';
+import type { AttachedEndpoint, ConnectOptions, Endpoint, EndpointSelector, GcReport, HostChange, Network, NetworkDetails, NetworkSpec, SysctlChange } from '../index.js';
 
 /** Where the agent listens unless `--socket` or `$CTNET_SOCKET` says otherwise. */
 export const DEFAULT_SOCKET = '/run/ctnet/ctnet.sock';
@@ -34,6 +34,7 @@ export interface CtnetCalls {
   getEndpoint(network: string, container: string, selector?: EndpointSelector): Awaitable<Endpoint | undefined>;
   checkEndpoint(network: string, container: string, selector?: EndpointSelector): Promise<string[]>;
   deleteNetns(name: string, options?: { force?: boolean }): Promise<void>;
+  gc(options?: { dryRun?: boolean }): Promise<GcReport>;
 }
 
 /**
@@ -53,6 +54,7 @@ export const ROUTES = {
   disconnect: { method: 'DELETE', path: '/v1/networks/{network}/endpoints/{container}' },
   checkEndpoint: { method: 'GET', path: '/v1/networks/{network}/endpoints/{container}/check' },
   deleteNetns: { method: 'DELETE', path: '/v1/netns/{name}' },
+  gc: { method: 'POST', path: '/v1/gc' },
   cni: { method: 'POST', path: '/v1/cni' },
 } as const satisfies Record<string, { method: 'GET' | 'POST' | 'DELETE'; path: string }>;
 

@@ -3,7 +3,8 @@
  * in the foreground until SIGTERM or SIGINT; SIGHUP reopens the log file.
  * @module
  */
-import { InvalidConfigError } from '../errors.js';
+import { errorMessage, InvalidConfigError } from '../errors.js';
+import { describeGcReport } from '../index.js';
 import { namespaceIdentity } from '../client/api.js';
 import { ApiServer, DEFAULT_LIMITS, type ServerLimits } from './http.js';
 import { AgentLog } from './log.js';
@@ -56,6 +57,21 @@ function stopSignal(log: AgentLog): { signal: Promise<string>; release: () => vo
   };
 }
 
+/**
+ * What crashes left behind (records of vanished containers, half-made endpoints and networks,
+ * objects no record owns) is collected before the agent serves anyone. A gc that fails is logged:
+ * the agent still serves, as the CLI would without it.
+ */
+async function collectGarbage(warm: WarmEngine, log: AgentLog): Promise<void> {
+  try {
+    const report = await warm.use(warm.stateDir, (ct) => ct.gc());
+    if (report.actions.length === 0 && report.inProgress.length === 0) return;
+    for (const line of describeGcReport(report)) log.write('gc', `gc: ${line}`);
+  } catch (err) {
+    log.write('gc-failed', `gc at start failed: ${errorMessage(err)}`);
+  }
+}
+
 /** Run the agent until it is told to stop; resolves once it has stopped cleanly. */
 export async function runAgent(options: AgentOptions): Promise<void> {
   const uid = process.geteuid?.() ?? -1;
@@ -65,6 +81,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   try {
     await asSocketOwner(options.socketPath, log, async () => {
       const warm = new WarmEngine(options.stateDir, log);
+      await collectGarbage(warm, log);
       const api = new ApiServer(apiHandler({ warm, log, version: options.version, namespaces: namespaceIdentity() }), log, options.limits ?? DEFAULT_LIMITS);
       let listening = false;
       try {

@@ -67,10 +67,10 @@ export function selector(req: ApiRequest): EndpointSelector {
   return { ...(owner === null ? {} : { owner }), ...(ifname === null ? {} : { ifname }) };
 }
 
-/** `force=true` of the query. */
-export function force(req: ApiRequest): boolean {
-  const value = req.url.searchParams.get('force');
-  if (value !== null && value !== 'true' && value !== 'false') throw new RequestError('CTNET_BAD_REQUEST', `query "force" must be "true" or "false", not ${JSON.stringify(value)}`);
+/** A yes/no of the query (`force=true`, `dryRun=true`); absent is no. */
+export function flag(req: ApiRequest, name: string): boolean {
+  const value = req.url.searchParams.get(name);
+  if (value !== null && value !== 'true' && value !== 'false') throw new RequestError('CTNET_BAD_REQUEST', `query "${name}" must be "true" or "false", not ${JSON.stringify(value)}`);
   return value === 'true';
 }
 

@@ -9,7 +9,7 @@ import type { Ctnet, NetworkSpec } from '../index.js';
 import { serveCni } from './cni.js';
 import { type ApiAnswer, type ApiHandler, type ApiRequest, errorAnswer, RequestError } from './http.js';
 import type { AgentLog } from './log.js';
-import { cniBody, connectBody, force, requestStateDir, selector } from './requests.js';
+import { cniBody, connectBody, flag, requestStateDir, selector } from './requests.js';
 import { collectingHostChanges, Misdirected, type WarmEngine } from './warm-engine.js';
 
 type EngineRoute = Exclude<RouteName, 'version' | 'cni'>;
@@ -44,8 +44,12 @@ const CALLS: Readonly<Record<EngineRoute, Call>> = {
     return (ct) => ct.checkEndpoint(p(params, 'network'), p(params, 'container'), sel);
   },
   deleteNetns: (req, params) => {
-    const forced = force(req);
+    const forced = flag(req, 'force');
     return (ct) => ct.deleteNetns(p(params, 'name'), { force: forced });
+  },
+  gc: (req) => {
+    const dryRun = flag(req, 'dryRun');
+    return (ct) => ct.gc({ dryRun });
   },
 };
 

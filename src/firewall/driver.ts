@@ -47,6 +47,14 @@ export interface FirewallEndpoint {
   ports: PortMapping[];
 }
 
+/** Who owns something in the packet filter, by the ids its owner tags name. */
+export interface FirewallOwners {
+  /** Networks with a chain, rule or element. */
+  networks: string[];
+  /** Endpoints with a published-port element. */
+  endpoints: string[];
+}
+
 /**
  * Keeps the host's packet filter in line with ctnet's networks and published ports.
  *
@@ -125,6 +133,22 @@ export interface FirewallDriver {
    * removed.
    */
   teardownPorts(ep: FirewallEndpoint): Promise<void>;
+  /**
+   * The networks and endpoints that own something in the packet filter, each once; what `gc`
+   * compares with the records. Only reads.
+   */
+  listOwners(): Promise<FirewallOwners>;
+  /**
+   * Removes everything these owners have (each network's chains, rules and elements, each
+   * endpoint's published ports) in one transaction, and the whole table once nothing else is
+   * left. Idempotent: what is already gone counts as removed.
+   *
+   * @example
+   * ```ts
+   * await fw.removeOwners({ networks: ['a1b2c3'], endpoints: [] }); // a network no record names
+   * ```
+   */
+  removeOwners(owners: FirewallOwners): Promise<void>;
   /**
    * Releases what the driver keeps open between calls (the nftables driver's netlink socket).
    * The driver stays usable: it opens again what it needs.

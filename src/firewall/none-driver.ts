@@ -3,7 +3,7 @@
  * (and for tests of the layers above). A peer of the nftables driver, like netavark's `fwnone`.
  * @module
  */
-import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from './driver.js';
+import type { FirewallDriver, FirewallEndpoint, FirewallNetwork, FirewallOwners } from './driver.js';
 
 /**
  * Accepts every request and changes nothing. Networks set up with it are neither masqueraded
@@ -50,6 +50,16 @@ export class NoneFirewallDriver implements FirewallDriver {
 
   /** Does nothing. */
   teardownPorts(_ep: FirewallEndpoint): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Nothing is ever made: nobody owns anything. */
+  listOwners(): Promise<FirewallOwners> {
+    return Promise.resolve({ networks: [], endpoints: [] });
+  }
+
+  /** Does nothing. */
+  removeOwners(_owners: FirewallOwners): Promise<void> {
     return Promise.resolve();
   }
 }

@@ -376,6 +376,17 @@ export class FakeKernel implements Kernel {
     return ns;
   }
 
+  /**
+   * End a named namespace as the kernel does when its last user goes: its name goes, and every
+   * link in it with the other end of each veth (the host ends of its containers' pairs).
+   */
+  destroyNamespace(name: string): void {
+    const ns = this.namespace(name);
+    if (ns === undefined) throw new NotFoundError(`network namespace "${name}" not found`);
+    this.#byPath.delete(parseNetnsRef(name).path);
+    for (const index of [...ns.links.keys()]) ns.removeLink(index);
+  }
+
   /** The namespace a reference leads to. */
   namespace(spec: string): FakeNamespace | undefined {
     return this.#byPath.get(parseNetnsRef(spec).path);

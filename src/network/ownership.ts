@@ -63,6 +63,19 @@ export class LinkOwnership {
   }
 
   /**
+   * Whom `link` was made for, if this state directory made it: the id in its mark, or, for an
+   * unmarked link under a pending name (its creator was killed before marking it), the first 12
+   * hex digits of the id, which is also what {@link removeOwned} takes for it. Undefined for a
+   * link that is not ctnet's or carries another state directory's mark.
+   */
+  claim(link: LinkInfo): { id: string; pending: boolean } | undefined {
+    const id = this.idOf(link);
+    if (id !== undefined) return { id, pending: false };
+    if ((link.alias ?? '') === '' && PENDING_NAME.test(link.name)) return { id: link.name.slice(2), pending: true };
+    return undefined;
+  }
+
+  /**
    * Whether ctnet made `link` for any state directory: marked by one, or unmarked under a pending
    * name. Such links are left as ctnet configured them when it changes the host's own interfaces.
    */

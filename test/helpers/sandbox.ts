@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { agentEnv, serveByAgent } from './agent.js';
-import { CLI, CNI_PLUGIN, NATIVE_CNI_CLIENT } from './paths.js';
+import { CLI, CNI_PLUGIN, NATIVE_CNI_CLIENT, REPO_ROOT } from './paths.js';
 
 export { CLI, CNI_PLUGIN, NATIVE_CNI_CLIENT, REPO_ROOT } from './paths.js';
 
@@ -568,6 +568,41 @@ export async function pluginExec(file: string, args: readonly string[], env: Rea
     // A plugin that fails before reading stdin closes the pipe; that is its answer, not ours to report.
     child.stdin.on('error', () => undefined);
     child.stdin.end(stdin);
+  });
+}
+
+/** Start a process (with `stdin` written to it) and SIGKILL it after `ms`, unless it ends first. */
+export function runKilledAfter(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, ms: number, stdin = ''): Promise<void> {
+  return new Promise((resolveRun) => {
+    const child = spawn(cmd, [...args], { env, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(stdin);
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolveRun();
+    });
+  });
+}
+
+/** Run the kill-at-step fixture; with k = -1 returns the steps of a whole run. */
+export async function runToStep(stateDir: string, k: number, args: readonly string[]): Promise<string[]> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/test/fixtures/kill-at-step.js'), stateDir, String(k), ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code, signal) => {
+      if (k >= 0) {
+        if (signal === 'SIGKILL') resolveRun([]);
+        else reject(new Error(`expected a kill at step ${k}, got exit ${String(code)}: ${stderr}`));
+      } else if (code === 0) {
+        resolveRun(JSON.parse(stdout) as string[]);
+      } else {
+        reject(new Error(`kill-at-step ${args.join(' ')} failed: ${stderr}`));
+      }
+    });
   });
 }
 

@@ -32,14 +32,14 @@ import {
   newNetns,
   ping,
   pluginExec,
-  REPO_ROOT,
+  runKilledAfter,
+  runToStep,
   sandboxSkipReason,
   sh,
   withUplink,
 } from '../helpers/sandbox.js';
 
 const skip = sandboxSkipReason();
-const KILL_AT_STEP = join(REPO_ROOT, 'dist/test/fixtures/kill-at-step.js');
 
 let subnetCounter = 0;
 /** A fresh 10.77.N.0/24 per network, so no two tests of this file share a subnet. */
@@ -58,41 +58,6 @@ function cliInPidNamespace(stateDir: string, args: readonly string[]): Promise<C
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => { resolveRun({ code: code ?? -1, stdout, stderr }); });
-  });
-}
-
-/** Start a process (with `stdin` written to it) and SIGKILL it after `ms`, unless it ends first. */
-function runKilledAfter(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, ms: number, stdin = ''): Promise<void> {
-  return new Promise((resolveRun) => {
-    const child = spawn(cmd, [...args], { env, stdio: ['pipe', 'ignore', 'ignore'] });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin);
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolveRun();
-    });
-  });
-}
-
-/** Run the kill-at-step fixture; with k = -1 returns the steps of a whole run. */
-async function runToStep(stateDir: string, k: number, args: readonly string[]): Promise<string[]> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [KILL_AT_STEP, stateDir, String(k), ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code, signal) => {
-      if (k >= 0) {
-        if (signal === 'SIGKILL') resolveRun([]);
-        else reject(new Error(`expected a kill at step ${k}, got exit ${String(code)}: ${stderr}`));
-      } else if (code === 0) {
-        resolveRun(JSON.parse(stdout) as string[]);
-      } else {
-        reject(new Error(`kill-at-step ${args.join(' ')} failed: ${stderr}`));
-      }
-    });
   });
 }
 

@@ -6,10 +6,10 @@ import { parsePortSpec } from '../../network/ports.js';
 import { formatPorts, printJson, printTable } from '../output.js';
 import { type Program, withEngine } from '../program.js';
 
-const ENDPOINT_HEADERS = ['CONTAINER', 'NETWORK', 'IFNAME', 'ADDRESSES', 'MAC', 'PORTS'];
+const ENDPOINT_HEADERS = ['CONTAINER', 'NETWORK', 'IFNAME', 'ADDRESSES', 'MAC', 'STATE', 'PORTS'];
 
 function endpointRow(e: Endpoint): string[] {
-  return [e.container, e.network, e.ifname, e.addresses.join(','), e.mac, formatPorts(e.ports)];
+  return [e.container, e.network, e.ifname, e.addresses.join(','), e.mac, e.status, formatPorts(e.ports)];
 }
 
 export function register(program: Program): void {

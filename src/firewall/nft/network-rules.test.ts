@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { parseCidr } from '../../inet/cidr.js';
-import { buildNetworkSetup, buildNetworkTeardown, networkChains, ownerComment } from './network-rules.js';
+import { buildNetworkSetup, buildNetworkTeardown, buildOwnersTeardown, networkChains, ownerComment, tableOwners } from './network-rules.js';
 import { readTableState, type CtnetTableState } from './table-state.js';
 import {
   DUAL_STACK,
@@ -197,5 +197,30 @@ describe('published ports in the table state', () => {
   test('buildNetworkTeardown() deletes the table once no port is published, whatever base chains exist', () => {
     const noPorts = withoutEndpoint(withoutEndpoint(state, 'e1e2'), 'f3f4');
     assert.deepEqual(lines(buildNetworkTeardown(NAT, noPorts)), ['{"delete":{"table":{"family":"inet","name":"ctnet"}}}']);
+  });
+});
+
+describe('owners: tableOwners() and buildOwnersTeardown()', () => {
+  const state = readTableState(LISTING_NAT_AND_PORTS);
+
+  test('tableOwners() names each network by its chains and comments, each endpoint by its elements', () => {
+    assert.deepEqual(tableOwners(state), { networks: ['a1b2c3'], endpoints: ['e1e2', 'f3f4'] });
+    assert.deepEqual(tableOwners(readTableState(LISTING_NAT_AND_INTERNAL)), { networks: ['0718293a', 'a1b2c3'], endpoints: [] });
+    assert.deepEqual(tableOwners({ chains: ['forward', 'n-ab-in'], sets: [], rules: [{ chain: 'forward', comment: 'ctnet net *' }], elements: [] }), { networks: ['ab'], endpoints: [] });
+  });
+
+  test('of one network it is that network\'s teardown', () => {
+    assert.deepEqual(buildOwnersTeardown({ networks: [NAT.id], endpoints: [] }, state), buildNetworkTeardown(NAT, state));
+  });
+
+  test('an endpoint\'s elements go with it; the table goes once nobody else is left', () => {
+    const oneEndpoint = lines(buildOwnersTeardown({ networks: [], endpoints: ['e1e2'] }, state));
+    assert.ok(oneEndpoint.length > 0 && oneEndpoint.every((l) => l.startsWith('{"delete":{"element":')), oneEndpoint.join('\n'));
+    assert.deepEqual(lines(buildOwnersTeardown({ networks: [NAT.id], endpoints: ['e1e2', 'f3f4'] }, state)), ['{"delete":{"table":{"family":"inet","name":"ctnet"}}}']);
+  });
+
+  test('is empty when the table is missing, and rejects an id that is not hex', () => {
+    assert.deepEqual(buildOwnersTeardown({ networks: [NAT.id], endpoints: ['e1e2'] }, undefined), []);
+    assert.throws(() => buildOwnersTeardown({ networks: [], endpoints: ['x y'] }, state), TypeError);
   });
 });

@@ -3,8 +3,9 @@
  * and the batch that removes them again (or the whole table, with the last network).
  * @module
  */
-import type { FirewallNetwork } from '../driver.js';
+import type { FirewallNetwork, FirewallOwners } from '../driver.js';
 import { baseHead, baseShared } from './base-rules.js';
+import { endpointComment } from './port-rules.js';
 import type { NftCommand, NftMapElem, NftPrefix, NftSetElem, NftSetRef, NftStatement } from './schema.js';
 import type { CtnetTableState, ListedElement } from './table-state.js';
 import {
@@ -20,7 +21,7 @@ import {
   deleteElements,
   match,
 } from './table.js';
-import { validateNetwork, validateNetworkId, type ParsedSubnet } from './validate.js';
+import { validateHexId, validateNetwork, validateNetworkId, type ParsedSubnet } from './validate.js';
 
 /** The names of a network's chains. */
 export interface NetworkChains {
@@ -178,13 +179,59 @@ function inboundPolicy(mode: FirewallNetwork['mode']): NftStatement[][] {
  */
 export function buildNetworkTeardown(net: FirewallNetwork, existing: CtnetTableState | undefined): NftCommand[] {
   validateNetworkId(net);
+  return buildOwnersTeardown({ networks: [net.id], endpoints: [] }, existing);
+}
+
+/**
+ * The networks and endpoints that own something in the table: a network by its chains
+ * (`n-<id>-*`) and by its owner comment on rules and elements, an endpoint by the comment on its
+ * published-port elements. Sorted, each once.
+ *
+ * @example
+ * ```ts
+ * tableOwners(readTableState(listing)); // { networks: ['a1b2c3'], endpoints: ['e1'] }
+ * ```
+ */
+export function tableOwners(existing: CtnetTableState): FirewallOwners {
+  const networks = new Set<string>();
+  const endpoints = new Set<string>();
+  for (const c of existing.chains) {
+    const id = NETWORK_CHAIN.exec(c)?.[1];
+    if (id !== undefined) networks.add(id);
+  }
+  for (const { comment } of [...existing.rules, ...existing.elements]) {
+    const net = comment?.startsWith(NET_COMMENT) === true ? comment.slice(NET_COMMENT.length) : undefined;
+    const ep = comment?.startsWith(EP_COMMENT) === true ? comment.slice(EP_COMMENT.length) : undefined;
+    if (net !== undefined && HEX_ID.test(net)) networks.add(net);
+    if (ep !== undefined && HEX_ID.test(ep)) endpoints.add(ep);
+  }
+  return { networks: [...networks].sort(), endpoints: [...endpoints].sort() };
+}
+
+/**
+ * The commands that remove what `owners` have in the table (`undefined`: no table): each network's
+ * elements (by owner comment, or by a verdict that jumps to one of its chains) and chains, each
+ * endpoint's published-port elements. When nothing else is left (no other network's chain or
+ * element, no published port of another endpoint), it deletes the whole table instead, so an idle
+ * host has no ctnet table. Nothing to remove gives `[]`.
+ *
+ * @throws {TypeError} if an id is not hex.
+ * @example
+ * ```ts
+ * const cmds = buildOwnersTeardown({ networks: ['a1b2c3'], endpoints: ['e1'] }, readTableState(listing));
+ * if (cmds.length > 0) await runner.run(cmds);
+ * ```
+ */
+export function buildOwnersTeardown(owners: FirewallOwners, existing: CtnetTableState | undefined): NftCommand[] {
+  for (const id of owners.networks) validateHexId(id, `network "${id}"`);
+  for (const id of owners.endpoints) validateHexId(id, `endpoint "${id}"`);
   if (existing === undefined) return [];
-  const prefixOfOwn = `n-${net.id}-`;
-  const owner = ownerComment(net.id);
-  const isOwnChain = (name: string): boolean => name.startsWith(prefixOfOwn);
+  const ownPrefixes = owners.networks.map((id) => `n-${id}-`);
+  const comments = new Set([...owners.networks.map(ownerComment), ...owners.endpoints.map(endpointComment)]);
+  const isOwnChain = (name: string): boolean => ownPrefixes.some((p) => name.startsWith(p));
   const ownChains = existing.chains.filter(isOwnChain);
   const isOwnElement = (e: ListedElement): boolean =>
-    e.comment === owner || (e.target !== undefined && isOwnChain(e.target));
+    (e.comment !== undefined && comments.has(e.comment)) || (e.target !== undefined && isOwnChain(e.target));
   const ownElements = existing.elements.filter(isOwnElement);
 
   const othersLeft =
@@ -198,6 +245,11 @@ export function buildNetworkTeardown(net: FirewallNetwork, existing: CtnetTableS
   for (const name of ownChains) cmds.push({ delete: { chain: chainRef(name) } });
   return cmds;
 }
+
+const NETWORK_CHAIN = /^n-([0-9a-f]+)-(?:in|out|nat)$/;
+const HEX_ID = /^[0-9a-f]+$/;
+const NET_COMMENT = ownerComment('');
+const EP_COMMENT = endpointComment('');
 
 function prefix(s: ParsedSubnet): NftPrefix {
   return { prefix: { addr: s.addr, len: s.len } };

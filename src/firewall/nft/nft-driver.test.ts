@@ -6,7 +6,7 @@ import { NFPROTO_INET } from '../../netlink/nftnl/constants.js';
 import type { PortMapping } from '../driver.js';
 import { FakeNftNetlink, wire } from './fake-netlink.js';
 import { FakeNftRunner } from './fake-runner.js';
-import { buildNetworkTeardown } from './network-rules.js';
+import { buildNetworkTeardown, buildOwnersTeardown } from './network-rules.js';
 import { NftFirewallDriver } from './nft-driver.js';
 import { portsSetupMessages, portsTeardownMessages } from './port-elements.js';
 import { buildPortsCleanup, buildPortsSetup, buildPortsTeardown } from './port-rules.js';
@@ -89,6 +89,26 @@ describe('NftFirewallDriver', () => {
       message: 'tear down firewall for network "natnet": nft transaction failed: x',
     });
     assert.equal(runner.batches.length, 3);
+  });
+
+  test('listOwners() lists the table once and names its owners; no table: nobody', async () => {
+    const runner = new FakeNftRunner();
+    runner.queueList(LISTING_NAT_AND_PORTS, ENOENT);
+    const driver = new NftFirewallDriver(runner);
+    assert.deepEqual(await driver.listOwners(), { networks: ['a1b2c3'], endpoints: ['e1e2', 'f3f4'] });
+    assert.deepEqual(await driver.listOwners(), { networks: [], endpoints: [] });
+    assert.deepEqual(runner.batches, []);
+  });
+
+  test('removeOwners() lists the table, then runs one batch; nobody to remove runs nothing', async () => {
+    const runner = new FakeNftRunner();
+    runner.listResult = LISTING_NAT_AND_PORTS;
+    const driver = new NftFirewallDriver(runner);
+    const owners = { networks: [], endpoints: ['e1e2'] };
+    await driver.removeOwners(owners);
+    assert.deepEqual(runner.batches, [buildOwnersTeardown(owners, readTableState(LISTING_NAT_AND_PORTS))]);
+    await driver.removeOwners({ networks: [], endpoints: [] });
+    assert.equal(runner.listCalls.length, 1);
   });
 
   test('teardownNetwork() does not retry other errors', async () => {

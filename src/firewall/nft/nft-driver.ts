@@ -14,11 +14,11 @@ import type { BatchMessage } from '../../netlink/batch.js';
 import { getChainMessage } from '../../netlink/nftnl/chain.js';
 import { NFPROTO_INET } from '../../netlink/nftnl/constants.js';
 import { splitNftBatch } from '../../netlink/nftnl/nfnetlink.js';
-import type { FirewallDriver, FirewallEndpoint, FirewallNetwork } from '../driver.js';
+import type { FirewallDriver, FirewallEndpoint, FirewallNetwork, FirewallOwners } from '../driver.js';
 import type { ForeignFirewall } from '../foreign.js';
 import { elementsAndTheirSets, missingFromTable } from './check.js';
 import { SocketNftNetlink, type NftNetlink } from './netlink.js';
-import { buildNetworkSetup, buildNetworkTeardown, networkChains } from './network-rules.js';
+import { buildNetworkSetup, buildNetworkTeardown, buildOwnersTeardown, networkChains, tableOwners } from './network-rules.js';
 import { portsSetupMessages, portsTeardownMessages } from './port-elements.js';
 import { buildPortsCleanup, buildPortsSetup, buildPortsTeardown } from './port-rules.js';
 import { ExecNftRunner, type NftRunner } from './runner.js';
@@ -219,6 +219,23 @@ export class NftFirewallDriver implements FirewallDriver {
     if (messages.length === 0) return;
     if (await this.#deleteKeys(ep, messages, context)) return;
     await this.#deleteListed((table) => buildPortsCleanup(ep, table), context);
+  }
+
+  /** Lists the table once and names who owns its chains, rules and elements; no table: nobody. */
+  async listOwners(): Promise<FirewallOwners> {
+    try {
+      const table = await this.#readTable();
+      return table === undefined ? { networks: [], endpoints: [] } : tableOwners(table);
+    } catch (err) {
+      throw wrapError('list the owners of the firewall', err);
+    }
+  }
+
+  /** Reads the table, then removes what the owners have in one transaction (or the whole table). */
+  async removeOwners(owners: FirewallOwners): Promise<void> {
+    if (owners.networks.length === 0 && owners.endpoints.length === 0) return;
+    const who = [...owners.networks.map((id) => `network ${id}`), ...owners.endpoints.map((id) => `endpoint ${id}`)].join(', ');
+    await this.#deleteListed((table) => buildOwnersTeardown(owners, table), `remove the firewall objects of ${who}`);
   }
 
   // A failed batch changed nothing, but the ones before it did; the teardown deletes the endpoint's
