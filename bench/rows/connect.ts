@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ctnet } from '../../src/index.js';
+import { startBenchAgent } from '../agent.js';
 import { type ConfList, ConfListRunner, type PluginConf } from '../cni.js';
 import { checkPortPublished, longestStall, measureAddDel } from '../measure.js';
 import { chooseFirewall, Netavark, type NetavarkNetwork, networkOptions } from '../netavark.js';
@@ -102,12 +103,14 @@ interface CniRowKind {
   withPort: boolean;
   /** The Node plugin, or the native client (native/cni/ctnet-cni.c) that npm builds beside the addon. */
   native: boolean;
+  /** With an agent (`ctnet daemon`) on the client's socket, serving the row's state directory. */
+  agent: boolean;
   note: string;
 }
 
 const CNI_ROWS = {
-  node: { id: 'connect.cni', name: 'ctnet-cni', net: 'bcni', subnet: '10.103.0.0/16', prefix: 'cn', withPort: false, native: false, note: "exec'd as a runtime does; network made by an untimed first ADD" },
-  port: { id: 'connect.cni-port', name: 'ctnet-cni, 1 port', net: 'bcnip', subnet: '10.110.0.0/16', prefix: 'cnp', withPort: true, native: false, note: "exec'd as a runtime does; network made by an untimed first ADD" },
+  node: { id: 'connect.cni', name: 'ctnet-cni', net: 'bcni', subnet: '10.103.0.0/16', prefix: 'cn', withPort: false, native: false, agent: false, note: "exec'd as a runtime does; network made by an untimed first ADD" },
+  port: { id: 'connect.cni-port', name: 'ctnet-cni, 1 port', net: 'bcnip', subnet: '10.110.0.0/16', prefix: 'cnp', withPort: true, native: false, agent: false, note: "exec'd as a runtime does; network made by an untimed first ADD" },
   nativeFallback: {
     id: 'connect.cni-native-fallback',
     name: 'ctnet native client, agent down (fallback)',
@@ -116,7 +119,19 @@ const CNI_ROWS = {
     prefix: 'cnn',
     withPort: false,
     native: true,
+    agent: false,
     note: 'build/Release/ctnet-cni finds no agent on CTNET_SOCKET and execs ctnet-cni.js',
+  },
+  nativeAgent: {
+    id: 'connect.cni-agent',
+    name: 'ctnet native client, agent up',
+    net: 'bcnia',
+    subnet: '10.121.0.0/16',
+    prefix: 'cna',
+    withPort: false,
+    native: true,
+    agent: true,
+    note: "build/Release/ctnet-cni exec'd as a runtime does, served by ctnet daemon on CTNET_SOCKET",
   },
 } as const satisfies Record<string, CniRowKind>;
 
@@ -129,10 +144,15 @@ async function ctnetCniRow(ctx: GroupContext, kind: CniRowKind): Promise<void> {
   const stateDir = join(ctx.dir, net);
   const plugin: PluginConf = { type: 'ctnet', bridge: `bb-${net}`, subnets: [kind.subnet], stateDir, capabilities: { portMappings: true } };
   const list: ConfList = { cniVersion: '1.0.0', name: net, plugins: [plugin] };
-  // A socket path nobody listens on: the native client falls back at once, whatever else runs.
-  const runner = new ConfListRunner(list, { ctnet: kind.native ? NATIVE_CNI_CLIENT : CNI_PLUGIN }, { CTNET_SOCKET: join(ctx.dir, `${net}-no-agent.sock`) });
+  // Without the agent, a socket path nobody listens on: the native client falls back at once.
+  const socket = join(ctx.dir, kind.agent ? `${net}-agent/ctnet.sock` : `${net}-no-agent.sock`);
+  const runner = new ConfListRunner(list, { ctnet: kind.native ? NATIVE_CNI_CLIENT : CNI_PLUGIN }, { CTNET_SOCKET: socket });
   const base = withPort ? PORT_BASE.cni : 0;
   await withCleanup(async (c) => {
+    if (kind.agent) {
+      const agent = await startBenchAgent(stateDir, socket);
+      c.push('stop the agent', () => agent.stop());
+    }
     c.push(`remove network ${net}`, async () => {
       const ct = Ctnet.open({ stateDir });
       try {
@@ -303,6 +323,7 @@ export const connectGroup: Group = {
       await ctx.attempt('connect.cli', () => cliRow(ctx));
       await ctx.attempt('connect.cni', () => ctnetCniRow(ctx, CNI_ROWS.node));
       await ctx.attempt('connect.cni-native-fallback', () => ctnetCniRow(ctx, CNI_ROWS.nativeFallback));
+      await ctx.attempt('connect.cni-agent', () => ctnetCniRow(ctx, CNI_ROWS.nativeAgent));
       await ctx.attempt('connect.seed', () => seedRow(ctx));
       await ctx.attempt('connect.ref-bridge', () => referenceRow(ctx, false));
       await ctx.attempt('connect.netavark', () => netavarkRow(ctx, false));

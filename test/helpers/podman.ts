@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { REPO_ROOT, removeAllCtnetObjects, sandboxSkipReason, sh, waitForReady } from './sandbox.js';
+import { CLI, REPO_ROOT, removeAllCtnetObjects, sandboxSkipReason, sh, waitForReady } from './sandbox.js';
 
 export const IMAGE = 'localhost/bb:latest';
 export const CGROUP_PARENT = '/ctnettest';
@@ -346,6 +346,37 @@ export class PodmanLab {
   }
 
 
+
+  /**
+   * Start `ctnet daemon` in the lab's mount namespace, serving the lab's state directory on the
+   * default socket (/run/ctnet/ctnet.sock in the lab's private /run): conmon's cleanup, which runs
+   * DEL without CTNET_SOCKET, finds the agent there as it would on a host. Stopped by its pid.
+   */
+  async startAgent(): Promise<{ log: () => string; stop: () => Promise<void> }> {
+    const pid = this.#holder.pid;
+    if (pid === undefined || this.#holder.exitCode !== null) throw new Error('podman lab namespace is gone');
+    const env = { ...process.env };
+    delete env['CTNET_SOCKET'];
+    // nsenter without --fork execs node itself: the child's pid is the agent's.
+    const child = spawn('nsenter', ['-t', String(pid), '-m', '--', process.execPath, CLI, 'daemon', '--state-dir', this.stateDir], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = once(child, 'exit');
+    const stop = async (): Promise<void> => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGTERM');
+      await exited;
+    };
+    // Its socket is in the lab's mount namespace, out of this process's reach: its log says when it listens.
+    const deadline = Date.now() + 10_000;
+    while (!stderr.includes('serves state directory')) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw new Error(`ctnet daemon did not start in the podman lab: ${stderr.trim()}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { log: () => stderr, stop };
+  }
 
   /** Give podman the network `list` (written to its network_config_dir as NAME.conflist); returns its name. */
   addConflist(list: Conflist): string {

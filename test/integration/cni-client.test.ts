@@ -11,7 +11,8 @@
  *    headers, environment and stdin byte for byte; the answer's body and exit status; 421 and a
  *    dead agent's socket fall back to the Node plugin; a refusal, a malformed answer, no answer and
  *    a cut-off answer are CNI error 11;
- *  - podman 4.3 with the installed client as its ctnet plugin and no agent running.
+ *  - podman 4.3 with the installed client as its ctnet plugin, without and with the agent running
+ *    (the agent in the lab's mount namespace, on the default socket conmon's cleanup finds).
  * Runs only as root inside scripts/sandbox.sh (podman's part also needs podman).
  */
 import { strict as assert } from 'node:assert';
@@ -393,5 +394,35 @@ test('podman with the native client as its ctnet plugin, no agent running', { sk
     assert.deepEqual(ctnetContainerRows(lab.stateDir), { endpoints: 0, allocations: 0, ports: 0 }, 'still attached 8 s after the container exited');
     assert.deepEqual(await ctnetVeths(), []);
     await lab.ok(['rm', 'brief']);
+  });
+});
+
+test('podman with the native client as its ctnet plugin and the agent running', { skip: podmanSkip, timeout: 180_000 }, async (t) => {
+  const lab = await PodmanLab.start({ installPlugin: async (dir) => { await installClient(dir); } });
+  t.after(() => lab.close());
+  const agent = await lab.startAgent();
+  t.after(() => agent.stop());
+
+  await t.test('podman run -d and rm -f are served by the agent; nothing is left', async () => {
+    const run = await lab.runDetached('served', CT_NET.name, ['sleep', '600'], ['-p', '18091:80']);
+    assert.equal(run.code, 0, run.stderr);
+    await lab.ok(['exec', 'served', 'ping', '-c1', '-W1', CT_NET.gateway]);
+    assert.match(agent.log(), /connected to network "ctpod": eth0, 10\.89\.0\.\d+\/\d+, host end ct[0-9a-f]{12}, 1 published port/);
+    await lab.ok(['rm', '-f', '-t', '0', 'served']);
+    assert.match(agent.log(), /disconnected from network "ctpod"/);
+    assert.deepEqual(await ctnetVeths(), []);
+    assert.deepEqual(await ctnetPortElements(), []);
+    assert.deepEqual(ctnetContainerRows(lab.stateDir), { endpoints: 0, allocations: 0, ports: 0 });
+  });
+
+  await t.test("conmon's cleanup of a container that exits by itself reaches the agent on the default socket", async () => {
+    const before = (agent.log().match(/disconnected from network/g) ?? []).length;
+    const run = await lab.runDetached('brief-agent', CT_NET.name, ['sleep', '1']);
+    assert.equal(run.code, 0, run.stderr);
+    const deadline = Date.now() + 8000;
+    while (ctnetContainerRows(lab.stateDir).endpoints > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(ctnetContainerRows(lab.stateDir), { endpoints: 0, allocations: 0, ports: 0 }, 'still attached 8 s after the container exited');
+    assert.equal((agent.log().match(/disconnected from network/g) ?? []).length, before + 1, agent.log());
+    await lab.ok(['rm', 'brief-agent']);
   });
 });

@@ -220,7 +220,7 @@ test('POST /v1/cni answers ADD, CHECK, DEL and their errors exactly as the exec\
   const served = await life(viaAgent, 'cni-agent');
   assert.deepEqual(served, execd);
   assert.match(agent.log(), /"cni-agent" connected to network "cnid"/);
-  assert.match(served[2] ?? '', /already exists in container/);
+  assert.match(served[2] ?? '', /is already connected to network/);
 
   // Another state directory, through the config or the environment, or the default: 421, nothing done.
   const other = ctnetStateDir(t);
