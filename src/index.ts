@@ -21,8 +21,8 @@ export type {
   SysctlChange,
   SysctlState,
 } from './network/types.js';
-export { describeGcReport } from './network/gc.js';
-export type { GcAction, GcActionKind, GcReport } from './network/gc.js';
+export { describeGcReport } from './network/gc-report.js';
+export type { GcAction, GcActionKind, GcReport } from './network/gc-report.js';
 export { parsePortSpec } from './network/ports.js';
 export { DRIVER_NAMES, driverNamesText, isDriverName } from './network/driver-names.js';
 export type { DriverName } from './network/driver-names.js';
@@ -44,8 +44,8 @@ export type { FirewallDriver, FirewallEndpoint, FirewallNetwork, FirewallOwners,
 export { NftFirewallDriver } from './firewall/nft/nft-driver.js';
 export type { NftFirewallDriverOptions } from './firewall/nft/nft-driver.js';
 export { ForeignFirewall } from './firewall/foreign.js';
-export { describeHostChange } from './firewall/foreign.js';
-export type { ForeignDrop, ForeignFirewallOptions, ForeignReport, HostChange } from './firewall/foreign.js';
+export { describeHostChange, type HostChange } from './firewall/host-change.js';
+export type { ForeignDrop, ForeignFirewallOptions, ForeignReport } from './firewall/foreign.js';
 export type { ForeignFirewallName } from './firewall/foreign-rules.js';
 export { runDoctor } from './doctor/run.js';
 export type { DoctorOptions } from './doctor/run.js';

@@ -4,9 +4,11 @@
  * only when the agent does not take a call.
  * @module
  */
+import { existsSync } from 'node:fs';
 import { debuglog } from 'node:util';
-import { AgentClient, AgentUnavailable } from '../client/agent-client.js';
+import type { AgentClient } from '../client/agent-client.js';
 import { type CtnetCalls, socketPathOf } from '../client/api.js';
+import { AgentUnavailable } from '../client/unavailable.js';
 import type { ConnectOptions, Ctnet, EndpointSelector, HostChange, NetworkSpec, SysctlChange } from '../index.js';
 import { stateDirOf } from '../state/state-dir.js';
 
@@ -27,19 +29,23 @@ export interface RoutedEngineOptions {
  * is the same call, once.
  */
 export class RoutedEngine implements CtnetCalls {
-  #agent: AgentClient | undefined;
+  #agent: Promise<AgentClient> | undefined;
   #local: Ctnet | undefined;
   readonly #openLocal: () => Promise<Ctnet>;
 
   constructor(options: RoutedEngineOptions) {
-    this.#agent = new AgentClient({ socketPath: socketPathOf(), stateDir: stateDirOf(options.stateDir), onSysctlChange: options.onSysctlChange, onHostChange: options.onHostChange });
+    const socketPath = socketPathOf();
+    // No socket file, no agent: the calls run here, without even loading the HTTP client.
+    this.#agent = existsSync(socketPath)
+      ? import('../client/agent-client.js').then(({ AgentClient }) => new AgentClient({ socketPath, stateDir: stateDirOf(options.stateDir), onSysctlChange: options.onSysctlChange, onHostChange: options.onHostChange }))
+      : undefined;
     this.#openLocal = options.openLocal;
   }
 
   async #run<T>(call: (engine: CtnetCalls) => T | Promise<T>): Promise<T> {
     if (this.#agent !== undefined) {
       try {
-        return await call(this.#agent);
+        return await call(await this.#agent);
       } catch (err) {
         if (!(err instanceof AgentUnavailable)) throw err;
         debug('%s; running in this process', err.message);

@@ -4,8 +4,8 @@
  */
 import { Command } from '@commander-js/extra-typings';
 import type { CtnetCalls } from '../client/api.js';
-import { describeHostChange, type HostChange, type SysctlChange } from '../index.js';
-import { RoutedEngine } from './engine.js';
+import { describeHostChange } from '../firewall/host-change.js';
+import type { HostChange, SysctlChange } from '../index.js';
 import { printNotice } from './output.js';
 
 /** The library's public API, as the CLI uses it. */
@@ -55,6 +55,8 @@ export async function withEngine<T>(opts: GlobalOptions, fn: (ct: CtnetCalls) =>
     if (!change.ownLink) printNotice(`set sysctl ${change.key}=${change.value} (was ${change.previous ?? 'unreadable'}): ${change.why}`, opts.json === true);
   };
   const onHostChange = (change: HostChange): void => { printNotice(describeHostChange(change), opts.json === true); };
+  // Loaded here, so that --help, --version and commands without an engine never load it.
+  const { RoutedEngine } = await import('./engine.js');
   const engine = new RoutedEngine({
     stateDir: opts.stateDir,
     onSysctlChange,

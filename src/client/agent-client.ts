@@ -21,19 +21,10 @@ import {
   routePath,
   selectorQuery,
 } from './api.js';
+import { AgentUnavailable } from './unavailable.js';
 import { errorFromWire } from './wire-errors.js';
 
-/**
- * The agent did not take the call: nothing listens on the socket (or there is no socket), or it
- * answered 421 (another state directory, other namespaces, stopping). Nothing was done: the
- * caller runs the call in its own process.
- */
-export class AgentUnavailable extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AgentUnavailable';
-  }
-}
+export { AgentUnavailable } from './unavailable.js';
 
 /**
  * How long a call may take the agent. Longer than the engine's own 30 s wait for another process's

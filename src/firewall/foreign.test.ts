@@ -13,7 +13,8 @@ import { chainPayload, dumpPayloads, rulePayload } from '../netlink/nftnl/test-f
 import { parseCidr } from '../inet/cidr.js';
 import type { FirewallNetwork } from './driver.js';
 import { FakeLegacyIptables } from './fake-legacy.js';
-import { describeHostChange, ForeignFirewall, type HostChange } from './foreign.js';
+import { ForeignFirewall } from './foreign.js';
+import { describeHostChange, type HostChange } from './host-change.js';
 import { allowChanges, revokeChanges } from './foreign-rules.js';
 import { FakeNftNetlink } from './nft/fake-netlink.js';
 import { FakeNftRunner } from './nft/fake-runner.js';

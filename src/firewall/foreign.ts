@@ -13,6 +13,7 @@ import { decodeChain, listChainsMessage } from '../netlink/nftnl/chain.js';
 import { NF_DROP } from '../netlink/nftnl/constants.js';
 import { decodeRule, listRulesMessage } from '../netlink/nftnl/rule.js';
 import type { FirewallNetwork } from './driver.js';
+import type { HostChange } from './host-change.js';
 import { allowChanges, type ChainChange, type ForeignFirewallName, missingRules, revokeChanges } from './foreign-rules.js';
 import { ExecLegacyIptables, type LegacyForeignChain, type LegacyIptables, legacyForwardChain, parseSave, restoreText } from './legacy.js';
 import { forwardChains, nftChangeCommands, nftForeignChain, type NftForeignChain } from './nft/foreign-chains.js';
@@ -25,27 +26,7 @@ const debug = debuglog('ctnet');
 // failed write with ENOENT reads again, this many times in all.
 const ATTEMPTS = 3;
 
-/** Rules ctnet added to or removed from another firewall's chain, as `onHostChange` reports them. */
-export interface HostChange {
-  action: 'add' | 'remove';
-  /** The firewall the chain belongs to: `nftables` (iptables-nft's chains too) or legacy iptables. */
-  firewall: ForeignFirewallName;
-  /** The chain as its firewall names it: `ip filter FORWARD` (nftables), `filter FORWARD` (legacy). */
-  chain: string;
-  /** How many rules. */
-  rules: number;
-  why: string;
-}
 
-/**
- * A change ctnet made to another firewall's chain, as one notice:
- * `added 2 accept rules to chain ip filter FORWARD (nftables): it drops forwarded packets by default, ...`.
- */
-export function describeHostChange(change: HostChange): string {
-  const rules = `${change.rules} accept rule${change.rules === 1 ? '' : 's'}`;
-  const what = change.action === 'add' ? `added ${rules} to` : `removed ${rules} from`;
-  return `${what} chain ${change.chain} (${change.firewall}): ${change.why}`;
-}
 
 /** A foreign chain that drops forwarded packets by default, as `inspect` reports it. */
 export interface ForeignDrop {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { describeGcReport, type GcReport } from './gc.js';
+import { describeGcReport, type GcReport } from './gc-report.js';
 
 const RELEASE = { kind: 'release-endpoint', subject: 'endpoint "c1" (eth0) on network "net1"', reason: 'its network namespace is gone', id: 'e1' } as const;
 const LINK = { kind: 'remove-link', subject: 'link ct0a0a0a0a0a0a', reason: 'no record names it', id: '0a0a0a0a0a0a' } as const;

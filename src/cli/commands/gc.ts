@@ -1,6 +1,6 @@
 /** `ctnet gc [--dry-run]`. @module */
 import { TeardownError } from '../../errors.js';
-import { describeGcReport } from '../../index.js';
+import { describeGcReport } from '../../network/gc-report.js';
 import { printJson } from '../output.js';
 import { type Program, withEngine } from '../program.js';
 
