@@ -52,3 +52,36 @@ export async function startBenchAgent(stateDir: string, socket: string): Promise
   }
   return { socket, pid, log: () => stderr, stop };
 }
+
+export interface CniOverHttp {
+  /** The plugin's exit code, from the agent's Ctnet-Cni-Exit header. */
+  exit: number;
+  stdout: string;
+  /** The whole exchange, as this process saw it. */
+  roundTripMs: number;
+  /** The agent's own time for the call (its Server-Timing header). */
+  serverMs: number;
+}
+
+/** One CNI call straight to the agent's `POST /v1/cni`, as the native client sends it but without its exec. */
+export function cniOverHttp(socket: string, env: Readonly<Record<string, string>>, stdin: string): Promise<CniOverHttp> {
+  const body = JSON.stringify({ env, stdin });
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { socketPath: socket, method: 'POST', path: '/v1/cni', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' } },
+      (res) => {
+        let stdout = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (stdout += d));
+        res.on('end', () => {
+          const serverMs = Number(/dur=([\d.]+)/.exec(String(res.headers['server-timing'] ?? ''))?.[1]);
+          resolve({ exit: Number(res.headers['ctnet-cni-exit']), stdout, roundTripMs: performance.now() - started, serverMs });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}

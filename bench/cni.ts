@@ -35,7 +35,8 @@ export interface Attachment {
 /** Where each `type` is found; anything not listed is looked up in CNI_DIR. */
 export type PluginPaths = Record<string, string>;
 
-function requestConfig(list: ConfList, plugin: PluginConf, att: Attachment, prevResult: Json | undefined): Json {
+/** The config a runtime sends one plugin of the list for one attachment, as JSON. */
+export function requestConfig(list: ConfList, plugin: PluginConf, att: Attachment, prevResult: Json | undefined): Json {
   const { capabilities, ...rest } = plugin;
   const out: Json = { ...rest, cniVersion: list.cniVersion, name: list.name };
   const runtimeConfig = Object.fromEntries(Object.entries(att.capabilityArgs ?? {}).filter(([k]) => capabilities?.[k] === true));

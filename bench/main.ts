@@ -18,6 +18,7 @@ import { bulkGroup } from './rows/bulk.js';
 import { connectGroup } from './rows/connect.js';
 import { dataplaneGroup } from './rows/dataplane.js';
 import { memoryGroup } from './rows/memory.js';
+import { podmanGroup } from './rows/podman.js';
 import { scalingGroup } from './rows/scaling.js';
 import { startupGroup } from './rows/startup.js';
 import { fmt, median, p95 } from './stats.js';
@@ -26,7 +27,7 @@ import { TOOLS, toolMissing } from './tools.js';
 import type { Group, GroupContext, GroupResult, Row } from './types.js';
 import { errorText, REPO_ROOT, runSync } from './util.js';
 
-const GROUPS: readonly Group[] = [connectGroup, bulkGroup, scalingGroup, dataplaneGroup, memoryGroup, startupGroup];
+const GROUPS: readonly Group[] = [connectGroup, bulkGroup, scalingGroup, dataplaneGroup, memoryGroup, startupGroup, podmanGroup];
 
 function usage(): string {
   return [

@@ -67,6 +67,7 @@ export function computeTargets(rows: readonly Row[]): Target[] {
     ratio(m, 'CNI ADD through the agent <= 1/3 of the fastest of reference bridge and netavark ADD', 'connect.cni-agent.add', fastestRefAdd, { atMost: 1 / 3 }, 'native client + agent ADD / min(ref bridge, netavark) ADD'),
     ratio(m, 'CNI DEL through the agent <= netavark teardown', 'connect.cni-agent.del', 'connect.netavark.del', { atMost: 1 }, 'native client + agent DEL / netavark teardown'),
     ratio(m, 'CNI DEL through the agent >= 2x faster than reference bridge DEL', 'connect.ref-bridge.del', 'connect.cni-agent.del', { atLeast: 2 }, 'ref bridge DEL / native client + agent DEL'),
+    ratio(m, 'podman run -d with ctnet <= with the reference plugins', 'podman.ctnet.run', 'podman.ref.run', { atMost: 1 }, 'podman run -d: ctnet / bridge+host-local+portmap'),
     ratio(m, 'CNI ADD with 1 port >= 1.5x faster than bridge+portmap', 'connect.ref-portmap.add', 'connect.cni-port.add', { atLeast: 1.5 }, 'bridge+portmap ADD / ctnet-cni ADD 1 port'),
     ratio(m, 'CNI ADD with 1 port >= 1.5x faster than netavark with a port', 'connect.netavark-port.add', 'connect.cni-port.add', { atLeast: 1.5 }, 'netavark 1 port / ctnet-cni ADD 1 port'),
     ratio(m, 'library connect with 1 port >= 1.5x faster than bridge+portmap', 'connect.ref-portmap.add', 'connect.lib-port.add', { atLeast: 1.5 }, 'bridge+portmap ADD / library connect 1 port'),

@@ -10,9 +10,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ctnet } from '../../src/index.js';
-import { startBenchAgent } from '../agent.js';
-import { type ConfList, ConfListRunner, type PluginConf } from '../cni.js';
+import { cniOverHttp, startBenchAgent } from '../agent.js';
+import { type ConfList, ConfListRunner, type Json, type PluginConf, requestConfig } from '../cni.js';
 import { checkPortPublished, longestStall, measureAddDel } from '../measure.js';
+import { median } from '../stats.js';
 import { chooseFirewall, Netavark, type NetavarkNetwork, networkOptions } from '../netavark.js';
 import { NETAVARK, toolSkipReason } from '../tools.js';
 import type { Group, GroupContext } from '../types.js';
@@ -149,10 +150,8 @@ async function ctnetCniRow(ctx: GroupContext, kind: CniRowKind): Promise<void> {
   const runner = new ConfListRunner(list, { ctnet: kind.native ? NATIVE_CNI_CLIENT : CNI_PLUGIN }, { CTNET_SOCKET: socket });
   const base = withPort ? PORT_BASE.cni : 0;
   await withCleanup(async (c) => {
-    if (kind.agent) {
-      const agent = await startBenchAgent(stateDir, socket);
-      c.push('stop the agent', () => agent.stop());
-    }
+    const agent = kind.agent ? await startBenchAgent(stateDir, socket) : undefined;
+    if (agent !== undefined) c.push('stop the agent', () => agent.stop());
     c.push(`remove network ${net}`, async () => {
       const ct = Ctnet.open({ stateDir });
       try {
@@ -171,8 +170,37 @@ async function ctnetCniRow(ctx: GroupContext, kind: CniRowKind): Promise<void> {
       ...(withPort ? { verify: () => { checkPortPublished(base); } } : {}),
     });
     addRows(ctx, kind.id, kind.name, s, VERBS.cni, kind.note);
+    if (agent !== undefined) await agentBreakdown(ctx, kind, list, socket, s, c);
   });
   checkCtnetTableGone(ctx, kind.id);
+}
+
+/**
+ * Where an ADD and a DEL through the native client and the agent spend their time: the same calls
+ * sent straight to the agent's socket give the HTTP round trip (without the client's exec) and the
+ * agent's own time (its Server-Timing header); the rest of the client row is the client's exec.
+ */
+async function agentBreakdown(ctx: GroupContext, kind: CniRowKind, list: ConfList, socket: string, client: { add: number[]; del: number[] }, c: Cleanup): Promise<void> {
+  const plugin = list.plugins[0];
+  if (plugin === undefined) return;
+  const server = { add: [] as number[], del: [] as number[] };
+  const results = new Map<number, Json>();
+  const call = async (command: 'ADD' | 'DEL', i: number, ns: string): Promise<number> => {
+    const a = att(ns, `${kind.net}-h${i}`, 0);
+    const env = { CNI_COMMAND: command, CNI_CONTAINERID: a.containerId, CNI_NETNS: a.netns, CNI_IFNAME: a.ifname, CNI_PATH: '/usr/lib/cni' };
+    const r = await cniOverHttp(socket, env, JSON.stringify(requestConfig(list, plugin, a, results.get(i))));
+    if (r.exit !== 0) throw new Error(`${command} over the agent's socket exited ${r.exit}: ${r.stdout}`);
+    if (command === 'ADD') results.set(i, JSON.parse(r.stdout) as Json);
+    server[command === 'ADD' ? 'add' : 'del'].push(r.serverMs);
+    return r.roundTripMs;
+  };
+  const http = await measureAddDel({ n: ctx.n, prefix: `${kind.prefix}h`, c, add: (i, ns) => call('ADD', i, ns).then(() => undefined), del: (i, ns) => call('DEL', i, ns).then(() => undefined) });
+  addRows(ctx, `${kind.id}-http`, `${kind.name}, HTTP straight to the agent`, http, VERBS.cni, 'the same calls as POST /v1/cni from this process: no client exec');
+  addRows(ctx, `${kind.id}-server`, `${kind.name}, the agent's own time`, server, VERBS.cni, 'Server-Timing of those calls: the engine and the kernel');
+  for (const verb of ['add', 'del'] as const) {
+    const [total, round, own] = [median(client[verb]), median(http[verb]), median(server[verb])];
+    ctx.note(`${kind.id} ${verb.toUpperCase()} median ${total.toFixed(1)} ms: client exec and start ${(total - round).toFixed(1)}, socket and HTTP ${(round - own).toFixed(1)}, agent (engine and kernel) ${own.toFixed(1)}`);
+  }
 }
 
 /** The CNI attachment of container `id` in named namespace `ns`, with one port when `hostPort` > 0. */

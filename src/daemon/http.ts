@@ -180,6 +180,7 @@ export class ApiServer {
     this.#inFlight++;
     try {
       const body = await readJson(req, this.#limits.maxBodyBytes);
+      const started = performance.now();
       const answer = await this.#handler({
         method: req.method ?? '',
         url: new URL(req.url ?? '/', 'http://ctnet'),
@@ -189,8 +190,10 @@ export class ApiServer {
         // either); the response's close only once the connection is torn down.
         clientGone: () => client.gone || req.socket.readableEnded || req.socket.destroyed,
       });
+      // The agent's own time for the call (HTTP's Server-Timing), so a client can tell it from the socket's and its own.
+      const timing = { 'server-timing': `ctnet;dur=${(performance.now() - started).toFixed(2)}` };
       // Stopping may have begun while the handler ran: the connection then goes with the answer.
-      send(res, this.#isStopping() ? { ...answer, headers: { ...answer.headers, connection: 'close' } } : answer);
+      send(res, { ...answer, headers: { ...answer.headers, ...timing, ...(this.#isStopping() ? { connection: 'close' } : {}) } });
     } catch (err) {
       if (err instanceof RequestError) {
         send(res, { ...errorAnswer(err.code, err.message), headers: { connection: 'close' } });
