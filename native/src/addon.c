@@ -2,7 +2,8 @@
  * ctnet_native: the thin Node-API addon of ctnet.
  *
  * It does system calls only: netlink sockets (opened inside a network namespace), send/recv on them
- * (also on libuv's pool, for requests the kernel takes long over), named network namespaces
+ * (also on libuv's pool, for requests the kernel takes long over), multicast membership and
+ * readiness callbacks from the event loop for the kernel's notifications, named network namespaces
  * (create/delete), per-namespace sysctls and exec inside a namespace. The netlink protocol itself
  * (messages, attributes, sequence numbers, ACKs) is TypeScript.
  *
@@ -39,6 +40,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #define SELF_NETNS "/proc/thread-self/ns/net"
 #define SOCKET_BUFFER_BYTES (1 << 20)
@@ -595,6 +597,237 @@ static napi_value NetlinkRecvAsync(napi_env env, napi_callback_info info) {
 }
 
 /* ---------------------------------------------------------------------------------------------- */
+/* Netlink events                                                                                 */
+
+/*
+ * A monitor joins multicast groups (netlinkAddMembership), is told by the event loop when its socket
+ * has something to read (netlinkWatch: a uv_poll_t on the descriptor, so no pool thread sits in a
+ * receive), and takes what is queued without waiting (netlinkDrain). When the receive buffer is full
+ * the kernel drops notifications and says so once, with ENOBUFS on the next read; netlinkDrain
+ * reports that as `overrun`, after which the consumer must read again the state it follows.
+ */
+
+/* netlinkAddMembership(fd, group): join multicast group `group` (RTNLGRP_LINK, NFNLGRP_NFTABLES, ...). */
+static napi_value NetlinkAddMembership(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  int fd, group;
+  if (!get_args(env, info, 2, args) || !arg_int(env, args[0], "fd", &fd) ||
+      !arg_int(env, args[1], "group", &group)) {
+    return NULL;
+  }
+  if (setsockopt_int(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group) != 0) {
+    return throw_errno(env, errno, "setsockopt");
+  }
+  return NULL;
+}
+
+/*
+ * netlinkDrain(fd, max): the datagrams queued on the socket, at most max, without waiting:
+ * { datagrams: Buffer[], overrun: boolean }.
+ */
+static napi_value NetlinkDrain(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  int fd, max;
+  if (!get_args(env, info, 2, args) || !arg_int(env, args[0], "fd", &fd) ||
+      !arg_int(env, args[1], "max", &max)) {
+    return NULL;
+  }
+  if (max < 1) {
+    throw_type(env, "max", "must be at least 1");
+    return NULL;
+  }
+  napi_value result, datagrams, overrun_value;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_array(env, &datagrams));
+  bool overrun = false;
+  uint32_t count = 0;
+  while (count < (uint32_t)max) {
+    const char *failed = NULL;
+    ssize_t size = next_datagram(fd, 0, &failed);
+    if (size < 0 && errno == ENOBUFS) { /* reported once; what is queued after it is still there */
+      overrun = true;
+      continue;
+    }
+    if (size < 0) return throw_errno(env, errno, failed);
+    if (size == 0) break;
+    void *data;
+    napi_value buffer;
+    CHECK(napi_create_buffer(env, (size_t)size, &data, &buffer));
+    int err = recv_datagram(fd, data, (size_t)size);
+    if (err != 0) return throw_errno(env, err, "recv");
+    CHECK(napi_set_element(env, datagrams, count++, buffer));
+  }
+  CHECK(napi_get_boolean(env, overrun, &overrun_value));
+  CHECK(napi_set_named_property(env, result, "datagrams", datagrams));
+  CHECK(napi_set_named_property(env, result, "overrun", overrun_value));
+  return result;
+}
+
+/*
+ * One watched socket. The JS handle (an external) owns the struct: its finalizer frees it. While the
+ * poll handle is open, `self` keeps the JS handle (and so the struct) alive, whatever JS drops.
+ */
+struct watch {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref self;
+  napi_ref callback;
+  napi_async_context context;
+  napi_async_cleanup_hook_handle cleanup;
+  bool stopping;
+};
+
+/* Tells our handles from other externals. */
+static const napi_type_tag WATCH_TAG = {0x6374c0de5e7a11edULL, 0x8a1f0b3c9d2e4f57ULL};
+
+static void watch_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+/*
+ * Lets go of what a watch holds in the environment. These calls fail only for arguments that are
+ * not what they were created as, and there is nobody to report to (no JS on the stack).
+ */
+static void watch_release(struct watch *w) {
+  if (w->cleanup != NULL) (void)napi_remove_async_cleanup_hook(w->cleanup);
+  if (w->context != NULL) (void)napi_async_destroy(w->env, w->context);
+  if (w->callback != NULL) (void)napi_delete_reference(w->env, w->callback);
+  if (w->self != NULL) (void)napi_delete_reference(w->env, w->self); /* last: w may go at the next GC */
+}
+
+static void watch_closed(uv_handle_t *handle) {
+  watch_release(handle->data);
+}
+
+static void watch_stop(struct watch *w) {
+  if (w->stopping) return;
+  w->stopping = true;
+  (void)uv_poll_stop(&w->poll); /* always 0 for an initialised handle */
+  uv_close((uv_handle_t *)&w->poll, watch_closed);
+}
+
+/* The environment ends while the watch runs (a worker exits): close it; watch_closed removes the hook. */
+static void watch_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  (void)handle;
+  watch_stop(arg);
+}
+
+static void watch_readable(uv_poll_t *poll, int status, int events);
+
+/*
+ * libuv reports POLLERR as UV_EBADF and stops the poll. On a netlink socket POLLERR means a pending
+ * socket error (ENOBUFS: notifications were dropped) that the next read returns, so while the
+ * descriptor is open it is news to read like any other: polling goes on. Returns 0, or the error.
+ */
+static int watch_resume(struct watch *w) {
+  uv_os_fd_t fd;
+  int err = uv_fileno((uv_handle_t *)&w->poll, &fd);
+  if (err != 0) return err;
+  if (fcntl(fd, F_GETFD) < 0) return UV_EBADF; /* really closed */
+  return uv_poll_start(&w->poll, UV_READABLE, watch_readable);
+}
+
+/* On the event loop: the socket is readable, or polling it failed (status < 0). */
+static void watch_readable(uv_poll_t *poll, int status, int events) {
+  (void)events;
+  struct watch *w = poll->data;
+  if (status == UV_EBADF) status = watch_resume(w);
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    napi_fatal_error("ctnet_native", NAPI_AUTO_LENGTH, "cannot open a handle scope", NAPI_AUTO_LENGTH);
+  }
+  napi_value callback, global, arg = NULL, result;
+  if (napi_get_reference_value(env, w->callback, &callback) != napi_ok ||
+      napi_get_global(env, &global) != napi_ok ||
+      (status < 0 ? (arg = errno_error(env, -status, "uv_poll")) == NULL
+                  : napi_get_null(env, &arg) != napi_ok)) {
+    napi_failed(env);
+  } else {
+    /* Runs the callback as any event-loop callback runs: microtasks and nextTicks afterwards. */
+    (void)napi_make_callback(env, w->context, global, callback, 1, &arg, &result);
+  }
+  /* What the callback threw (or a failed call above) is an uncaught exception, as for any callback. */
+  bool pending = false;
+  napi_value exception;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &exception) == napi_ok) {
+    (void)napi_fatal_exception(env, exception);
+  }
+  (void)napi_close_handle_scope(env, scope);
+}
+
+/*
+ * netlinkWatch(fd, callback): call callback(null) from the event loop whenever fd is readable (level
+ * triggered: again while something is queued), or callback(error) when polling fails. Returns the
+ * handle netlinkUnwatch takes. Unwatch before closing fd.
+ */
+static napi_value NetlinkWatch(napi_env env, napi_callback_info info) {
+  napi_value args[2], handle, name;
+  napi_valuetype type;
+  int fd;
+  uv_loop_t *loop;
+  if (!get_args(env, info, 2, args) || !arg_int(env, args[0], "fd", &fd)) return NULL;
+  CHECK(napi_typeof(env, args[1], &type));
+  if (type != napi_function) {
+    throw_type(env, "callback", "must be a function");
+    return NULL;
+  }
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  struct watch *w = calloc(1, sizeof *w);
+  if (w == NULL) return throw_errno(env, ENOMEM, "calloc");
+  w->env = env;
+  w->poll.data = w;
+  if (napi_create_external(env, w, watch_finalize, NULL, &handle) != napi_ok) {
+    free(w);
+    return napi_failed(env);
+  }
+  /* From here the finalizer frees w. */
+  if (napi_type_tag_object(env, handle, &WATCH_TAG) != napi_ok ||
+      napi_create_reference(env, handle, 1, &w->self) != napi_ok ||
+      napi_create_reference(env, args[1], 1, &w->callback) != napi_ok ||
+      napi_create_string_utf8(env, "ctnet:netlink-watch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &w->context) != napi_ok ||
+      napi_add_async_cleanup_hook(env, watch_cleanup, w, &w->cleanup) != napi_ok) {
+    napi_failed(env); /* first: it reads the failed call's error */
+    watch_release(w);
+    return NULL;
+  }
+  int err = uv_poll_init(loop, &w->poll, fd);
+  if (err != 0) {
+    watch_release(w);
+    return throw_errno(env, -err, "uv_poll_init");
+  }
+  /* From here the poll handle is in the loop: only uv_close (watch_stop) may take it out. */
+  err = uv_poll_start(&w->poll, UV_READABLE, watch_readable);
+  if (err != 0) {
+    watch_stop(w);
+    return throw_errno(env, -err, "uv_poll_start");
+  }
+  return handle;
+}
+
+/* netlinkUnwatch(handle): stop calling the callback. Idempotent. */
+static napi_value NetlinkUnwatch(napi_env env, napi_callback_info info) {
+  napi_value args[1];
+  napi_valuetype type;
+  bool ours = false;
+  void *data;
+  if (!get_args(env, info, 1, args)) return NULL;
+  CHECK(napi_typeof(env, args[0], &type));
+  if (type == napi_external) CHECK(napi_check_object_type_tag(env, args[0], &WATCH_TAG, &ours));
+  if (!ours) {
+    throw_type(env, "watch", "must be a handle from netlinkWatch");
+    return NULL;
+  }
+  CHECK(napi_get_value_external(env, args[0], &data));
+  watch_stop(data);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
 /* Named network namespaces                                                                       */
 
 /*
@@ -889,6 +1122,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       FN("sysctlRead", SysctlRead),     FN("execInNetns", ExecInNetns),
       FN("flock", Flock),               FN("netlinkSendAsync", NetlinkSendAsync),
       FN("netlinkRecvAsync", NetlinkRecvAsync), FN("netlinkNetns", NetlinkNetns),
+      FN("netlinkAddMembership", NetlinkAddMembership), FN("netlinkDrain", NetlinkDrain),
+      FN("netlinkWatch", NetlinkWatch), FN("netlinkUnwatch", NetlinkUnwatch),
 #undef FN
   };
   CHECK(napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));

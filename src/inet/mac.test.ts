@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { InvalidConfigError } from '../errors.js';
-import { assertUnicastMac, formatMac, parseMac, randomMac } from './mac.js';
+import { assertUnicastMac, derivedMac, formatMac, parseMac, randomMac } from './mac.js';
 
 test('parseMac() reads six colon-separated hex octets in either case', async (t) => {
   const cases: Array<[text: string, hex: string, formatted: string]> = [
@@ -89,4 +89,14 @@ test('randomMac() is unicast, locally administered and random', () => {
   // The other bits of the first octet are random too, not fixed to 0x02.
   const firstOctets = new Set(Array.from({ length: 200 }, () => randomMac()[0]));
   assert.ok(firstOctets.size > 1);
+});
+
+test('derivedMac() is unicast, locally administered, the same for a seed and different across seeds', () => {
+  const macs = Array.from({ length: 500 }, (_, i) => derivedMac(`bridge ${i.toString(16).padStart(16, '0')}`));
+  for (const mac of macs) {
+    assert.equal(mac.length, 6);
+    assert.equal((mac[0] ?? 0xff) & 0x03, 0x02, 'multicast bit clear, locally administered bit set');
+  }
+  assert.equal(new Set(macs.map((m) => formatMac(m))).size, 500);
+  assert.equal(formatMac(derivedMac('bridge 0a1b2c3d4e5f6a7b')), formatMac(derivedMac('bridge 0a1b2c3d4e5f6a7b')));
 });

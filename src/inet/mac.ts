@@ -2,7 +2,7 @@
  * Ethernet MAC addresses: parse, check, format and generate.
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { InvalidConfigError } from '../errors.js';
 
 const MAC_TEXT = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$/;
@@ -75,4 +75,20 @@ export function randomMac(): Buffer {
   const mac = randomBytes(6);
   mac[0] = ((mac[0] ?? 0) & ~MULTICAST_BIT) | LOCAL_BIT;
   return mac;
+}
+
+/**
+ * A unicast, locally administered MAC address derived from `seed`: the same seed always gives the
+ * same address, so a link made again (a bridge someone deleted) comes back with the MAC its
+ * neighbours have cached.
+ *
+ * @example
+ * ```ts
+ * formatMac(derivedMac('bridge 0a1b2c3d4e5f6a7b')); // the same address on every call
+ * ```
+ */
+export function derivedMac(seed: string): Buffer {
+  const mac = createHash('sha256').update(seed).digest().subarray(0, 6);
+  mac[0] = ((mac[0] ?? 0) & ~MULTICAST_BIT) | LOCAL_BIT;
+  return Buffer.from(mac);
 }

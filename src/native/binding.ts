@@ -6,7 +6,8 @@
  * namespace happens inside one call that switches back before it returns, so the process never stays
  * switched (a namespace belongs to an OS thread, and Node's main thread runs all JavaScript). The
  * `*Async` calls are the exception: they send or receive on libuv's pool, on a socket whose namespace
- * was fixed when it was opened, and never switch.
+ * was fixed when it was opened, and never switch. `netlinkWatch` calls back from the event loop
+ * (a libuv poll handle on the socket) whenever a socket has something to read.
  *
  * Failures throw (or reject with) a {@link NativeError}: `code` (`'EEXIST'`), `errno` (positive,
  * `17`), `syscall` (`'open'`), message `open failed: File exists`. The addon reports only the number;
@@ -50,6 +51,24 @@ export function isNativeError(err: unknown): err is NativeError {
   );
 }
 
+declare const watchBrand: unique symbol;
+
+/** A socket being watched by {@link NativeBinding.netlinkWatch}; opaque. */
+export interface NetlinkWatch {
+  readonly [watchBrand]: true;
+}
+
+/** What {@link NativeBinding.netlinkDrain} took off a socket. */
+export interface DrainedDatagrams {
+  /** Each whole datagram from the kernel, in order. */
+  datagrams: Buffer[];
+  /**
+   * The kernel dropped notifications since the last read because the receive buffer was full
+   * (ENOBUFS): whatever state the consumer follows must be read again.
+   */
+  overrun: boolean;
+}
+
 /**
  * The functions of `ctnet_native.node`. A namespace argument `nsFd` is an open descriptor of a
  * network namespace file (`/run/netns/NAME`, `/proc/PID/ns/net`); a negative `nsFd` means the
@@ -83,6 +102,19 @@ export interface NativeBinding {
   netlinkSendAsync(fd: number, data: Uint8Array): Promise<void>;
   /** `netlinkRecv` on a libuv pool thread. Leave the socket alone until the promise settles. */
   netlinkRecvAsync(fd: number, timeoutMs: number): Promise<Buffer | null>;
+  /** Joins multicast group `group` (an RTNLGRP_* or NFNLGRP_* number) on a netlink socket. */
+  netlinkAddMembership(fd: number, group: number): void;
+  /** The datagrams queued on a socket, at most `max`, without waiting (none: an empty list). */
+  netlinkDrain(fd: number, max: number): DrainedDatagrams;
+  /**
+   * Calls `onReadable(null)` from the event loop whenever the socket has something to read (level
+   * triggered: again while anything is queued; drain it with `netlinkDrain`), or `onReadable(error)`
+   * when polling the descriptor fails. No thread waits on the socket. What the callback throws is
+   * an uncaught exception. Stop with `netlinkUnwatch` before closing the socket.
+   */
+  netlinkWatch(fd: number, onReadable: (err: NativeError | null) => void): NetlinkWatch;
+  /** Stops a `netlinkWatch`; calling it again does nothing. */
+  netlinkUnwatch(watch: NetlinkWatch): void;
   /** Closes a descriptor. */
   close(fd: number): void;
   /**
@@ -118,6 +150,10 @@ const FUNCTIONS = [
   'netlinkNetns',
   'netlinkSendAsync',
   'netlinkRecvAsync',
+  'netlinkAddMembership',
+  'netlinkDrain',
+  'netlinkWatch',
+  'netlinkUnwatch',
   'close',
   'netnsCreate',
   'netnsDelete',
@@ -179,6 +215,12 @@ function withNamedErrors(raw: NativeBinding): NativeBinding {
     // eslint-disable-next-line @typescript-eslint/unbound-method -- N-API functions do not use `this`
     const fn = raw[name] as (...args: unknown[]) => unknown;
     const call = (...args: unknown[]): unknown => {
+      const [first, callback] = args;
+      // The error a watch reports reaches its callback, not a caller: it is named here too.
+      if (name === 'netlinkWatch' && typeof callback === 'function') {
+        const onReadable = callback as (e: unknown) => void;
+        args = [first, (err: unknown) => { onReadable(err === null ? null : named(err, onReadable)); }];
+      }
       let result: unknown;
       try {
         result = fn(...args);

@@ -1,6 +1,6 @@
 /**
  * Netlink and rtnetlink constants under their kernel names, so they can be grepped against
- * include/uapi/linux/{netlink,rtnetlink,if_link,if_addr,neighbour,veth}.h (Linux 6.x).
+ * include/uapi/linux/{netlink,rtnetlink,if_link,if_addr,neighbour,veth,netconf}.h (Linux 6.x).
  * @module
  */
 
@@ -48,6 +48,22 @@ export const RTM_GETROUTE = 26;
 export const RTM_NEWNEIGH = 28;
 export const RTM_DELNEIGH = 29;
 export const RTM_GETNEIGH = 30;
+export const RTM_NEWNETCONF = 80;
+export const RTM_DELNETCONF = 81;
+
+// rtnetlink.h: enum rtnetlink_groups, the multicast groups a monitor joins
+export const RTNLGRP_LINK = 1;
+export const RTNLGRP_IPV4_IFADDR = 5;
+export const RTNLGRP_IPV6_IFADDR = 9;
+export const RTNLGRP_IPV4_NETCONF = 24;
+export const RTNLGRP_IPV6_NETCONF = 25;
+
+// netconf.h: struct netconfmsg (one byte, the family, padded to 4) and its attributes
+export const NETCONFMSG_LEN = 4;
+export const NETCONFA_IFINDEX = 1;
+export const NETCONFA_FORWARDING = 2;
+export const NETCONFA_IFINDEX_ALL = -1;
+export const NETCONFA_IFINDEX_DEFAULT = -2;
 
 export const AF_UNSPEC = 0;
 export const AF_INET = 2;
@@ -159,4 +175,6 @@ export const RTM_NAMES: Readonly<Record<number, string>> = {
   [RTM_NEWNEIGH]: 'RTM_NEWNEIGH',
   [RTM_DELNEIGH]: 'RTM_DELNEIGH',
   [RTM_GETNEIGH]: 'RTM_GETNEIGH',
+  [RTM_NEWNETCONF]: 'RTM_NEWNETCONF',
+  [RTM_DELNETCONF]: 'RTM_DELNETCONF',
 };

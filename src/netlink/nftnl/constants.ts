@@ -2,7 +2,8 @@
  * nf_tables netlink constants under their kernel names, so they can be grepped against
  * include/uapi/linux/{netlink,netfilter}.h, include/uapi/linux/netfilter/{nfnetlink,nf_tables}.h
  * (Linux 6.x) and libnftnl's include/libnftnl/udata.h. Only what ctnet's set-element batches,
- * its chain probe and its reading of other tables' forward chains use.
+ * its chain probe, its reading of other tables' forward chains and of the ruleset's change
+ * notifications use.
  * @module
  */
 
@@ -13,6 +14,8 @@ export const NETLINK_NETFILTER = 12;
 export const NFGENMSG_LEN = 4;
 export const NFNETLINK_V0 = 0;
 export const NFNL_SUBSYS_NFTABLES = 10;
+// nfnetlink.h: enum nfnetlink_groups, the group every committed nf_tables change is announced to
+export const NFNLGRP_NFTABLES = 7;
 // NLMSG_MIN_TYPE and NLMSG_MIN_TYPE + 1: below every subsystem's range, so they carry no subsystem.
 export const NFNL_MSG_BATCH_BEGIN = 0x10;
 export const NFNL_MSG_BATCH_END = 0x11;
@@ -29,13 +32,31 @@ export const NF_ACCEPT = 1;
 export const NF_INET_FORWARD = 2;
 
 // nf_tables.h: enum nf_tables_msg_types (the op half of the message type)
+export const NFT_MSG_NEWTABLE = 0;
+export const NFT_MSG_DELTABLE = 2;
 export const NFT_MSG_NEWCHAIN = 3;
 export const NFT_MSG_GETCHAIN = 4;
+export const NFT_MSG_DELCHAIN = 5;
 export const NFT_MSG_NEWRULE = 6;
 export const NFT_MSG_GETRULE = 7;
+export const NFT_MSG_DELRULE = 8;
+export const NFT_MSG_NEWSET = 9;
+export const NFT_MSG_DELSET = 11;
 export const NFT_MSG_NEWSETELEM = 12;
 export const NFT_MSG_GETSETELEM = 13;
 export const NFT_MSG_DELSETELEM = 14;
+/** Sent after the notifications of each committed transaction, naming who made it. */
+export const NFT_MSG_NEWGEN = 15;
+
+// nf_tables.h: enum nft_table_attributes, enum nft_set_attributes
+export const NFTA_TABLE_NAME = 1;
+export const NFTA_SET_TABLE = 1;
+export const NFTA_SET_NAME = 2;
+
+// nf_tables.h: enum nft_gen_attributes (big-endian numbers)
+export const NFTA_GEN_ID = 1;
+export const NFTA_GEN_PROC_PID = 2;
+export const NFTA_GEN_PROC_NAME = 3;
 
 // nf_tables.h: enum nft_chain_attributes
 export const NFTA_CHAIN_TABLE = 1;
