@@ -27,7 +27,7 @@ import { checkForgottenLinks, checkHostConflicts, checkPublishable, checkStateCo
 import { type ConnectPlan, firstFreeEthName, planConnect } from './network/connect-options.js';
 import type { AttachAddress, DriverContext } from './network/driver.js';
 import { DriverRegistry } from './network/drivers.js';
-import { collectGarbage, type GcEngine, type GcReport } from './network/gc.js';
+import { collectGarbage, type GcAction, type GcEngine, type GcReport, releaseVanished } from './network/gc.js';
 import { hostEndsOf, HostSysctls } from './network/host-sysctls.js';
 import { HostKernel, type Kernel } from './network/kernel.js';
 import { LinkOwnership } from './network/ownership.js';
@@ -97,6 +97,39 @@ export interface NetworkDetails extends Network {
   endpoints: Endpoint[];
   /** The host sysctls the network relies on, with their values now. */
   sysctls: SysctlState[];
+}
+
+/** What {@link Ctnet.repair} found broken in one network, and what it did. */
+export interface NetworkRepair {
+  network: string;
+  /** What was broken, one line each, as the checks word them. */
+  problems: string[];
+  /** What is still broken after the repair; empty when it held. */
+  remaining: string[];
+  /** Set when the repair failed: the error's message. */
+  error?: string;
+}
+
+/** What {@link Ctnet.repair} did. */
+export interface RepairReport {
+  /** The networks that were broken; the others were only looked at. */
+  networks: NetworkRepair[];
+  /** Endpoints released because their container's namespace is gone (as `gc` releases them). */
+  released: GcAction[];
+}
+
+/** Whose firewall objects a repair lists one by one: every network's and endpoint's, or those of these ids. */
+export type FirewallScope = 'all' | { networks: readonly string[]; endpoints: readonly string[] };
+
+export interface RepairOptions {
+  /**
+   * Whose firewall objects to look for one by one (one `nft` listing per network and per endpoint
+   * with published ports). Any other network gets the cheap probe the connect path makes (its
+   * inbound chain, over netlink).
+   */
+  firewall?: FirewallScope;
+  /** Networks to leave alone this time, by name. */
+  skip?: ReadonlySet<string>;
 }
 
 function newId(): string {
@@ -347,6 +380,90 @@ export class Ctnet {
   }
 
   /**
+   * Put back what someone else broke, as the agent does when the kernel reports a change: endpoints
+   * whose container namespace is gone are released (address, ports, record); then each ready
+   * network whose bridge, gateway addresses, forwarding or firewall (see `options.firewall`) is
+   * missing or off, or whose ready endpoints' host ends are down or no longer ports of its bridge,
+   * is made again: bridge with its MAC, addresses and sysctls, forwarding, firewall chains and
+   * every endpoint's published ports, the host ends up and enslaved again. A broken network is
+   * mended under its exclusive lock and looked at again there, so a create, remove or connect in
+   * progress is never fought: a network that is not `ready` is left alone. Nothing broken: only
+   * reads, nothing changed. A network whose repair fails is reported with its error; the others
+   * go on.
+   * @example
+   * ```ts
+   * const { networks, released } = await ct.repair();
+   * // networks: [{ network: 'net1', problems: ['bridge ct-net1 is missing', ...], remaining: [] }]
+   * ```
+   */
+  async repair(options: RepairOptions = {}): Promise<RepairReport> {
+    this.#live();
+    const { actions: released } = await releaseVanished(this.#gcEngine);
+    const networks: NetworkRepair[] = [];
+    for (const net of this.#store.listNetworks()) {
+      if (net.status !== 'ready' || options.skip?.has(net.name) === true) continue;
+      const done = await this.#repairNetwork(net, options.firewall);
+      if (done !== undefined) networks.push(done);
+    }
+    return { networks, released };
+  }
+
+  async #repairNetwork(found: NetworkRecord, firewall: FirewallScope | undefined): Promise<NetworkRepair | undefined> {
+    try {
+      if ((await this.#brokenParts(found, firewall)).length === 0) return undefined;
+      return await this.#withNetworkLock(found.name, 'exclusive', async () => {
+        // Under its lock: a create or remove has finished, and another process may have mended it.
+        const net = this.#store.getNetwork(found.name);
+        if (net?.id !== found.id || net.status !== 'ready') return undefined;
+        const problems = await this.#brokenParts(net, firewall);
+        if (problems.length === 0) return undefined;
+        debug('repairing network %s: %s', net.name, problems.join('; '));
+        try {
+          await this.#finishNetwork(net);
+          this.#restoreHostEnds(net);
+        } catch (err) {
+          return { network: net.name, problems, remaining: [], error: errorMessage(err) };
+        }
+        return { network: net.name, problems, remaining: await this.#brokenParts(net, firewall) };
+      });
+    } catch (err) {
+      return { network: found.name, problems: [], remaining: [], error: errorMessage(err) };
+    }
+  }
+
+  /**
+   * What `repair` mends of a ready network, one line each. Endpoints count while ready and their
+   * host end is there: one whose host end is gone went with its namespace (released first), or
+   * was deleted while its container lives, which only a connect of the container mends.
+   */
+  async #brokenParts(net: NetworkRecord, firewall: FirewallScope | undefined): Promise<string[]> {
+    const driver = this.#drivers.of(net);
+    const fw = firewallNetwork(net);
+    const problems = [...driver.check(this.#ctx, net), ...this.#sysctls.forwardingProblems(net)];
+    const listed = (id: string, ids: 'networks' | 'endpoints'): boolean => firewall === 'all' || firewall?.[ids].includes(id) === true;
+    if (listed(net.id, 'networks') || !(await this.#firewall.networkPresent(fw))) problems.push(...(await this.#firewall.checkNetwork(fw)));
+    for (const ep of this.#store.listEndpoints({ networkId: net.id })) {
+      if (ep.status !== 'ready' || !hostEndPresent(this.#kernel.host, this.#links, ep)) continue;
+      problems.push(...driver.checkAttachment(this.#ctx, net, ep));
+      if (ep.ports.length > 0 && listed(ep.id, 'endpoints')) problems.push(...(await this.#firewall.checkPorts(firewallEndpoint(ep))));
+    }
+    return problems;
+  }
+
+  /** Each ready endpoint's host end up and enslaved again; one that vanished meanwhile (its namespace went) is no failure. */
+  #restoreHostEnds(net: NetworkRecord): void {
+    const driver = this.#drivers.of(net);
+    for (const ep of this.#store.listEndpoints({ networkId: net.id })) {
+      if (ep.status !== 'ready') continue;
+      try {
+        driver.repairAttachment(this.#ctx, net, ep);
+      } catch (err) {
+        if (hostEndPresent(this.#kernel.host, this.#links, ep)) throw err;
+      }
+    }
+  }
+
+  /**
    * Cheap enough for every connect: whether the network is ready and its bridge, gateway
    * addresses, forwarding and firewall chains are there.
    */
@@ -381,7 +498,12 @@ export class Ctnet {
     for (const ep of this.#store.listEndpoints({ networkId: net.id })) {
       if (ep.ports.length === 0) continue;
       const fwEp = firewallEndpoint(ep);
-      await this.#withFirewall((f) => f.setupPorts(fwEp));
+      await this.#withFirewall(async (f) => {
+        // Under the firewall lock: a disconnect marks the endpoint removing before it takes this
+        // lock to take the ports down, so it never finds them put back after.
+        const now = this.#store.getEndpointById(ep.id);
+        if (now !== undefined && now.status !== 'removing') await f.setupPorts(fwEp);
+      });
     }
     if (net.status === 'ready') return;
     this.#store.setNetworkStatus(net.id, 'ready');
@@ -612,7 +734,12 @@ export class Ctnet {
    */
   async gc(options: { dryRun?: boolean } = {}): Promise<GcReport> {
     this.#live();
-    const engine: GcEngine = {
+    return collectGarbage(this.#gcEngine, { dryRun: options.dryRun === true });
+  }
+
+  /** What a gc (and a repair's release of vanished containers) borrows from the engine. */
+  get #gcEngine(): GcEngine {
+    return {
       store: this.#store,
       kernel: this.#kernel,
       links: this.#links,
@@ -623,7 +750,6 @@ export class Ctnet {
       completeNetwork: (net) => this.#finishNetwork(net),
       removeNetwork: (net) => this.#removeNetworkRecord(net),
     };
-    return collectGarbage(engine, { dryRun: options.dryRun === true });
   }
 
   /** The endpoint of a container on a network (with `ifname`: that attachment), or undefined. */

@@ -4,7 +4,7 @@
  * @module
  */
 export { Ctnet, DEFAULT_STATE_DIR } from './ctnet.js';
-export type { CtnetEvents, CtnetOptions, NetworkDetails } from './ctnet.js';
+export type { CtnetEvents, CtnetOptions, FirewallScope, NetworkDetails, NetworkRepair, RepairOptions, RepairReport } from './ctnet.js';
 export { firstFreeEthName } from './network/connect-options.js';
 export type {
   AttachedEndpoint,

@@ -8,6 +8,7 @@ import { describeGcReport } from '../index.js';
 import { namespaceIdentity } from '../client/api.js';
 import { ApiServer, DEFAULT_LIMITS, type ServerLimits } from './http.js';
 import { AgentLog } from './log.js';
+import { Repairer } from './repair.js';
 import { apiHandler } from './routes.js';
 import { asSocketOwner, listenPrivate, removeSocket } from './socket.js';
 import { WarmEngine } from './warm-engine.js';
@@ -18,6 +19,8 @@ export interface AgentOptions {
   stateDir: string | undefined;
   logJson: boolean;
   logFile?: string;
+  /** Watch the kernel and repair what others break of ctnet's networks (default true). */
+  repair?: boolean;
   /** ctnet's version, for `/v1/version` and the log. */
   version: string;
   limits?: ServerLimits;
@@ -84,7 +87,9 @@ export async function runAgent(options: AgentOptions): Promise<void> {
       await collectGarbage(warm, log);
       const api = new ApiServer(apiHandler({ warm, log, version: options.version, namespaces: namespaceIdentity() }), log, options.limits ?? DEFAULT_LIMITS);
       let listening = false;
+      let repairer: Repairer | undefined;
       try {
+        if (options.repair !== false) repairer = Repairer.start(warm, log);
         await listenPrivate(api.server, options.socketPath);
         listening = true;
         log.write('agent-started', `ctnet agent ${options.version} (pid ${process.pid}) serves state directory ${warm.stateDir} on ${options.socketPath}`, {
@@ -97,6 +102,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
         log.write('agent-stopping', `${name}: stopping; requests in flight finish first`, { signal: name });
         await api.stop();
       } finally {
+        await repairer?.stop();
         warm.close();
         if (listening) removeSocket(options.socketPath);
       }

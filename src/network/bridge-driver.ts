@@ -4,12 +4,12 @@
  * @module
  */
 import { formatIp } from '../inet/ip.js';
-import { formatMac, randomMac } from '../inet/mac.js';
+import { derivedMac, formatMac } from '../inet/mac.js';
 import { ConflictError, NetlinkError, NotFoundError } from '../errors.js';
 import type { NetworkRecord, SubnetRecord } from '../state/records.js';
 import type { Attachment, AttachResult, DriverContext, HostSysctl, NetworkDriver } from './driver.js';
 import type { Rollback } from './rollback.js';
-import { checkHostEnd, createVeth, defaultRoutes, prepareContainerSide, removeHostEnd } from './veth.js';
+import { checkHostEnd, createVeth, defaultRoutes, prepareContainerSide, removeHostEnd, restoreHostEnd } from './veth.js';
 
 function bridgeName(net: NetworkRecord): string {
   if (net.bridge === null) throw new TypeError(`network "${net.name}" has no bridge`);
@@ -68,8 +68,10 @@ export class BridgeDriver implements NetworkDriver {
     }
     let index = ctx.host.linkGet(pending)?.index;
     if (index === undefined) {
-      // A fixed MAC: otherwise the bridge takes the lowest MAC of its ports and changes it as they come and go.
-      ctx.host.linkAdd({ kind: 'bridge', name: pending, mtu: net.mtu, mac: formatMac(randomMac()) });
+      // A fixed MAC: otherwise the bridge takes the lowest MAC of its ports and changes it as they
+      // come and go. Derived from the network: a bridge made again after someone deleted it has
+      // the gateway MAC the containers' neighbour caches hold, so they reach it at once.
+      ctx.host.linkAdd({ kind: 'bridge', name: pending, mtu: net.mtu, mac: formatMac(derivedMac(`bridge ${net.id}`)) });
       rb.push(`bridge ${name}`, async () => {
         await ctx.links.removeOwned(ctx.host, net.id, [name, pending]);
       });
@@ -132,6 +134,15 @@ export class BridgeDriver implements NetworkDriver {
   checkAttachment(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): string[] {
     const bridge = ctx.host.linkGet(bridgeName(net));
     return checkHostEnd(ctx, ep, bridge?.index ?? -1);
+  }
+
+  repairAttachment(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): void {
+    const bridge = ctx.host.linkGet(bridgeName(net));
+    const link = restoreHostEnd(ctx, ep);
+    if (bridge === undefined || link === undefined || link.masterIndex === bridge.index) return;
+    // Its bridge was deleted (and made again): a port of the new one, in hairpin mode as attach sets it.
+    ctx.host.linkSet(link.index, { masterIndex: bridge.index });
+    ctx.host.bridgePortSet(link.index, { hairpin: true });
   }
 
   async detach(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): Promise<void> {

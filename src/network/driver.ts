@@ -98,6 +98,12 @@ export interface NetworkDriver {
   attach(ctx: DriverContext, net: NetworkRecord, att: Attachment, rb: Rollback): Promise<AttachResult>;
   /** What one attachment's host side lacks, one line each; empty when complete. Only reads. */
   checkAttachment(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): string[];
+  /**
+   * Put an attachment's host end back as `attach` left it after someone changed it: up, and a
+   * port of the network's bridge again (a host end survives the deletion of its bridge,
+   * unenslaved). A host end that is gone or not ctnet's is left alone. Run after `setup`.
+   */
+  repairAttachment(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): void;
   /** Disconnect one container; a missing interface counts as done. */
   detach(ctx: DriverContext, net: NetworkRecord, ep: { id: string; hostIfname: string }): Promise<void>;
 }

@@ -53,16 +53,8 @@ export interface GcEngine {
  */
 export async function collectGarbage(engine: GcEngine, options: { dryRun: boolean }): Promise<GcReport> {
   const report: GcReport = { dryRun: options.dryRun, actions: [], inProgress: [] };
-  const act: Act = async (actions, fn) => {
-    report.actions.push(...actions);
-    if (options.dryRun) return;
-    try {
-      await fn();
-    } catch (err) {
-      for (const a of actions) a.error = errorMessage(err);
-    }
-  };
-  await collectEndpoints(engine, report, act);
+  const act = doing(report, options.dryRun);
+  await collectEndpoints(engine, report, act, { halfMade: true });
   await collectNetworks(engine, report, act);
   await collectLinks(engine, act);
   await collectFirewall(engine, act);
@@ -70,19 +62,44 @@ export async function collectGarbage(engine: GcEngine, options: { dryRun: boolea
   return report;
 }
 
+/**
+ * Only the first sweep of a gc, for ready endpoints: release those whose container namespace is
+ * gone (what the agent does as soon as the kernel reports a host end deleted). An endpoint a
+ * live process is working on (its lock is held) is left to it and reported in `inProgress`.
+ */
+export async function releaseVanished(engine: GcEngine): Promise<GcReport> {
+  const report: GcReport = { dryRun: false, actions: [], inProgress: [] };
+  await collectEndpoints(engine, report, doing(report, false), { halfMade: false });
+  return report;
+}
+
 /** Report `actions` and, unless it is a dry run, do them with `fn`; a failure is their error. */
 type Act = (actions: GcAction[], fn: () => Promise<void>) => Promise<void>;
 
-async function collectEndpoints(engine: GcEngine, report: GcReport, act: Act): Promise<void> {
+function doing(report: GcReport, dryRun: boolean): Act {
+  return async (actions, fn) => {
+    report.actions.push(...actions);
+    if (dryRun) return;
+    try {
+      await fn();
+    } catch (err) {
+      for (const a of actions) a.error = errorMessage(err);
+    }
+  };
+}
+
+/** Endpoints whose namespace is gone, and (with `halfMade`) those a killed process left half-made. */
+async function collectEndpoints(engine: GcEngine, report: GcReport, act: Act, options: { halfMade: boolean }): Promise<void> {
   const { store } = engine;
+  const garbage = (ep: EndpointRecord): boolean => (ep.status === 'ready' ? namespaceGone(engine.kernel, engine.links, ep) : options.halfMade);
   for (const net of store.listNetworks()) {
     for (const ep of store.listEndpoints({ networkId: net.id })) {
-      if (ep.status === 'ready' && !namespaceGone(engine.kernel, engine.links, ep)) continue;
+      if (!garbage(ep)) continue;
       const action = endpointAction(net, ep);
       const free = await engine.endpointLocks.ifFree(ep.id, async () => {
         // Under its lock: the process that held it may have finished it, or removed it.
         const now = store.getEndpointById(ep.id);
-        if (now === undefined || (now.status === 'ready' && !namespaceGone(engine.kernel, engine.links, now))) return;
+        if (now === undefined || !garbage(now)) return;
         await act([endpointAction(net, now)], () => engine.removeEndpoint(net, now));
       });
       if (!free) report.inProgress.push(action);

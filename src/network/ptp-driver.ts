@@ -9,7 +9,7 @@ import type { Attachment, AttachResult, DriverContext, HostEnd, HostSysctl, Netw
 import type { Rollback } from './rollback.js';
 import { cidrNetwork } from '../inet/cidr.js';
 import { familyBits } from '../inet/ip.js';
-import { checkHostEnd, createVeth, defaultRoutes, hostPrefix, prepareContainerSide, removeHostEnd } from './veth.js';
+import { checkHostEnd, createVeth, defaultRoutes, hostPrefix, prepareContainerSide, removeHostEnd, restoreHostEnd } from './veth.js';
 
 export class PtpDriver implements NetworkDriver {
   async setup(): Promise<void> {
@@ -74,6 +74,10 @@ export class PtpDriver implements NetworkDriver {
 
   checkAttachment(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): string[] {
     return checkHostEnd(ctx, ep);
+  }
+
+  repairAttachment(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): void {
+    restoreHostEnd(ctx, ep);
   }
 
   async detach(ctx: DriverContext, _net: NetworkRecord, ep: { id: string; hostIfname: string }): Promise<void> {

@@ -6,6 +6,7 @@
 import { NotFoundError } from '../errors.js';
 import { familyBits } from '../inet/ip.js';
 import type { Rtnl } from '../netlink/rtnl/handle.js';
+import type { LinkInfo } from '../netlink/rtnl/link.js';
 import type { AttachAddress, AttachedRoute, Attachment, DriverContext } from './driver.js';
 import type { Rollback } from './rollback.js';
 
@@ -47,6 +48,14 @@ export function checkHostEnd(ctx: DriverContext, ep: { id: string; hostIfname: s
   if (!link.up) problems.push(`host interface ${ep.hostIfname} is down`);
   if (masterIndex !== undefined && link.masterIndex !== masterIndex) problems.push(`host interface ${ep.hostIfname} is not a port of its bridge`);
   return problems;
+}
+
+/** The host end, up again if someone set it down; undefined when it is gone or not ctnet's. */
+export function restoreHostEnd(ctx: DriverContext, ep: { id: string; hostIfname: string }): LinkInfo | undefined {
+  const link = ctx.host.linkGet(ep.hostIfname);
+  if (link === undefined || !ctx.links.owns(link, ep.id)) return undefined;
+  if (!link.up) ctx.host.linkSet(link.index, { up: true });
+  return link;
 }
 
 /** Delete a container's host end (its peer goes with it), if it is the one ctnet made. */

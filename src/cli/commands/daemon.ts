@@ -9,6 +9,7 @@ export function register(program: Program, version: string): void {
     .option('--socket <path>', `unix socket to listen on (env CTNET_SOCKET, default ${DEFAULT_SOCKET})`)
     .option('--log-json', 'log JSON lines instead of text')
     .option('--log-file <path>', 'append the log to this file instead of stderr (reopened on SIGHUP)')
+    .option('--no-repair', 'do not watch the kernel to repair what others break of ctnet\'s networks')
     .action(async (opts, cmd) => {
       const g = cmd.optsWithGlobals();
       // The agent and the engine are loaded only here, so every other command starts without them.
@@ -18,6 +19,7 @@ export function register(program: Program, version: string): void {
         stateDir: g.stateDir,
         logJson: opts.logJson === true,
         ...(opts.logFile === undefined ? {} : { logFile: opts.logFile }),
+        repair: opts.repair,
         version,
       });
     });
