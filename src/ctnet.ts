@@ -447,7 +447,8 @@ export class Ctnet {
       problems.push(...driver.checkAttachment(this.#ctx, net, ep));
       if (ep.ports.length > 0 && listed(ep.id, 'endpoints')) problems.push(...(await this.#firewall.checkPorts(firewallEndpoint(ep))));
     }
-    return problems;
+    // A lost table is named by the network's check and by each endpoint's: once.
+    return [...new Set(problems)];
   }
 
   /** Each ready endpoint's host end up and enslaved again; one that vanished meanwhile (its namespace went) is no failure. */

@@ -43,7 +43,7 @@ export interface RepairerOptions {
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 60_000;
-const FOUGHT_REPAIRS = 5;
+const FOUGHT_REPAIRS = 10;
 const FOUGHT_WINDOW_MS = 10_000;
 
 /** A network left alone for a while: how often in a row, until when, and the timer that brings it back. */
