@@ -6,8 +6,10 @@
  * @module
  */
 import { firewallLoss } from '../firewall/nft/changes.js';
+import { CTNET_TABLE } from '../firewall/nft/table.js';
 import type { FirewallScope } from '../index.js';
 import type { KernelEvent } from '../netlink/monitor.js';
+import { NFPROTO_INET } from '../netlink/nftnl/constants.js';
 import { LinkOwnership } from '../network/ownership.js';
 
 /** A reason to check every ready network; with `firewall`, also to list those firewall objects. */
@@ -18,9 +20,9 @@ export interface Trigger {
 /**
  * The trigger of one event, or undefined when it cannot have broken anything of ctnet's: a
  * ctnet link deleted, down, or a veth without a master (its bridge went); an address deleted;
- * forwarding switched off for the whole namespace; a deletion in the ruleset (in `inet ctnet`,
- * with the owners it names; elsewhere only the cheap check, for the accept rules ctnet keeps in
- * other firewalls' chains); notifications lost to an overrun.
+ * forwarding switched off for the whole namespace; a deletion in `inet ctnet`, with the owners it
+ * names; in another table a deletion or a chain changed (its policy may drop now), for the accept
+ * rules ctnet keeps in other firewalls' chains; notifications lost to an overrun.
  *
  * @example
  * ```ts
@@ -41,10 +43,11 @@ export function triggerOf(event: KernelEvent): Trigger | undefined {
     case 'netconf':
       return event.netconf.scope === 'all' && event.netconf.forwarding === false ? {} : undefined;
     case 'nftables': {
-      if (event.change.op !== 'del') return undefined;
-      const loss = firewallLoss(event.change);
-      if (loss === undefined) return {};
-      return { firewall: loss.all ? 'all' : { networks: loss.networks, endpoints: loss.endpoints } };
+      const { change } = event;
+      const loss = firewallLoss(change);
+      if (loss !== undefined) return { firewall: loss.all ? 'all' : { networks: loss.networks, endpoints: loss.endpoints } };
+      const elsewhere = change.family !== NFPROTO_INET || change.table !== CTNET_TABLE;
+      return elsewhere && (change.op === 'del' || change.object === 'chain') ? {} : undefined;
     }
   }
 }

@@ -153,12 +153,15 @@ describe('repair triggers', () => {
     assert.deepEqual(triggerOf({ type: 'overrun', source: 'nftables' }), { firewall: 'all' });
   });
 
-  test("deletions in the ruleset: ctnet's table with the owners named, others the cheap check; additions nothing", () => {
+  test("the ruleset: deletions in ctnet's table with the owners named; elsewhere deletions and chain changes the cheap check", () => {
     const at = { op: 'del', family: NFPROTO_INET, table: 'ctnet' } as const;
+    const filter = { family: NFPROTO_IPV4, table: 'filter' } as const;
     assert.deepEqual(triggerOf({ type: 'nftables', change: { ...at, object: 'table' } }), { firewall: 'all' });
     assert.deepEqual(triggerOf({ type: 'nftables', change: { ...at, object: 'element', set: 'pub4_any_port', comments: ['ctnet ep e1'] } }), { firewall: { networks: [], endpoints: ['e1'] } });
-    assert.deepEqual(triggerOf({ type: 'nftables', change: { op: 'del', family: NFPROTO_IPV4, table: 'filter', object: 'rule', chain: 'FORWARD', comment: undefined } }), {});
-    assert.equal(triggerOf({ type: 'nftables', change: { ...at, op: 'new', object: 'table' } }), undefined);
+    assert.equal(triggerOf({ type: 'nftables', change: { ...at, op: 'new', object: 'chain', chain: 'n-a1-in' } }), undefined);
+    assert.deepEqual(triggerOf({ type: 'nftables', change: { ...filter, op: 'del', object: 'rule', chain: 'FORWARD', comment: undefined } }), {});
+    assert.deepEqual(triggerOf({ type: 'nftables', change: { ...filter, op: 'new', object: 'chain', chain: 'FORWARD' } }), {}, 'a policy set to drop');
+    assert.equal(triggerOf({ type: 'nftables', change: { ...filter, op: 'new', object: 'rule', chain: 'FORWARD', comment: undefined } }), undefined);
   });
 
   test('scopes widen: all wins, ids join', () => {

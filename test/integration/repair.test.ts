@@ -5,7 +5,8 @@
  * kernel until what ctnet owns is back (the issue's deadline is 1 s; the test fails after
  * `DEADLINE_MS` to allow for a loaded machine, and prints the time it measured), then checks that
  * traffic flows again: container to container and to its gateway, to the "internet" (masqueraded)
- * and from beyond the uplink through the published port. A container whose namespace is deleted
+ * and from beyond the uplink through the published port. Another firewall's FORWARD policy set
+ * to drop gets ctnet's accept rules. A container whose namespace is deleted
  * is released, its address and port taken again by the next one.
  *
  * ```
@@ -25,6 +26,7 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { type RunningAgent, startAgent } from '../helpers/agent.js';
+import { forwardChain, forwardDrop } from '../helpers/coexist.js';
 import {
   addrs,
   cliWithEnv,
@@ -236,6 +238,12 @@ test('live repair: what others break of a network is back within a second, and t
     const key = 'net.ipv6.conf.all.forwarding';
     await breakAndWait(t, l, `sysctl ${key}=0`, () => sh('sysctl', ['-qw', `${key}=0`]), () => Promise.resolve(sysctl(key) === '1'));
     await assertTraffic(l, { ipv6: true });
+  });
+
+  await t.test('iptables -P FORWARD DROP under the network: its accept rules go in', async (t) => {
+    const accepts = async (): Promise<boolean> => (await forwardChain('iptables')).filter((r) => r.includes(`-j ACCEPT`)).length === 2;
+    await breakAndWait(t, l, 'iptables -P FORWARD DROP', () => forwardDrop(t, 'iptables'), accepts);
+    await assertTraffic(l);
   });
 
   await t.test('ip netns del of a connected container: released; its address and port are taken again', async (t) => {
