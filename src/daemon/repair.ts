@@ -13,9 +13,9 @@
  *   mends a network under its exclusive lock, so a create, remove, connect or disconnect in
  *   progress wins; the events ctnet's own changes cause (a repair's included) make a pass that
  *   finds nothing and changes nothing.
- * - A network whose repair fails or does not hold, and one repaired `FOUGHT_REPAIRS` times within
- *   `FOUGHT_WINDOW_MS` (someone keeps breaking it), is left alone for 1 s, doubling to a minute
- *   while that goes on, then looked at again.
+ * - A network whose repair fails is looked at again at once, then left alone for 1 s, doubling
+ *   to a minute while that goes on; so is one repaired `FOUGHT_REPAIRS` times within
+ *   `FOUGHT_WINDOW_MS` (someone keeps breaking it, or what it lacks cannot be put back), from 1 s.
  * - At start, after an overrun (the kernel dropped notifications) and when the monitor had to be
  *   opened again, everything is looked at, firewall objects one by one; every `periodMs` too,
  *   with the cheap probes.
@@ -185,22 +185,22 @@ export class Repairer {
 
   #reportNetwork(n: NetworkRepair, timing: { ms: number; sinceEventMs: number }): void {
     const fields = { network: n.network, problems: n.problems, ...timing };
-    if (n.error !== undefined || n.remaining.length > 0) {
+    if (n.error !== undefined) {
       const retryMs = this.#leaveAlone(n.network);
-      const why = n.error ?? `still ${n.remaining.join('; ')}`;
-      this.#log.write('repair-failed', `repair of network "${n.network}" did not hold: ${why}; looking again in ${retryMs} ms`, {
-        ...fields,
-        remaining: n.remaining,
-        ...(n.error === undefined ? {} : { error: n.error }),
-        retryMs,
-      });
+      this.#log.write('repair-failed', `repair of network "${n.network}" failed: ${n.error}; looking again in ${retryMs} ms`, { ...fields, error: n.error, retryMs });
       return;
     }
-    this.#log.write('repaired', `repaired network "${n.network}" in ${timing.ms} ms, ${timing.sinceEventMs} ms after the kernel reported it: ${n.problems.join('; ')}`, fields);
-    if (this.#fought(n.network)) {
-      const retryMs = this.#leaveAlone(n.network);
-      this.#log.write('repair-fought', `network "${n.network}" was repaired ${FOUGHT_REPAIRS} times within ${FOUGHT_WINDOW_MS / 1000} s: leaving it alone for ${retryMs} ms`, { network: n.network, retryMs });
+    if (n.remaining.length === 0) {
+      this.#log.write('repaired', `repaired network "${n.network}" in ${timing.ms} ms, ${timing.sinceEventMs} ms after the kernel reported it: ${n.problems.join('; ')}`, fields);
     } else {
+      // Broken again meanwhile (the events that say so make the next pass), or beyond repair
+      // (then the repair's own changes do, until the network counts as fought over).
+      this.#log.write('repair-failed', `repair of network "${n.network}" did not hold: still ${n.remaining.join('; ')}`, { ...fields, remaining: n.remaining });
+    }
+    if (this.#fought(n.network)) {
+      const retryMs = this.#leaveAlone(n.network, RETRY_FIRST_MS);
+      this.#log.write('repair-fought', `network "${n.network}" was repaired ${FOUGHT_REPAIRS} times within ${FOUGHT_WINDOW_MS / 1000} s: leaving it alone for ${retryMs} ms`, { network: n.network, retryMs });
+    } else if (n.remaining.length === 0) {
       clearTimeout(this.#backoff.get(n.network)?.timer);
       this.#backoff.delete(n.network);
     }
@@ -215,14 +215,16 @@ export class Repairer {
   }
 
   /**
-   * Skip the network for 1 s, doubling each time in a row up to a minute, then look at
-   * everything again (its repair may have failed on any of its objects). Returns the delay.
+   * Look at the network again at once the first time (someone may have broken it again while it
+   * was being repaired), then skip it for 1 s, doubling each time in a row up to a minute; each
+   * time look at everything (its repair may have failed on any of its objects). Never sooner than
+   * `minimumMs`. Returns the delay.
    */
-  #leaveAlone(name: string): number {
+  #leaveAlone(name: string, minimumMs = 0): number {
     const previous = this.#backoff.get(name);
     clearTimeout(previous?.timer);
     const times = (previous?.times ?? 0) + 1;
-    const delay = Math.min(RETRY_FIRST_MS * 2 ** (times - 1), RETRY_MAX_MS);
+    const delay = Math.max(minimumMs, times === 1 ? 0 : Math.min(RETRY_FIRST_MS * 2 ** (times - 2), RETRY_MAX_MS));
     const timer = setTimeout(() => { this.#add({ firewall: 'all' }, true); }, delay).unref();
     this.#backoff.set(name, { times, until: performance.now() + delay, timer });
     return delay;

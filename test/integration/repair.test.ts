@@ -286,6 +286,9 @@ test('live repair: what others break of a network is back within a second, and t
   });
 
   await t.test('what broke while no agent ran is repaired when it starts', async (t) => {
+    // One repair per breakage: the agent never repaired what its own changes touched.
+    const lines = agentLog(l.agent).filter((e) => ['repaired', 'released', 'repair-failed', 'repair-fought'].includes(String(e['event'])));
+    assert.equal(lines.length, l.times.length, lines.map((e) => String(e['msg'])).join('\n'));
     assert.equal(await l.agent.stop(), 0);
     await sh('nft', ['delete', 'table', 'inet', 'ctnet']);
     await sh('ip', ['link', 'set', l.bridge, 'down']);
@@ -297,6 +300,21 @@ test('live repair: what others break of a network is back within a second, and t
       await sleep(10);
     }
     t.diagnostic(`repaired ${Math.round(performance.now() - started)} ms after the agent was started (start-up included)`);
+    await assertTraffic(l);
+  });
+
+  await t.test('30 breakages in a row: a bounded number of repairs, and the network whole afterwards', async (t) => {
+    const logged = agentLog(l.agent).length;
+    await sh('sh', ['-c', `for i in $(seq 30); do ip link set ${l.bridge} down; nft delete table inet ctnet 2>/dev/null; done; true`]);
+    const started = performance.now();
+    while (!((await bridgeWhole(l)) && (await firewallWhole(l)))) {
+      assert.ok(performance.now() - started < 5000, `not whole 5 s after the last breakage; log:\n${l.agent.log()}`);
+      await sleep(10);
+    }
+    await sleep(300);
+    const repairs = agentLog(l.agent).slice(logged).filter((e) => e['event'] === 'repaired' || e['event'] === 'repair-failed').length;
+    t.diagnostic(`30 breakages in a row: ${repairs} repairs (those broken again meanwhile included), whole ${Math.round(performance.now() - started - 300)} ms after the last`);
+    assert.ok(repairs >= 1 && repairs <= 15, `${repairs} repairs`);
     await assertTraffic(l);
   });
 
