@@ -12,6 +12,9 @@ import { type ApiAnswer, errorAnswer } from './http.js';
 import type { AgentLog } from './log.js';
 import { Misdirected, type WarmEngine } from './warm-engine.js';
 
+/** Turns of the event loop an answer waits for news of its client's close. */
+const CLOSE_TURNS = 3;
+
 export interface CniContext {
   warm: WarmEngine;
   log: AgentLog;
@@ -42,10 +45,11 @@ export async function serveCni(request: CniRequest, ctx: CniContext, clientGone:
       euid: process.geteuid?.() ?? -1,
       readStdin: () => Promise.resolve(request.stdin),
       // An ADD whose result can no longer reach the runtime undoes its work, as the exec'd plugin's
-      // does when its stdout is closed. A request served without a turn of the event loop has not
-      // heard yet of a client that left meanwhile: one turn (setImmediate runs after I/O) first.
+      // does when its stdout is closed. A close the kernel already has may not have reached this
+      // process yet: its readiness can fall in the next poll of the event loop, and the socket's
+      // end comes a tick after that. A few turns of the loop (microseconds when idle) hear it.
       writeStdout: async (text) => {
-        await new Promise((resolve) => setImmediate(resolve));
+        for (let turn = 0; turn < CLOSE_TURNS && !clientGone(); turn++) await new Promise((resolve) => setImmediate(resolve));
         if (clientGone()) throw new Error('the client closed its connection');
         stdout += text;
       },
