@@ -22,6 +22,7 @@ export type {
   SysctlState,
 } from './network/types.js';
 export { describeGcReport } from './network/gc-report.js';
+export { describeSysctlChange } from './network/sysctl-change.js';
 export type { GcAction, GcActionKind, GcReport } from './network/gc-report.js';
 export { parsePortSpec } from './network/ports.js';
 export { DRIVER_NAMES, driverNamesText, isDriverName } from './network/driver-names.js';

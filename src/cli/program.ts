@@ -5,6 +5,7 @@
 import { Command } from '@commander-js/extra-typings';
 import type { CtnetCalls } from '../client/api.js';
 import { describeHostChange } from '../firewall/host-change.js';
+import { describeSysctlChange } from '../network/sysctl-change.js';
 import type { HostChange, SysctlChange } from '../index.js';
 import { printNotice } from './output.js';
 
@@ -52,7 +53,7 @@ export interface GlobalOptions {
  */
 export async function withEngine<T>(opts: GlobalOptions, fn: (ct: CtnetCalls) => Promise<T> | T): Promise<T> {
   const onSysctlChange = (change: SysctlChange): void => {
-    if (!change.ownLink) printNotice(`set sysctl ${change.key}=${change.value} (was ${change.previous ?? 'unreadable'}): ${change.why}`, opts.json === true);
+    if (!change.ownLink) printNotice(describeSysctlChange(change), opts.json === true);
   };
   const onHostChange = (change: HostChange): void => { printNotice(describeHostChange(change), opts.json === true); };
   // Loaded here, so that --help, --version and commands without an engine never load it.

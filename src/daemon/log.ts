@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { fromSystemError } from '../errors.js';
-import { type Ctnet, describeHostChange, type Endpoint, type HostChange, type Network, type SysctlChange } from '../index.js';
+import { type Ctnet, describeHostChange, describeSysctlChange, type Endpoint, type HostChange, type Network, type SysctlChange } from '../index.js';
 
 export interface AgentLogOptions {
   /** JSON lines instead of text. */
@@ -63,7 +63,7 @@ export class AgentLog {
   }
 
   sysctl(change: SysctlChange): void {
-    this.write('sysctl-changed', `set sysctl ${change.key}=${change.value} (was ${change.previous ?? 'unreadable'}): ${change.why}`, { ...change });
+    this.write('sysctl-changed', describeSysctlChange(change), { ...change });
   }
 }
 
