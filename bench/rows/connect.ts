@@ -10,7 +10,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ctnet } from '../../src/index.js';
-import { cniOverHttp, startBenchAgent } from '../agent.js';
+import { startAgent } from '../../test/helpers/agent.js';
+import { cniOverHttp } from '../agent.js';
 import { type ConfList, ConfListRunner, type Json, type PluginConf, requestConfig } from '../cni.js';
 import { checkPortPublished, longestStall, measureAddDel } from '../measure.js';
 import { median } from '../stats.js';
@@ -150,7 +151,7 @@ async function ctnetCniRow(ctx: GroupContext, kind: CniRowKind): Promise<void> {
   const runner = new ConfListRunner(list, { ctnet: kind.native ? NATIVE_CNI_CLIENT : CNI_PLUGIN }, { CTNET_SOCKET: socket });
   const base = withPort ? PORT_BASE.cni : 0;
   await withCleanup(async (c) => {
-    const agent = kind.agent ? await startBenchAgent(stateDir, socket) : undefined;
+    const agent = kind.agent ? await startAgent(stateDir, { socket }) : undefined;
     if (agent !== undefined) c.push('stop the agent', () => agent.stop());
     c.push(`remove network ${net}`, async () => {
       const ct = Ctnet.open({ stateDir });
