@@ -12,6 +12,7 @@ import { connect } from 'node:net';
 import { dirname, isAbsolute } from 'node:path';
 import { ConflictError, fromSystemError, InvalidConfigError, StateError, systemErrorCode, TimeoutError } from '../errors.js';
 import { withFileLock } from '../state/file-lock.js';
+import { assertPrivate } from '../state/trust.js';
 import type { AgentLog } from './log.js';
 
 /** sun_path holds 108 bytes with its terminating NUL. */
@@ -25,10 +26,8 @@ function ensurePrivateDir(dir: string): void {
     throw fromSystemError(`create socket directory ${dir}`, err);
   }
   const st = lstatSync(dir);
-  const uid = process.geteuid?.() ?? 0;
   if (!st.isDirectory()) throw new StateError(`socket directory ${dir} is not a directory`);
-  if (st.uid !== uid) throw new StateError(`socket directory ${dir} is owned by uid ${st.uid}, not by uid ${uid} that the agent runs as`);
-  if ((st.mode & 0o022) !== 0) throw new StateError(`socket directory ${dir} is writable by other users (mode ${(st.mode & 0o777).toString(8)}); make it 0700`);
+  assertPrivate(st, `socket directory ${dir}`);
 }
 
 /** Whether something accepts connections on the unix socket at `path`. */

@@ -13,7 +13,8 @@ export function assertAbsoluteStateDir(dir: string): void {
   if (!isAbsolute(dir)) throw new InvalidConfigError(`state directory "${dir}" must be an absolute path`);
 }
 
-function assertPrivate(stats: Stats, what: string): void {
+/** Refuse a file or directory (`stats` of it, named `what`) that is not this user's, or that others can write to. */
+export function assertPrivate(stats: Stats, what: string): void {
   const uid = process.geteuid?.() ?? 0;
   if (stats.uid !== uid) throw new StateError(`${what} is owned by uid ${stats.uid}, not by uid ${uid} that ctnet runs as`);
   if ((stats.mode & 0o022) !== 0) {
